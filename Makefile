@@ -1,0 +1,34 @@
+# obsgen: `make generate` compiles the bundled example, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: generate validate test bench schema tools clean
+
+generate: $(STAMP)
+	$(PY) -m obsgen generate
+
+validate: $(STAMP) tools
+	$(PY) -m obsgen validate
+
+test: $(STAMP) tools
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/bench_compile.py
+
+# The JSON Schema editors use for slo/*.yaml (a test checks it is current).
+schema: $(STAMP)
+	$(PY) -m obsgen schema --out docs/slo.schema.json
+
+tools:
+	@scripts/install-tools.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,3 @@
+from obsgen.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,28 @@
+"""Errors a user can cause, reported as `file:line: field: message`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class SpecIssue:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class SpecError(Exception):
+    """One or more problems in the specs; the CLI prints them and exits 2."""
+
+    def __init__(self, issues: list[SpecIssue]):
+        self.issues = sorted(set(issues))
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class ValidationFailed(Exception):
+    """A generated artifact was rejected by a checker; the CLI exits 1."""

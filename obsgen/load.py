@@ -1,0 +1,167 @@
+"""Reads the spec folders into one Project, with file:line errors for every mistake found."""
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from obsgen import burnrate
+from obsgen.durations import format_duration, parse_duration
+from obsgen.errors import SpecError, SpecIssue
+from obsgen.spec import SLO, Project, Service
+from obsgen.yamlsrc import Located, YamlSyntaxError, load_located
+
+SLO_DIR = "slo"
+
+
+def load_project(root: Path) -> Project:
+    """Load and cross-check every spec under `root`; raise SpecError listing all problems."""
+    slo_dir = root / SLO_DIR
+    files = sorted(p for p in slo_dir.glob("*.y*ml") if p.suffix in (".yaml", ".yml")) if slo_dir.is_dir() else []
+    if not files:
+        raise SpecError([SpecIssue(_display(slo_dir), 0, "", "no service specs found (expected *.yaml files)")])
+
+    issues: list[SpecIssue] = []
+    loaded: list[tuple[str, Located, Service]] = []
+    for path in files:
+        shown = _display(path)
+        try:
+            located = load_located(path.read_text(encoding="utf-8"))
+        except YamlSyntaxError as exc:
+            issues.append(SpecIssue(shown, exc.line, "", str(exc)))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
+            continue
+        if not isinstance(located.data, dict):
+            issues.append(SpecIssue(shown, located.line_of(()), "", "expected a mapping with `service`, `team`, `runbook` and `slos`"))
+            continue
+        try:
+            service = Service.model_validate(located.data)
+        except ValidationError as exc:
+            issues.extend(_pydantic_issues(exc, shown, located, Service))
+            continue
+        loaded.append((shown, located, service))
+
+    issues.extend(_cross_check(loaded))
+    if issues:
+        raise SpecError(issues)
+    return Project(services=tuple(s for _, _, s in loaded))
+
+
+def _display(path: Path) -> str:
+    """Relative to the working directory when inside it, as users type paths; else absolute."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path.resolve()) if rel.startswith("..") else rel
+
+
+def field_path(loc: tuple[str | int, ...]) -> str:
+    """('slos', 0, 'objective') -> 'slos[0].objective'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_issues(exc: ValidationError, shown: str, located: Located, model: type[BaseModel]) -> list[SpecIssue]:
+    issues = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if p != "[key]")
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = _unknown_field(model, loc)
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        elif "input" in err and err["type"] not in ("value_error", "assertion_error") and not isinstance(err["input"], (dict, list)):
+            message = f"{message} (got {err['input']!r})"
+        issues.append(SpecIssue(shown, located.line_of(loc), field_path(loc), message))
+    return issues
+
+
+def _unknown_field(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    """Name the fields allowed where the unknown one stands, and the closest match."""
+    allowed = _fields_at(model, loc[:-1])
+    hint = ""
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    if close:
+        hint = f"; did you mean {close[0]!r}?"
+    return f"unknown field{hint} (allowed here: {', '.join(allowed)})" if allowed else "unknown field"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    current: object = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        current = _model_of(current.model_fields[part].annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_of(annotation: object) -> object:
+    """The BaseModel inside list[X], X | None and the like."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _cross_check(loaded: list[tuple[str, Located, Service]]) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    seen: dict[str, str] = {}
+    for shown, located, service in loaded:
+        where = f"{shown}:{located.line_of(('service',))}"
+        if service.service in seen:
+            issues.append(
+                SpecIssue(shown, located.line_of(("service",)), "service", f"{service.service!r} is already defined at {seen[service.service]}")
+            )
+        else:
+            seen[service.service] = where
+        slo_lines: dict[str, int] = {}
+        for i, slo in enumerate(service.slos):
+            line = located.line_of(("slos", i, "name"))
+            if slo.name in slo_lines:
+                issues.append(
+                    SpecIssue(shown, line, f"slos[{i}].name", f"SLO {slo.name!r} is already defined at line {slo_lines[slo.name]}")
+                )
+            slo_lines.setdefault(slo.name, line)
+            issues.extend(_check_slo(slo, i, shown, located))
+    return issues
+
+
+def _check_slo(slo: SLO, index: int, shown: str, located: Located) -> list[SpecIssue]:
+    """Checks that need the SLO as a whole: the period against the tiers, tiers that cannot fire."""
+    issues = []
+    period = parse_duration(slo.period)
+    longest = max(t.long_window for t in burnrate.DEFAULT_TIERS)
+    at = lambda field: (shown, located.line_of(("slos", index, field)), f"slos[{index}].{field}")  # noqa: E731
+    if period <= longest or period % burnrate.HOUR:
+        issues.append(
+            SpecIssue(*at("period"), f"must be whole hours and longer than the longest alert window "
+                      f"({format_duration(longest)}), e.g. 7d, 28d or 30d (got {slo.period})")
+        )
+        return issues
+    enabled = {"critical": slo.alerting.critical, "warning": slo.alerting.warning}
+    for tier in burnrate.DEFAULT_TIERS:
+        if enabled[tier.severity] and not burnrate.can_fire(tier, slo.objective, period):
+            rate = float(tier.burn_rate(period))
+            most = float(1 / burnrate.error_budget(slo.objective))
+            issues.append(
+                SpecIssue(*at("objective"), f"{slo.objective:g}% over {slo.period}: the {tier.severity} tier "
+                          f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)} needs a "
+                          f"{rate:g}x burn rate, but a total outage burns only {most:g}x, so it could never fire; "
+                          f"raise the objective, lengthen the period, or set alerting.{tier.severity}: false")
+            )
+            break
+    return issues

@@ -1,0 +1,45 @@
+"""Shared vocabulary: label names, recording rule names, alert names, group names.
+
+Builders and tests import these instead of spelling the strings again.
+"""
+from __future__ import annotations
+
+from obsgen.durations import format_duration
+
+# Labels obsgen sets itself.
+SERVICE = "service"
+SLO = "slo"
+TEAM = "team"
+SEVERITY = "severity"
+LONG_WINDOW = "long_window"
+SHORT_WINDOW = "short_window"
+
+# Alerts.
+ALERT_BURN = "ErrorBudgetBurn"
+ALERT_NO_DATA = "SLONoData"
+
+
+def errors_rate(window: int) -> str:
+    """Bad events per second over the window, labelled only {service, slo}."""
+    return f"slo:sli_errors:rate{format_duration(window)}"
+
+
+def total_rate(window: int) -> str:
+    """All events per second over the window, labelled only {service, slo}."""
+    return f"slo:sli_total:rate{format_duration(window)}"
+
+
+def error_ratio(window: int) -> str:
+    """Bad over all events in the window: the SLI's error ratio."""
+    return f"slo:sli_error:ratio_rate{format_duration(window)}"
+
+
+OBJECTIVE = "slo:objective:ratio"
+ERROR_BUDGET = "slo:error_budget:ratio"
+BUDGET_REMAINING = "slo:error_budget_remaining:ratio"
+CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
+PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
+
+
+def group_name(service: str, slo: str, layer: str) -> str:
+    return f"slo:{service}:{slo}:{layer}"

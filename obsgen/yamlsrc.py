@@ -1,0 +1,75 @@
+"""YAML with line numbers: every value is reachable by its path, so errors can name file:line."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+Path = tuple[str | int, ...]
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, line: int, message: str):
+        self.line = line
+        super().__init__(message)
+
+
+@dataclass
+class Located:
+    """A parsed YAML document and the line where each path starts (1-based)."""
+
+    data: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path) -> int:
+        """Line of the path, or of its nearest ancestor present in the file."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), 1)
+
+
+class _Scalars(yaml.constructor.SafeConstructor):
+    pass
+
+
+def load_located(text: str) -> Located:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise YamlSyntaxError(line, f"invalid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(1, f"invalid YAML: {exc}") from None
+    located = Located(data=None)
+    if node is None:
+        return located
+    located.data = _convert(node, (), located.lines, _Scalars())
+    return located
+
+
+def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], scalars: _Scalars) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = scalars.construct_object(key_node)
+            if isinstance(key, (list, dict)):
+                raise YamlSyntaxError(key_node.start_mark.line + 1, "invalid YAML: keys must be plain values")
+            if key in out:
+                raise YamlSyntaxError(key_node.start_mark.line + 1, f"invalid YAML: duplicate key {key!r}")
+            child = (*path, str(key))
+            out[key] = _convert(value_node, child, lines, scalars)
+            lines[child] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, (*path, i), lines, scalars) for i, item in enumerate(node.value)]
+    try:
+        return scalars.construct_object(node)
+    except yaml.constructor.ConstructorError as exc:
+        raise YamlSyntaxError(node.start_mark.line + 1, f"invalid YAML: {exc.problem}") from None

@@ -1,0 +1,117 @@
+"""Spec loading: every kind of bad input gets one clear file:line: field: message."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from obsgen.errors import SpecError
+from obsgen.load import field_path, load_project
+from tests.conftest import FIXTURES, ROOT, run_obsgen, tree
+
+BAD = sorted((FIXTURES / "bad").glob("*.yaml"))
+
+
+def _expectation(path: Path) -> tuple[int, str, str]:
+    match = re.match(r"# expect: (\d+) (\S+) \| (.+)", path.read_text().splitlines()[0])
+    assert match, f"{path.name} needs an '# expect: LINE FIELD | message' first line"
+    return int(match[1]), match[2], match[3]
+
+
+def _specs_with(tmp_path: Path, *files: Path) -> Path:
+    (tmp_path / "slo").mkdir()
+    for f in files:
+        shutil.copy(f, tmp_path / "slo" / f.name)
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", BAD, ids=[p.stem for p in BAD])
+def test_bad_spec_is_reported_with_file_line_and_field(case: Path, tmp_path: Path) -> None:
+    line, field, fragment = _expectation(case)
+    with pytest.raises(SpecError) as caught:
+        load_project(_specs_with(tmp_path, case))
+    issues = caught.value.issues
+    assert len(issues) == 1, [str(i) for i in issues]
+    issue = issues[0]
+    assert (issue.file.endswith(f"slo/{case.name}"), issue.line) == (True, line), str(issue)
+    assert issue.field == ("" if field == "-" else field), str(issue)
+    assert fragment in issue.message, str(issue)
+
+
+@pytest.mark.parametrize("case", BAD[:3] + [FIXTURES / "bad" / "objective-never-fires.yaml"], ids=lambda p: p.stem)
+def test_cli_exits_2_without_traceback_and_leaves_output_alone(case: Path, tmp_path: Path) -> None:
+    specs = _specs_with(tmp_path / "specs", case) if (tmp_path / "specs").mkdir() is None else None
+    out = tmp_path / "out"
+    assert run_obsgen("generate", "--specs", str(ROOT), "--out", str(out)).returncode == 0
+    before = tree(out)
+    result = run_obsgen("generate", "--specs", str(specs), "--out", str(out))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert re.search(rf"slo/{re.escape(case.name)}:\d+: ", result.stderr), result.stderr
+    assert tree(out) == before
+
+
+def test_all_problems_in_a_file_are_reported_together(tmp_path: Path) -> None:
+    spec = tmp_path / "slo" / "api.yaml"
+    spec.parent.mkdir()
+    spec.write_text(
+        "service: api\nteam: web\nrunbook: https://r.example.com\nslos:\n"
+        "  - name: a\n    objective: 100\n    sli: {ratio: {errors: e, total: t}}\n"
+        "  - name: b\n    objective: 99\n    period: 30x\n    sli: {ratio: {errors: e, total: t}}\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    assert [(i.line, i.field) for i in caught.value.issues] == [(6, "slos[0].objective"), (10, "slos[1].period")]
+
+
+def test_duplicate_service_names_across_files(tmp_path: Path) -> None:
+    (tmp_path / "slo").mkdir()
+    body = "service: api\nteam: web\nrunbook: https://r.example.com\nslos:\n  - {name: a, objective: 99, sli: {ratio: {errors: e, total: t}}}\n"
+    (tmp_path / "slo" / "a.yaml").write_text(body)
+    (tmp_path / "slo" / "b.yaml").write_text("# the same service again\n" + body)
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    (issue,) = caught.value.issues
+    assert issue.file.endswith("slo/b.yaml") and issue.line == 2 and issue.field == "service"
+    assert "already defined at" in issue.message and "slo/a.yaml:1" in issue.message
+
+
+def test_empty_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "slo").mkdir()
+    (tmp_path / "slo" / "README.txt").write_text("not a spec")
+    with pytest.raises(SpecError, match="no service specs found"):
+        load_project(tmp_path)
+    result = run_obsgen("generate", "--specs", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "no service specs found" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_file_and_non_mapping_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "slo").mkdir()
+    (tmp_path / "slo" / "empty.yaml").write_text("")
+    (tmp_path / "slo" / "list.yaml").write_text("- service: api\n")
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    assert [i.file.rsplit("/", 1)[-1] for i in caught.value.issues] == ["empty.yaml", "list.yaml"]
+    assert all("expected a mapping" in i.message for i in caught.value.issues)
+
+
+def test_bundled_example_loads() -> None:
+    project = load_project(ROOT)
+    assert {s.service for s in project.services} == {"pup-api", "pup-workers", "ai-provider"}
+    api = next(s for s in project.services if s.service == "pup-api")
+    assert [(slo.name, slo.objective) for slo in api.slos] == [("availability", 99.9), ("latency", 99)]
+
+
+def test_period_is_normalised() -> None:
+    from obsgen.spec import SLO
+
+    slo = SLO.model_validate({"name": "a", "objective": 99, "period": "4w", "sli": {"ratio": {"errors": "e", "total": "t"}}})
+    assert slo.period == "28d"
+
+
+def test_field_path() -> None:
+    assert field_path(("slos", 0, "sli", "ratio", "errors")) == "slos[0].sli.ratio.errors"
+    assert field_path(()) == ""
