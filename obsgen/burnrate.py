@@ -61,9 +61,10 @@ def time_to_fire(tier: Tier, objective_percent: float, period: int, error_ratio:
     (1 - objective) / error ratio x long window x burn rate; None when that ratio never fires.
     """
     limit = threshold(tier, objective_percent, period)
-    if error_ratio <= limit:
+    ratio = Fraction(repr(error_ratio))  # 0.001 as written, not its binary neighbour
+    if ratio <= limit:
         return None
-    return float(limit / Fraction(error_ratio) * tier.long_window)
+    return float(limit / ratio * tier.long_window)
 
 
 def budget_spent_when_fired(tier: Tier, period: int) -> Fraction:

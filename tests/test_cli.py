@@ -1,0 +1,86 @@
+"""The command line as users and CI run it."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from obsgen.spec import json_schema
+from tests.conftest import ROOT, run_obsgen, tree
+
+
+def test_help_explains_each_command() -> None:
+    result = run_obsgen("--help")
+    assert result.returncode == 0
+    for command in ("generate", "validate", "schema"):
+        assert command in result.stdout
+    assert "Exit status" in result.stdout
+    gen = run_obsgen("generate", "--help")
+    assert "--specs" in gen.stdout and "--out" in gen.stdout and "nothing is written" in gen.stdout
+
+
+def test_generate_is_deterministic(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        result = run_obsgen("generate", "--out", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    assert len(tree(tmp_path / "a")) > 1
+
+
+def test_committed_output_equals_a_fresh_generate(tmp_path: Path) -> None:
+    result = run_obsgen("generate", "--out", str(tmp_path / "fresh"))
+    assert result.returncode == 0, result.stderr
+    assert tree(ROOT / "output") == tree(tmp_path / "fresh"), "output/ is stale: run `make generate` and commit it"
+
+
+def test_generate_py_is_the_same_entry_point(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "generate.py", "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "out") == tree(ROOT / "output")
+
+
+def test_validate_passes_on_good_output_and_fails_on_a_broken_rule(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_obsgen("generate", "--out", str(out)).returncode == 0
+    ok = run_obsgen("validate", "--out", str(out))
+    assert ok.returncode == 0, ok.stderr
+
+    rule_file = out / "prometheus" / "rules" / "pup-api.yml"
+    rule_file.write_text(rule_file.read_text().replace("vector(0.999)", "vector(0.999", 1))
+    bad = run_obsgen("validate", "--out", str(out))
+    assert bad.returncode == 1
+    assert "pup-api.yml" in bad.stderr and "slo:objective:ratio" in bad.stderr
+
+
+def test_validate_without_generated_files_fails(tmp_path: Path) -> None:
+    result = run_obsgen("validate", "--out", str(tmp_path))
+    assert result.returncode == 1 and "obsgen generate" in result.stderr
+
+
+def test_generate_refuses_to_replace_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("precious")
+    result = run_obsgen("generate", "--out", str(tmp_path))
+    assert result.returncode == 2 and "did not write" in result.stderr
+    assert (tmp_path / "mine.txt").read_text() == "precious"
+
+
+def test_generate_with_specs_elsewhere(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "slo", tmp_path / "slo")
+    result = run_obsgen("generate", "--specs", str(tmp_path), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "3 services, 5 SLOs" in result.stdout
+
+
+def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:
+    result = run_obsgen("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema == json_schema()
+    assert set(schema["required"]) == {"service", "team", "runbook", "slos"}
+    assert schema["additionalProperties"] is False
+    committed = json.loads((ROOT / "docs" / "slo.schema.json").read_text())
+    assert committed == schema, "docs/slo.schema.json is stale: run `make schema`"

@@ -1,0 +1,164 @@
+"""The rule builder's output, checked structurally and with the in-process PromQL parser."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from obsgen import burnrate, names, promql, rules
+from obsgen.compile import compile_project
+from obsgen.durations import parse_duration
+from obsgen.load import load_project
+from obsgen.spec import Service
+from tests.conftest import FIXTURES, ROOT
+
+
+def _services(root) -> dict[str, Service]:
+    return {s.service: s for s in load_project(root).services}
+
+
+GOOD = _services(FIXTURES / "good")
+EXAMPLE = _services(ROOT)
+ALL = {**GOOD, **EXAMPLE}
+
+
+def _rules(service: Service) -> list[dict[str, Any]]:
+    return [r for g in rules.rule_groups(service) for r in g["rules"]]
+
+
+def _alerts(service: Service, slo: str) -> list[dict[str, Any]]:
+    return [r for r in _rules(service) if "alert" in r and r["labels"][names.SLO] == slo]
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_every_expression_parses(name: str) -> None:
+    for rule in _rules(ALL[name]):
+        promql.check(rule["expr"])
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_groups_are_small_and_named_uniquely(name: str) -> None:
+    groups = rules.rule_groups(ALL[name])
+    assert len({g["name"] for g in groups}) == len(groups)
+    assert all(1 <= len(g["rules"]) <= 20 for g in groups)
+    assert {g["interval"] for g in groups} <= {rules.FAST_INTERVAL, rules.SLOW_INTERVAL}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_every_window_is_recorded_with_service_and_slo(name: str) -> None:
+    service = ALL[name]
+    recorded = {(r["record"], r["labels"][names.SLO]) for r in _rules(service) if "record" in r}
+    for slo in service.slos:
+        for window in [300, 1800, 3600, 7200, 21600, 86400, 259200, parse_duration(slo.period)]:
+            for metric in (names.error_ratio(window), names.errors_rate(window), names.total_rate(window)):
+                assert (metric, slo.name) in recorded
+    for rule in _rules(service):
+        assert rule["labels"][names.SERVICE] == service.service
+
+
+def test_ratio_recordings_carry_spec_labels_but_rates_do_not() -> None:
+    # Rates are read over long ranges: a relabelled service must not split them into two series.
+    for rule in _rules(EXAMPLE["pup-api"]):
+        if rule.get("record", "").startswith("slo:sli_error:"):
+            assert rule["labels"]["tier"] == "1"
+        elif rule.get("record", "").startswith(("slo:sli_errors:", "slo:sli_total:")):
+            assert set(rule["labels"]) == {names.SERVICE, names.SLO}
+
+
+def test_only_the_base_window_reads_raw_series() -> None:
+    raw = [r for r in _rules(EXAMPLE["pup-api"]) if "record" in r and "http_request" in r["expr"]]
+    assert {r["record"] for r in raw} == {"slo:sli_errors:rate5m", "slo:sli_total:rate5m"}
+
+
+def test_long_windows_are_sampled_from_shorter_recordings() -> None:
+    exprs = {(r["record"], r["labels"][names.SLO]): r["expr"] for r in _rules(EXAMPLE["pup-api"]) if "record" in r}
+    assert exprs[("slo:sli_errors:rate1h", "availability")] == (
+        'avg_over_time(slo:sli_errors:rate5m{service="pup-api", slo="availability"}[1h])'
+    )
+    assert "[1d:5m]" in exprs[("slo:sli_total:rate1d", "availability")]
+    assert exprs[("slo:sli_total:rate30d", "availability")] == (
+        'avg_over_time(slo:sli_total:rate1h{service="pup-api", slo="availability"}[30d:1h])'
+    )
+    slow = next(g for g in rules.rule_groups(EXAMPLE["pup-api"]) if g["name"].endswith(":long"))
+    assert slow["interval"] == rules.SLOW_INTERVAL
+    assert {r["record"] for r in slow["rules"]} >= {"slo:sli_error:ratio_rate1d", "slo:sli_error:ratio_rate30d"}
+
+
+def test_one_alert_per_tier_with_workbook_thresholds() -> None:
+    alerts = _alerts(EXAMPLE["pup-api"], "availability")
+    burn = [a for a in alerts if a["alert"] == names.ALERT_BURN]
+    assert [(a["labels"]["severity"], a["labels"]["long_window"], a["labels"]["short_window"]) for a in burn] == [
+        ("critical", "1h", "5m"),
+        ("critical", "6h", "30m"),
+        ("warning", "1d", "2h"),
+        ("warning", "3d", "6h"),
+    ]
+    thresholds = [re.findall(r"> ([0-9.e-]+)", a["expr"]) for a in burn]
+    assert thresholds == [["0.0144"] * 2, ["0.006"] * 2, ["0.003"] * 2, ["0.001"] * 2]
+    for alert in alerts:
+        assert alert["labels"]["team"] == "platform" and alert["labels"]["service"] == "pup-api"
+        assert alert["annotations"]["runbook_url"] == "https://runbooks.pup.ai/services/pup-api"
+        assert alert["annotations"]["summary"].endswith(".") and "{{" not in alert["annotations"]["summary"]
+        assert "{{ $labels.service }}" in alert["annotations"]["description"]
+        assert re.match(r"^[A-Z][A-Za-z]{1,39}$", alert["alert"])
+
+
+def test_28_day_period_changes_burn_rates_not_windows() -> None:
+    burn = [a for a in _alerts(EXAMPLE["ai-provider"], "success") if a["alert"] == names.ALERT_BURN]
+    # 99.5%: budget 0.005; 28d burn rates 13.44, 5.6, 2.8, 0.9333...
+    assert [re.findall(r"> ([0-9.e-]+)", a["expr"])[0] for a in burn] == ["0.0672", "0.028", "0.014", "0.00466666666667"]
+    assert "13.44x" in burn[0]["annotations"]["summary"]
+
+
+def test_min_events_guard() -> None:
+    guarded = _alerts(EXAMPLE["pup-api"], "availability")[0]["expr"]
+    assert 'and on (service, slo)\nslo:sli_total:rate1h{service="pup-api", slo="availability"} * 3600 >= 50' in guarded
+    unguarded = _alerts(GOOD["ledger"], "writes")[0]["expr"]
+    assert "slo:sli_total" not in unguarded
+
+
+def test_disabled_severities_and_no_data() -> None:
+    latency = _alerts(GOOD["checkout"], "latency")
+    assert {a["labels"]["severity"] for a in latency if a["alert"] == names.ALERT_BURN} == {"critical"}
+    assert all(a["labels"]["page"] == "yes" and a["annotations"]["dashboard_hint"] == "checkout overview" for a in latency)
+    assert names.ALERT_NO_DATA in {a["alert"] for a in latency}
+    assert names.ALERT_NO_DATA not in {a["alert"] for a in _alerts(GOOD["ledger"], "writes")}
+
+
+def test_latency_sli_reads_the_threshold_bucket() -> None:
+    exprs = rules.sli_expressions(GOOD["checkout"].slos[1])
+    assert 'request_duration_seconds_count{job="checkout"}[5m]' in exprs.total
+    assert 'request_duration_seconds_bucket{job="checkout", le=~"1|1\\\\.0"}[5m]' in exprs.errors
+    assert exprs.errors.startswith("clamp_min(")
+
+
+def test_expression_slis_get_the_base_window() -> None:
+    exprs = rules.sli_expressions(GOOD["ledger"].slos[0])
+    assert exprs.total == 'sum(sum by (job) (rate(ledger_writes_total[5m])))'
+    assert "$window" not in exprs.errors
+
+
+def test_missing_error_counter_counts_as_zero() -> None:
+    exprs = rules.sli_expressions(EXAMPLE["pup-workers"].slos[0])
+    assert exprs.errors.endswith(" or vector(0))")
+
+
+def test_rule_files_are_prometheus_shaped() -> None:
+    artifacts = compile_project(load_project(ROOT))
+    assert sorted(artifacts) == [f"prometheus/rules/{s}.yml" for s in ("ai-provider", "pup-api", "pup-workers")]
+    for text in artifacts.values():
+        doc = yaml.safe_load(text)
+        assert set(doc) == {"groups"}
+        for group in doc["groups"]:
+            for rule in group["rules"]:
+                assert set(rule) <= {"record", "alert", "expr", "for", "labels", "annotations"}
+
+
+def test_thresholds_come_from_burnrate() -> None:
+    tier = burnrate.DEFAULT_TIERS[1]
+    slo = EXAMPLE["pup-workers"].slos[0]
+    expected = promql.number(float(burnrate.threshold(tier, slo.objective, parse_duration(slo.period))))
+    alert = [a for a in _alerts(EXAMPLE["pup-workers"], slo.name) if a["labels"].get("long_window") == "6h"][0]
+    assert f"> {expected}" in alert["expr"]
