@@ -1,6 +1,7 @@
 """Prometheus durations (`5m`, `1h`, `30d`): parsing and canonical formatting."""
 from __future__ import annotations
 
+import functools
 import re
 
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -15,6 +16,7 @@ def parse_duration(text: str) -> int:
     return sum(int(n) * s for n, s in zip(match.groups(), _UNITS.values()) if n)
 
 
+@functools.lru_cache(maxsize=256)  # a handful of windows, formatted for every rule
 def format_duration(seconds: int) -> str:
     """Shortest form with one unit where possible: 300 -> 5m, 2592000 -> 30d.
 

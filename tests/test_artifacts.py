@@ -41,3 +41,30 @@ def test_yaml_keeps_builder_order_and_literal_blocks() -> None:
     assert text.index("record") < text.index("expr") < text.index("labels")
     assert "expr: |\n  x\n  and\n  y\n" in text
     assert yaml.safe_load(text)["labels"] == {"z": "1", "a": "2"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [], "b": {}, "c": [1, "x", {"k": "v", "l": ["q"]}, [1, 2]]},
+        {"yes": "yes", "one": "1", "float": "1.5", "null": "null", "tilde": "~", "bool": True, "num": 2.5},
+        {"colon": "a: b", "hash": "a #b", "lead": " x", "trail": "x ", "dash": "-x", "quote": "it's", "both": "'\""},
+        {"tab": "a\tb", "unicode": "é ✓", "empty": "", "star": "*x", "amp": "&x", "pct": "%x", "at": "@x"},
+        {"block": "a\nand\nb\n", "no_newline": "a\nb", "two_newlines": "a\n\n", "blank_line": "a\n\nb\n"},
+        {"promql": 'sum(rate(x{job="a", code=~"5.."}[5m])) / 0.001', "template": "{{ $labels.service }} is {{ $value }}"},
+        {"url": "https://runbooks.example.com/a#b?c=d", "record": "slo:sli_error:ratio_rate5m", "date": "2024-01-01"},
+    ],
+)
+def test_yaml_reads_back_as_written(value: dict) -> None:
+    assert yaml.safe_load(to_yaml(value)) == value
+
+
+def test_every_generated_file_reads_back_as_built() -> None:
+    from obsgen import rules
+    from obsgen.load import load_project
+    from tests.conftest import FIXTURES, ROOT
+
+    for root in (ROOT, FIXTURES / "good", FIXTURES / "weighted"):
+        for service in load_project(root).services:
+            data = rules.rule_file(service)
+            assert yaml.safe_load(to_yaml(data)) == data

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Compile synthetic specs of 10, 100 and 1,000 services (3 SLOs each) and report the cost.
+
+Each size runs in its own process, so peak memory (max RSS) is that size's alone.
+Targets on a 2-core machine: 1,000 services in at most 5 s and 500 MB, time growing linearly.
+Usage: bench/bench_compile.py [SIZES...]
+"""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SPEC = """\
+service: svc-{i}
+team: team-{team}
+runbook: https://runbooks.example.com/svc-{i}
+labels: {{tier: "{tier}"}}
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{{job="svc-{i}", code=~"5.."}}
+        total: http_requests_total{{job="svc-{i}"}}
+    min_events: 50
+  - name: latency
+    objective: 99
+    period: 28d
+    sli:
+      latency:
+        histogram: http_request_duration_seconds{{job="svc-{i}"}}
+        buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+        threshold: 0.5
+    alerting: {{warning: false}}
+  - name: jobs
+    objective: 99.5
+    period: 7d
+    sli:
+      ratio:
+        good: jobs_total{{job="svc-{i}", outcome="ok"}}
+        total: jobs_total{{job="svc-{i}"}}
+"""
+
+
+def child(specs: str, out: str) -> None:
+    """Runs in a fresh interpreter: import, load, compile and write, as `obsgen generate` does."""
+    start = time.perf_counter()
+    from obsgen.artifacts import write_output
+    from obsgen.compile import compile_project
+    from obsgen.load import load_project
+
+    project = load_project(Path(specs))
+    loaded = time.perf_counter()
+    artifacts = compile_project(project)
+    compiled = time.perf_counter()
+    write_output(artifacts, Path(out))
+    done = time.perf_counter()
+    rules = sum(text.count("\n  - record: ") + text.count("\n  - alert: ") for text in artifacts.values())
+    print(json.dumps({
+        "load": loaded - start, "compile": compiled - loaded, "write": done - compiled, "total": done - start,
+        "rules": rules, "files": len(artifacts), "bytes": sum(len(t) for t in artifacts.values()),
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+def run(size: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        slo = Path(tmp, "specs", "slo")
+        slo.mkdir(parents=True)
+        for i in range(size):
+            (slo / f"svc-{i:04d}.yaml").write_text(SPEC.format(i=i, team=i % 7, tier=i % 3))
+        wall = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(slo.parent), str(Path(tmp, "out"))],
+            capture_output=True, text=True, check=True,
+        )
+        result = json.loads(proc.stdout)
+        result["wall"] = time.perf_counter() - wall  # includes interpreter start-up
+        result["size"] = size
+        return result
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        child(*argv[1:3])
+        return 0
+    sizes = [int(a) for a in argv] or [10, 100, 1000]
+    print(f"{'services':>8} {'SLOs':>6} {'rules':>7} {'load s':>7} {'compile s':>9} {'write s':>7} "
+          f"{'wall s':>7} {'s/1k svc':>8} {'max RSS MB':>10} {'output MB':>9}")
+    for size in sizes:
+        r = run(size)
+        print(f"{size:>8} {size * 3:>6} {r['rules']:>7} {r['load']:>7.2f} {r['compile']:>9.2f} {r['write']:>7.2f} "
+              f"{r['wall']:>7.2f} {r['wall'] / size * 1000:>8.2f} {r['max_rss_mb']:>10.0f} {r['bytes'] / 1e6:>9.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
