@@ -86,14 +86,6 @@ def parse_selector(text: str) -> Selector:
     return Selector(node.name, matchers)
 
 
-def is_selector(text: str) -> bool:
-    try:
-        parse_selector(text)
-    except ValueError:
-        return False
-    return True
-
-
 def check_window_expression(text: str) -> None:
     """An expression with `[$window]` range placeholders, e.g. `sum(rate(x[$window]))`."""
     if WINDOW_PLACEHOLDER not in text:
