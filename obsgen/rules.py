@@ -31,13 +31,18 @@ Group = dict[str, Any]
 
 @dataclass(frozen=True)
 class SLIExpressions:
-    """Error and total events per second over the base window, from the raw series."""
+    """Events per second over the base window, from the raw series.
 
-    errors: str
+    `errors` reads the `total` recording (evaluated just before it in the same group) for two
+    reasons: the raw total is read once, and errors exist exactly when total does, so averaging
+    both over a window counts the same slices.
+    """
+
     total: str
+    errors: str
 
 
-def sli_expressions(slo: SLO) -> SLIExpressions:
+def sli_expressions(slo: SLO, total_recording: str) -> SLIExpressions:
     window = format_duration(BASE_WINDOW)
 
     def counter(spec: str) -> str:
@@ -45,23 +50,24 @@ def sli_expressions(slo: SLO) -> SLIExpressions:
             return f"sum({promql.with_window(spec, window)})"
         return f"sum(rate({spec}[{window}]))"
 
+    def total_minus(good: str) -> str:
+        # clamp_min: a good counter can outpace its total by a scrape's rounding.
+        return f"clamp_min({total_recording} - on () ({good} or vector(0)), 0)"
+
     if slo.sli.ratio is not None:
         ratio = slo.sli.ratio
         total = counter(ratio.total)
         if ratio.errors is not None:
-            # A counter of errors often does not exist until the first error: count it as zero.
-            return SLIExpressions(errors=f"({counter(ratio.errors)} or vector(0))", total=total)
-        good = counter(ratio.good or "")
-        return SLIExpressions(errors=f"clamp_min({total} - ({good} or vector(0)), 0)", total=total)
+            # An error counter often does not exist until the first error: then errors are zero.
+            return SLIExpressions(total=total, errors=f"{counter(ratio.errors)} or on () 0 * {total_recording}")
+        return SLIExpressions(total=total, errors=total_minus(counter(ratio.good or "")))
 
     latency = slo.sli.latency
     assert latency is not None
     histogram = promql.parse_selector(latency.histogram)
     total = f"sum(rate({histogram.with_name(histogram.name + '_count').render()}[{window}]))"
     fast = histogram.with_name(histogram.name + "_bucket").with_matcher(promql.le_matcher(latency.threshold))
-    good = f"sum(rate({fast.render()}[{window}]))"
-    # clamp_min: _count and _bucket are scraped together but a rate over them can differ by rounding.
-    return SLIExpressions(errors=f"clamp_min({total} - ({good} or vector(0)), 0)", total=total)
+    return SLIExpressions(total=total, errors=total_minus(f"sum(rate({fast.render()}[{window}]))"))
 
 
 def slo_windows(slo: SLO) -> list[int]:
@@ -89,7 +95,7 @@ def _slo_groups(service: Service, slo: SLO) -> list[Group]:
 
     def window_rules(window: int) -> list[Rule]:
         if window == BASE_WINDOW:
-            exprs = sli_expressions(slo)
+            exprs = sli_expressions(slo, sel(names.total_rate(BASE_WINDOW)))
             errors, total = exprs.errors, exprs.total
         else:
             source, step = (PERIOD_STEP, PERIOD_STEP) if window == period else (BASE_WINDOW, BASE_WINDOW)
@@ -98,8 +104,8 @@ def _slo_groups(service: Service, slo: SLO) -> list[Group]:
             total = f"avg_over_time({sel(names.total_rate(source))}{rng})"
         return [
             # Rates carry only {service, slo}: relabelling a service never splits its long windows.
-            record(names.errors_rate(window), errors, ids),
             record(names.total_rate(window), total, ids),
+            record(names.errors_rate(window), errors, ids),
             record(names.error_ratio(window), f"{sel(names.errors_rate(window))} / {sel(names.total_rate(window))}", series_labels),
         ]
 

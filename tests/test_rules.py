@@ -128,21 +128,27 @@ def test_disabled_severities_and_no_data() -> None:
 
 
 def test_latency_sli_reads_the_threshold_bucket() -> None:
-    exprs = rules.sli_expressions(GOOD["checkout"].slos[1])
+    exprs = rules.sli_expressions(GOOD["checkout"].slos[1], "TOTAL")
     assert 'request_duration_seconds_count{job="checkout"}[5m]' in exprs.total
     assert 'request_duration_seconds_bucket{job="checkout", le=~"1|1\\\\.0"}[5m]' in exprs.errors
-    assert exprs.errors.startswith("clamp_min(")
+    assert exprs.errors.startswith("clamp_min(TOTAL - on () (")
 
 
 def test_expression_slis_get_the_base_window() -> None:
-    exprs = rules.sli_expressions(GOOD["ledger"].slos[0])
+    exprs = rules.sli_expressions(GOOD["ledger"].slos[0], "TOTAL")
     assert exprs.total == 'sum(sum by (job) (rate(ledger_writes_total[5m])))'
     assert "$window" not in exprs.errors
 
 
-def test_missing_error_counter_counts_as_zero() -> None:
-    exprs = rules.sli_expressions(EXAMPLE["pup-workers"].slos[0])
-    assert exprs.errors.endswith(" or vector(0))")
+def test_missing_error_counter_counts_as_zero_only_while_there_is_traffic() -> None:
+    exprs = rules.sli_expressions(EXAMPLE["pup-workers"].slos[0], "TOTAL")
+    assert exprs.errors.endswith(" or on () 0 * TOTAL")
+
+
+def test_base_errors_read_the_total_recorded_just_before() -> None:
+    base = [r for r in _rules(EXAMPLE["pup-api"]) if r.get("record", "").endswith("rate5m") and r["labels"]["slo"] == "availability"]
+    assert [r["record"] for r in base] == ["slo:sli_total:rate5m", "slo:sli_errors:rate5m"]
+    assert base[1]["expr"].endswith('or on () 0 * slo:sli_total:rate5m{service="pup-api", slo="availability"}')
 
 
 def test_rule_files_are_prometheus_shaped() -> None:

@@ -1,0 +1,285 @@
+"""promtool unit tests that prove each generated alert fires when the SLO maths says, and only then.
+
+Pure: a Service and its rule groups in, a promtool test file out. The expected times come from
+burnrate.py, the same functions that write SLO_REPORT.md.
+
+How the scenarios stay exact. promtool evaluates every group at the test's evaluation interval
+(EVAL, 5m), and errors start on that grid, so each window's error ratio is the share of its 5m
+samples that saw errors. Prometheus 2 counts both ends of a range (n + 1 samples), Prometheus 3
+only the right end (n): the error ratio of each scenario is chosen so that the Workbook's time to
+fire falls strictly inside one evaluation interval under both counts, and the test expects the
+alert at the first evaluation after it and not at the one before, with either promtool.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from obsgen import burnrate, names, promql, series
+from obsgen.durations import format_duration, parse_duration
+from obsgen.rules import BASE_WINDOW, Group, Rule
+from obsgen.series import Phase
+from obsgen.spec import SLO, Service
+
+EVAL = 300  # seconds between evaluations in the generated tests
+MINUTE = 60
+TRAFFIC = 1000.0  # events per minute in the scenarios; low-traffic ones say otherwise
+TOLERANCE = 1e-6  # relative, for recorded values
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A scenario for one tier: this error ratio fires it at the first evaluation after `after` seconds."""
+
+    error_ratio: float
+    after: float  # Workbook time to fire, seconds after errors start
+    fires_at: int  # seconds after errors start of the first evaluation that fires
+
+
+def _share(steps: int, window: int, closed: bool) -> float:
+    """Share of a window's samples that saw errors, `steps` evaluations after errors began."""
+    if window == BASE_WINDOW:
+        return 1.0 if steps >= 1 else 0.0  # the 5m ratio is read directly, not averaged
+    size = window // EVAL + (1 if closed else 0)
+    return min(steps, size) / size
+
+
+def _first_firing_step(tier: burnrate.Tier, limit: float, ratio: float, closed: bool) -> int | None:
+    for step in range(1, tier.long_window // EVAL + 2):
+        if ratio * _share(step, tier.long_window, closed) > limit and ratio * _share(step, tier.short_window, closed) > limit:
+            return step
+    return None
+
+
+def detection(tier: burnrate.Tier, objective: float, period: int) -> Detection:
+    """The scenario for a tier: an error ratio near twice its threshold whose firing time is unambiguous."""
+    limit = float(burnrate.threshold(tier, objective, period))
+    n = tier.long_window // EVAL
+    for step in range(max(1, math.ceil(n / 2)), n + 1):
+        # Puts the Workbook crossing half an interval before `step`, under both range semantics.
+        ratio = Phase.of(1, TRAFFIC, limit * (n + 0.5) / (step - 0.5)).error_ratio
+        if ratio >= 1:
+            continue
+        after = burnrate.time_to_fire(tier, objective, period, ratio)
+        if after is None or math.ceil(after / EVAL) != step:
+            continue
+        if _first_firing_step(tier, limit, ratio, True) == _first_firing_step(tier, limit, ratio, False) == step:
+            return Detection(ratio, after, step * EVAL)
+    raise ValueError(f"no unambiguous error ratio for the {format_duration(tier.long_window)} tier")
+
+
+def _minutes(seconds: int) -> int:
+    return seconds // MINUTE
+
+
+def _at(seconds: int) -> str:
+    return format_duration(seconds) if seconds else "0s"
+
+
+def _alerts_selector(**labels: str) -> str:
+    return promql.Selector.of("ALERTS", alertstate="firing", **labels).render()
+
+
+def _series_labels(service: Service, slo: SLO) -> dict[str, str]:
+    return {names.SERVICE: service.service, names.SLO: slo.name, **service.labels}
+
+
+def _firing(rule: Rule, series_labels: dict[str, str]) -> str:
+    """The ALERTS series a firing rule produces: its labels over the series' labels."""
+    labels = {**series_labels, **rule["labels"], "alertname": rule["alert"], "alertstate": "firing"}
+    return promql.Selector.of("ALERTS", **dict(sorted(labels.items()))).render()
+
+
+def _expect(expr: str, at: int, samples: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"expr": expr, "eval_time": _at(at), "exp_samples": samples}
+
+
+def _true(expr: str, at: int) -> dict[str, Any]:
+    """An assertion written as a comparison: the test passes when `expr` returns 1."""
+    return _expect(expr, at, [{"labels": "{}", "value": 1}])
+
+
+def _close_to(selector: str, value: float, at: int) -> dict[str, Any]:
+    return _true(f"abs(vector(scalar({selector}) / {promql.number(value)} - 1)) < bool {TOLERANCE:g}", at)
+
+
+def _group(name: str, slo: SLO, phases: list[Phase], checks: list[dict[str, Any]], alerts: list | None = None) -> dict[str, Any]:
+    group: dict[str, Any] = {"name": name, "interval": "1m", "input_series": series.input_series(slo, phases)}
+    if checks:
+        group["promql_expr_test"] = checks
+    if alerts:
+        group["alert_rule_test"] = alerts
+    return group
+
+
+def _tier_of(rule: Rule) -> burnrate.Tier:
+    long_w, short_w = (parse_duration(rule["labels"][k]) for k in (names.LONG_WINDOW, names.SHORT_WINDOW))
+    return next(t for t in burnrate.DEFAULT_TIERS if (t.long_window, t.short_window) == (long_w, short_w))
+
+
+def _burn_tests(service: Service, slo: SLO, rule: Rule) -> dict[str, Any]:
+    """Fires at the predicted evaluation and not the one before; resolves once errors stop."""
+    period = parse_duration(slo.period)
+    tier = _tier_of(rule)
+    found = detection(tier, slo.objective, period)
+    start = tier.long_window  # a clean prefix as long as the long window
+    fires = start + found.fires_at
+    stop = fires + EVAL
+    resolved = stop + tier.short_window + EVAL
+    phases = [
+        Phase.of(_minutes(start), TRAFFIC, 0),
+        Phase.of(_minutes(stop - start), TRAFFIC, found.error_ratio),
+        Phase.of(_minutes(resolved - stop) + 1, TRAFFIC, 0),
+    ]
+    tier_alert = _alerts_selector(
+        alertname=names.ALERT_BURN, service=service.service, slo=slo.name, long_window=rule["labels"][names.LONG_WINDOW]
+    )
+    firing = [{"labels": _firing(rule, _series_labels(service, slo)), "value": 1}]
+    ratio5m = promql.Selector.of(names.error_ratio(BASE_WINDOW), service=service.service, slo=slo.name).render()
+    checks = [
+        _expect(tier_alert, fires - EVAL, []),
+        _expect(tier_alert, fires, firing),
+        _close_to(ratio5m, found.error_ratio, fires),
+        _expect(tier_alert, stop, firing),
+        _expect(tier_alert, resolved, []),
+    ]
+    windows = f"{rule['labels'][names.LONG_WINDOW]}/{rule['labels'][names.SHORT_WINDOW]}"
+    name = (
+        f"{slo.name}: {tier.severity} {windows} fires {_at(found.fires_at)} into a {found.error_ratio:.4%} error ratio "
+        f"(Workbook: {found.after:.0f}s), not before, and resolves within {_at(tier.short_window + EVAL)} of recovery"
+    )
+    return _group(name, slo, phases, checks)
+
+
+def _steady_tests(service: Service, slo: SLO, burn_rules: list[Rule], no_data: Rule | None) -> dict[str, Any]:
+    """A burn just under the lowest threshold never fires; every recording holds the expected value."""
+    period = parse_duration(slo.period)
+    tiers = [_tier_of(r) for r in burn_rules]
+    budget = float(burnrate.error_budget(slo.objective))
+    limits = [float(burnrate.threshold(t, slo.objective, period)) for t in tiers] or [budget]
+    ratio = Phase.of(1, TRAFFIC, 0.9 * min(limits)).error_ratio
+    longest = max((t.long_window for t in tiers), default=burnrate.DAY)
+    end = longest + EVAL
+    ids = {names.SERVICE: service.service, names.SLO: slo.name}
+    checks = [
+        _expect(_alerts_selector(alertname=names.ALERT_BURN, **ids), at, [])
+        for at in sorted({t.long_window + EVAL for t in tiers} | {end})
+    ]
+    if no_data is not None:
+        checks.append(_expect(_alerts_selector(alertname=names.ALERT_NO_DATA, **ids), end, []))
+    windows = [w for w in burnrate.windows(burnrate.DEFAULT_TIERS, period)]
+    checks += [_close_to(promql.Selector.of(names.error_ratio(w), **ids).render(), ratio, end) for w in windows]
+    checks += [
+        _close_to(promql.Selector.of(names.total_rate(BASE_WINDOW), **ids).render(), TRAFFIC / MINUTE, end),
+        _close_to(promql.Selector.of(names.OBJECTIVE, **ids).render(), float(burnrate.objective_ratio(slo.objective)), end),
+        _close_to(promql.Selector.of(names.ERROR_BUDGET, **ids).render(), budget, end),
+        _close_to(promql.Selector.of(names.BUDGET_REMAINING, **ids).render(), 1 - ratio / budget, end),
+        _close_to(promql.Selector.of(names.CURRENT_BURN_RATE, **ids).render(), ratio / budget, end),
+        _close_to(promql.Selector.of(names.PERIOD_BURN_RATE, **ids).render(), ratio / budget, end),
+    ]
+    name = f"{slo.name}: a steady {ratio:.4%} error ratio (90% of the lowest threshold) never fires over {_at(end)}"
+    return _group(name, slo, [Phase.of(_minutes(end) + 1, TRAFFIC, ratio)], checks)
+
+
+def _guard_tests(service: Service, slo: SLO, critical: list[Rule]) -> dict[str, Any]:
+    """At low traffic one failed request would page; the minimum-events guard keeps it quiet."""
+    period = parse_duration(slo.period)
+    tiers = [_tier_of(r) for r in critical]
+    longest = max(t.long_window for t in tiers)
+    fastest = min(tiers, key=lambda t: t.long_window)
+    limit = float(burnrate.threshold(fastest, slo.objective, period))
+    # Half the guard in the longest paging window, and few enough that one failure tops the
+    # fastest tier's threshold: 1 / (1 + per_minute x (window + one evaluation)) > limit.
+    per_minute = series.exact(
+        min(slo.min_events / 2 / _minutes(longest), 0.5 * (1 / limit - 1) / _minutes(fastest.long_window + EVAL))
+    )
+    start = longest
+    phases = [
+        Phase(_minutes(start), per_minute, 0),
+        Phase(1, per_minute, 1),  # one failed request
+        Phase(_minutes(longest), per_minute, 0),
+    ]
+    ids = {names.SERVICE: service.service, names.SLO: slo.name}
+    pages = _alerts_selector(alertname=names.ALERT_BURN, severity="critical", **ids)
+    unguarded = (
+        f"count({promql.Selector.of(names.error_ratio(fastest.long_window), **ids).render()} > {promql.number(limit)} and "
+        f"{promql.Selector.of(names.error_ratio(fastest.short_window), **ids).render()} > {promql.number(limit)})"
+    )
+    checks = [_expect(pages, start + after, []) for after in (EVAL, 2 * EVAL, 6 * EVAL, 12 * EVAL)]
+    # Without the guard the fastest tier would fire: both its windows are over the threshold.
+    checks.append(_true(unguarded, start + EVAL))
+    name = (
+        f"{slo.name}: one failed request among {per_minute * 60:.1f} an hour does not page "
+        f"(min_events {slo.min_events} in the long window)"
+    )
+    return _group(name, slo, phases, checks)
+
+
+_LABEL_TEMPLATE = re.compile(r"\{\{ *\$labels\.([a-zA-Z_][a-zA-Z0-9_]*) *\}\}")
+
+
+def _expand(text: str, labels: dict[str, str]) -> str | None:
+    """An annotation as Prometheus renders it, when it uses only {{ $labels.x }}; else None."""
+    out = _LABEL_TEMPLATE.sub(lambda m: labels.get(m[1], ""), text)
+    return None if "{{" in out else out
+
+
+def _no_data_tests(service: Service, rules: list[Rule]) -> dict[str, Any]:
+    """With no SLI series at all, each SLO's no-data alert fires after its `for`, not before,
+    with the labels and annotations obsgen wrote."""
+    wait = parse_duration(rules[0]["for"])
+    expected = []
+    for rule in rules:
+        labels = {**rule["labels"], names.SERVICE: service.service}
+        annotations = {k: _expand(v, labels) for k, v in rule["annotations"].items()}
+        expected.append({"exp_labels": labels, "exp_annotations": annotations})
+    checks = [
+        _expect(_firing_selector(rule), at, samples)
+        for rule in rules
+        for at, samples in ((wait - EVAL, []), (wait, [{"labels": _firing(rule, {}), "value": 1}]))
+    ]
+    group: dict[str, Any] = {
+        "name": f"no data: every SLO's {names.ALERT_NO_DATA} fires after {_at(wait)} without series, not before",
+        "interval": "1m",
+        "input_series": [],
+        "promql_expr_test": checks,
+    }
+    if all(v is not None for e in expected for v in e["exp_annotations"].values()):
+        group["alert_rule_test"] = [{"alertname": names.ALERT_NO_DATA, "eval_time": _at(wait), "exp_alerts": expected}]
+    return group
+
+
+def _firing_selector(rule: Rule) -> str:
+    return _alerts_selector(alertname=rule["alert"], service=rule["labels"][names.SERVICE], slo=rule["labels"][names.SLO])
+
+
+def test_file(service: Service, groups: list[Group], rule_file: str) -> dict[str, Any]:
+    """The promtool test file for one service's rule file."""
+    alerts = [r for g in groups for r in g["rules"] if "alert" in r]
+    tests: list[dict[str, Any]] = []
+    for slo in service.slos:
+        mine = [r for r in alerts if r["labels"][names.SLO] == slo.name]
+        burn = [r for r in mine if r["alert"] == names.ALERT_BURN]
+        no_data = next((r for r in mine if r["alert"] == names.ALERT_NO_DATA), None)
+        try:
+            series.counters(slo)
+        except series.Untestable:
+            continue  # reported in SLO_REPORT.md: such SLIs need hand-written tests
+        tests += [_burn_tests(service, slo, r) for r in burn]
+        if burn or no_data:
+            tests.append(_steady_tests(service, slo, burn, no_data))
+        critical = [r for r in burn if r["labels"][names.SEVERITY] == "critical"]
+        if slo.min_events and critical:
+            tests.append(_guard_tests(service, slo, critical))
+    no_data_rules = [r for r in alerts if r["alert"] == names.ALERT_NO_DATA]
+    if no_data_rules:
+        tests.append(_no_data_tests(service, no_data_rules))
+    return {
+        "rule_files": [rule_file],
+        "evaluation_interval": _at(EVAL),
+        # promtool would otherwise sort groups by name; alerts must read this evaluation's recordings.
+        "group_eval_order": [g["name"] for g in groups],
+        "tests": tests,
+    }

@@ -1,0 +1,163 @@
+"""Synthetic input series for promtool tests: raw counters that give an SLI a chosen error ratio.
+
+From the SLI's selectors obsgen finds label sets that match them (and, for the good half of a
+shared counter, label sets that do not match the error selector), then writes counters in
+promtool's `start+step x count` notation. Pure; no I/O.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from obsgen import promql
+from obsgen.spec import SLO
+
+# Label values tried for matchers that are not plain equality, most plausible first.
+_BAD_VALUES = ("error", "failed", "500", "failure", "timeout", "5xx", "false")
+_GOOD_VALUES = ("ok", "success", "200", "succeeded", "2xx", "true")
+_OTHER_VALUES = ("", "x", "other", "default")
+BASELINE = 1000.0  # counters start above zero, as real ones do after a restart or two
+
+
+def exact(count: float) -> float:
+    """Nearest multiple of 1/1024: sums of such numbers are exact in floating point, so a counter
+    built from them never steps backwards by a rounding error (which Prometheus reads as a reset)."""
+    return round(count * 1024) / 1024
+
+
+@dataclass(frozen=True)
+class Phase:
+    """`minutes` of traffic with `good` and `bad` events a minute (multiples of 1/1024)."""
+
+    minutes: int
+    good: float
+    bad: float
+
+    @classmethod
+    def of(cls, minutes: int, per_minute: float, error_ratio: float) -> Phase:
+        bad = exact(per_minute * error_ratio)
+        return cls(minutes, exact(per_minute) - bad, bad)
+
+    @property
+    def error_ratio(self) -> float:
+        return self.bad / (self.good + self.bad)
+
+
+@dataclass(frozen=True)
+class Counter:
+    labels: str  # a promtool series selector: name{label="value", ...}
+    bad: float  # share of a bad event this counter counts (0 or 1)
+    good: float  # share of a good event it counts (0 or 1)
+
+
+class Untestable(ValueError):
+    """The SLI cannot be driven by synthetic series (an expression, or unsatisfiable matchers)."""
+
+
+def counters(slo: SLO) -> list[Counter]:
+    """The raw counters to synthesise, with what each one counts."""
+    if slo.sli.latency is not None:
+        latency = slo.sli.latency
+        base = promql.parse_selector(latency.histogram)
+        labels = _satisfy(base.matchers, prefer=_GOOD_VALUES)
+        le = promql.le_values(latency.threshold)[0]
+        return [
+            Counter(_render(base.name + "_bucket", {**labels, "le": le}), bad=0, good=1),
+            Counter(_render(base.name + "_count", labels), bad=1, good=1),
+        ]
+    ratio = slo.sli.ratio
+    assert ratio is not None
+    part, counts_bad = (ratio.errors, True) if ratio.errors is not None else (ratio.good, False)
+    assert part is not None
+    if promql.WINDOW_PLACEHOLDER in part or promql.WINDOW_PLACEHOLDER in ratio.total:
+        raise Untestable("an expression SLI: obsgen cannot know which series it reads")
+    part_sel, total_sel = promql.parse_selector(part), promql.parse_selector(ratio.total)
+    own, other = (_BAD_VALUES, _GOOD_VALUES) if counts_bad else (_GOOD_VALUES, _BAD_VALUES)
+    if part_sel.name != total_sel.name:
+        # Separate counters: the part counts its own events, the total counts all of them.
+        return [
+            Counter(_render(part_sel.name, _satisfy(part_sel.matchers, prefer=own)), bad=float(counts_bad), good=float(not counts_bad)),
+            Counter(_render(total_sel.name, _satisfy(total_sel.matchers, prefer=own)), bad=1, good=1),
+        ]
+    # One counter split by a label: a series the part selects, and one only the total selects.
+    inside = _satisfy(part_sel.matchers + total_sel.matchers, prefer=own)
+    outside = _satisfy(total_sel.matchers, prefer=other, avoid=part_sel.matchers)
+    return [
+        Counter(_render(total_sel.name, inside), bad=float(counts_bad), good=float(not counts_bad)),
+        Counter(_render(total_sel.name, outside), bad=float(not counts_bad), good=float(counts_bad)),
+    ]
+
+
+def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
+    """promtool `input_series` for these phases, one sample a minute."""
+    out = []
+    for counter in counters(slo):
+        steps = [(p.bad * counter.bad + p.good * counter.good, p.minutes) for p in phases]
+        out.append({"series": counter.labels, "values": counter_values(steps)})
+    return out
+
+
+def counter_values(steps: list[tuple[float, int]]) -> str:
+    """promtool notation for a counter from BASELINE growing by `increment` for `count` samples, per step."""
+    parts = [_exact_number(BASELINE)]
+    value = BASELINE
+    for increment, count in steps:
+        if count <= 0:
+            continue
+        first = value + increment
+        parts.append(f"{_exact_number(first)}+{_exact_number(increment)}x{count - 1}")
+        value = first + increment * (count - 1)
+    return " ".join(parts)
+
+
+def _exact_number(value: float) -> str:
+    """Shortest text that reads back as exactly this float (promql.number rounds to 12 digits)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _render(name: str, labels: dict[str, str]) -> str:
+    return promql.Selector.of(name, **dict(sorted(labels.items()))).render()
+
+
+def _matches(matcher: promql.Matcher, value: str) -> bool:
+    if matcher.op == "=":
+        return value == matcher.value
+    if matcher.op == "!=":
+        return value != matcher.value
+    found = re.fullmatch(matcher.value, value, flags=re.DOTALL) is not None
+    return found if matcher.op == "=~" else not found
+
+
+def _candidates(matchers: tuple[promql.Matcher, ...], label: str, prefer: tuple[str, ...]) -> list[str]:
+    values: list[str] = []
+    for m in matchers:
+        if m.name == label and m.op == "=":
+            values.append(m.value)
+        elif m.name == label and m.op == "=~":
+            # Alternatives of a simple regex such as succeeded|failed are likely values.
+            values += [v for v in m.value.strip("()").split("|") if re.escape(v) == v.replace("-", "\\-")]
+    return list(dict.fromkeys([*values, *prefer, *_BAD_VALUES, *_GOOD_VALUES, *_OTHER_VALUES]))
+
+
+def _satisfy(
+    matchers: tuple[promql.Matcher, ...], prefer: tuple[str, ...], avoid: tuple[promql.Matcher, ...] = ()
+) -> dict[str, str]:
+    """Label values meeting every matcher and, when `avoid` is given, failing at least one of those."""
+    labels = sorted({m.name for m in matchers} | {m.name for m in avoid})
+    options = {
+        label: [v for v in _candidates(matchers + avoid, label, prefer) if all(_matches(m, v) for m in matchers if m.name == label)]
+        for label in labels
+    }
+    chosen = {label: values[0] for label, values in options.items() if values}
+    if len(chosen) < len(labels):
+        raise Untestable(f"no label values found that match {', '.join(m.render() for m in matchers)}")
+    if avoid and all(_matches(m, chosen[m.name]) for m in avoid):
+        for m in avoid:
+            escape = [v for v in options[m.name] if not _matches(m, v)]
+            if escape:
+                chosen[m.name] = escape[0]
+                break
+        else:
+            raise Untestable(f"every series the total selects is also selected by {', '.join(m.render() for m in avoid)}")
+    return {k: v for k, v in chosen.items() if v != ""}  # an empty value is an absent label
