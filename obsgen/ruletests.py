@@ -24,6 +24,7 @@ from obsgen.series import Phase
 from obsgen.spec import SLO, Service
 
 EVAL = 300  # seconds between evaluations in the generated tests
+FIRE_WITHIN = 6 * 3600  # scenarios fire within this time of errors starting (slow tiers burn harder)
 MINUTE = 60
 TRAFFIC = 1000.0  # events per minute in the scenarios; low-traffic ones say otherwise
 TOLERANCE = 1e-6  # relative, for recorded values
@@ -54,10 +55,14 @@ def _first_firing_step(tier: burnrate.Tier, limit: float, ratio: float, closed: 
 
 
 def detection(tier: burnrate.Tier, objective: float, period: int) -> Detection:
-    """The scenario for a tier: an error ratio near twice its threshold whose firing time is unambiguous."""
+    """The scenario for a tier: an error ratio above its threshold whose firing time is unambiguous.
+
+    About twice the threshold for the paging tiers; slow tiers get a harder burn that fires within
+    FIRE_WITHIN, which keeps the suite fast without changing what it proves.
+    """
     limit = float(burnrate.threshold(tier, objective, period))
     n = tier.long_window // EVAL
-    for step in range(max(1, math.ceil(n / 2)), n + 1):
+    for step in range(max(1, math.ceil(min(n / 2, FIRE_WITHIN / EVAL))), n + 1):
         # Puts the Workbook crossing half an interval before `step`, under both range semantics.
         ratio = Phase.of(1, TRAFFIC, limit * (n + 0.5) / (step - 0.5)).error_ratio
         if ratio >= 1:
@@ -255,24 +260,45 @@ def _firing_selector(rule: Rule) -> str:
     return _alerts_selector(alertname=rule["alert"], service=rule["labels"][names.SERVICE], slo=rule["labels"][names.SLO])
 
 
+def _merge(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """Scenarios of independent SLOs run side by side in one test group: their series and checks
+    do not touch, and promtool evaluates every rule of the file in every group anyway."""
+    if len(groups) == 1:
+        return groups[0]
+    merged: dict[str, Any] = {"name": " | ".join(g["name"] for g in groups), "interval": groups[0]["interval"]}
+    merged["input_series"] = [s for g in groups for s in g["input_series"]]
+    merged["promql_expr_test"] = [c for g in groups for c in g.get("promql_expr_test", [])]
+    return merged
+
+
 def test_file(service: Service, groups: list[Group], rule_file: str) -> dict[str, Any]:
     """The promtool test file for one service's rule file."""
     alerts = [r for g in groups for r in g["rules"] if "alert" in r]
-    tests: list[dict[str, Any]] = []
+    testable = []
     for slo in service.slos:
-        mine = [r for r in alerts if r["labels"][names.SLO] == slo.name]
-        burn = [r for r in mine if r["alert"] == names.ALERT_BURN]
-        no_data = next((r for r in mine if r["alert"] == names.ALERT_NO_DATA), None)
         try:
             series.counters(slo)
         except series.Untestable:
             continue  # reported in SLO_REPORT.md: such SLIs need hand-written tests
-        tests += [_burn_tests(service, slo, r) for r in burn]
+        testable.append(slo)
+    scenarios: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (kind, slo) -> test groups
+    for slo in testable:
+        mine = [r for r in alerts if r["labels"][names.SLO] == slo.name]
+        burn = [r for r in mine if r["alert"] == names.ALERT_BURN]
+        no_data = next((r for r in mine if r["alert"] == names.ALERT_NO_DATA), None)
+        for rule in burn:
+            scenarios.setdefault((f"tier {rule['labels'][names.LONG_WINDOW]}", slo.name), []).append(_burn_tests(service, slo, rule))
         if burn or no_data:
-            tests.append(_steady_tests(service, slo, burn, no_data))
+            scenarios[("steady", slo.name)] = [_steady_tests(service, slo, burn, no_data)]
         critical = [r for r in burn if r["labels"][names.SEVERITY] == "critical"]
         if slo.min_events and critical:
-            tests.append(_guard_tests(service, slo, critical))
+            scenarios[("guard", slo.name)] = [_guard_tests(service, slo, critical)]
+    tests: list[dict[str, Any]] = []
+    if series.independent(testable):
+        kinds = list(dict.fromkeys(kind for kind, _ in scenarios))
+        tests = [_merge([g for (k, _), gs in scenarios.items() if k == kind for g in gs]) for kind in kinds]
+    else:
+        tests = [g for gs in scenarios.values() for g in gs]
     no_data_rules = [r for r in alerts if r["alert"] == names.ALERT_NO_DATA]
     if no_data_rules:
         tests.append(_no_data_tests(service, no_data_rules))

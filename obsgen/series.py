@@ -45,9 +45,19 @@ class Phase:
 
 @dataclass(frozen=True)
 class Counter:
-    labels: str  # a promtool series selector: name{label="value", ...}
+    name: str
+    labels: tuple[tuple[str, str], ...]
     bad: float  # share of a bad event this counter counts (0 or 1)
     good: float  # share of a good event it counts (0 or 1)
+
+    @property
+    def series(self) -> str:
+        """promtool's series notation: name{label="value", ...}."""
+        return promql.Selector.of(self.name, **dict(self.labels)).render()
+
+    def selected_by(self, selector: promql.Selector) -> bool:
+        labels = dict(self.labels)
+        return selector.name == self.name and all(_matches(m, labels.get(m.name, "")) for m in selector.matchers)
 
 
 class Untestable(ValueError):
@@ -62,8 +72,8 @@ def counters(slo: SLO) -> list[Counter]:
         labels = _satisfy(base.matchers, prefer=_GOOD_VALUES)
         le = promql.le_values(latency.threshold)[0]
         return [
-            Counter(_render(base.name + "_bucket", {**labels, "le": le}), bad=0, good=1),
-            Counter(_render(base.name + "_count", labels), bad=1, good=1),
+            _counter(base.name + "_bucket", {**labels, "le": le}, bad=0, good=1),
+            _counter(base.name + "_count", labels, bad=1, good=1),
         ]
     ratio = slo.sli.ratio
     assert ratio is not None
@@ -76,15 +86,15 @@ def counters(slo: SLO) -> list[Counter]:
     if part_sel.name != total_sel.name:
         # Separate counters: the part counts its own events, the total counts all of them.
         return [
-            Counter(_render(part_sel.name, _satisfy(part_sel.matchers, prefer=own)), bad=float(counts_bad), good=float(not counts_bad)),
-            Counter(_render(total_sel.name, _satisfy(total_sel.matchers, prefer=own)), bad=1, good=1),
+            _counter(part_sel.name, _satisfy(part_sel.matchers, prefer=own), bad=counts_bad, good=not counts_bad),
+            _counter(total_sel.name, _satisfy(total_sel.matchers, prefer=own), bad=1, good=1),
         ]
     # One counter split by a label: a series the part selects, and one only the total selects.
     inside = _satisfy(part_sel.matchers + total_sel.matchers, prefer=own)
     outside = _satisfy(total_sel.matchers, prefer=other, avoid=part_sel.matchers)
     return [
-        Counter(_render(total_sel.name, inside), bad=float(counts_bad), good=float(not counts_bad)),
-        Counter(_render(total_sel.name, outside), bad=float(not counts_bad), good=float(counts_bad)),
+        _counter(total_sel.name, inside, bad=counts_bad, good=not counts_bad),
+        _counter(total_sel.name, outside, bad=not counts_bad, good=counts_bad),
     ]
 
 
@@ -93,7 +103,7 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
     out = []
     for counter in counters(slo):
         steps = [(p.bad * counter.bad + p.good * counter.good, p.minutes) for p in phases]
-        out.append({"series": counter.labels, "values": counter_values(steps)})
+        out.append({"series": counter.series, "values": counter_values(steps)})
     return out
 
 
@@ -116,8 +126,27 @@ def _exact_number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _render(name: str, labels: dict[str, str]) -> str:
-    return promql.Selector.of(name, **dict(sorted(labels.items()))).render()
+def _counter(name: str, labels: dict[str, str], bad: float, good: float) -> Counter:
+    return Counter(name, tuple(sorted(labels.items())), bad=float(bad), good=float(good))
+
+
+def selectors(slo: SLO) -> list[promql.Selector]:
+    """Every raw selector the SLI reads (for plain-selector SLIs)."""
+    if slo.sli.latency is not None:
+        base = promql.parse_selector(slo.sli.latency.histogram)
+        return [base.with_name(base.name + "_bucket"), base.with_name(base.name + "_count")]
+    ratio = slo.sli.ratio
+    assert ratio is not None
+    return [promql.parse_selector(s) for s in (ratio.errors, ratio.good, ratio.total) if s is not None]
+
+
+def independent(slos: list[SLO]) -> bool:
+    """True when no SLO's selectors pick up another's synthetic series, so their scenarios can share a test."""
+    for slo in slos:
+        others = [sel for other in slos if other is not slo for sel in selectors(other)]
+        if any(c.selected_by(sel) for c in counters(slo) for sel in others):
+            return False
+    return True
 
 
 def _matches(matcher: promql.Matcher, value: str) -> bool:
