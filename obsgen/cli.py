@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from obsgen import __version__
+from obsgen import __version__, report
 from obsgen.artifacts import write_output
 from obsgen.compile import compile_project
 from obsgen.errors import SpecError
@@ -21,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="obsgen",
         description="Compile service and SLO specs (slo/*.yaml) into Prometheus recording and "
-        "multiwindow, multi-burn-rate alerting rules, and check them with promtool.",
+        "multiwindow, multi-burn-rate alerting rules, promtool unit tests that prove the alerts, and an "
+        "alert report; check them all with promtool.",
         epilog="Exit status: 0 success, 1 a generated file failed validation, 2 an error in the specs.",
     )
     parser.add_argument("--version", action="version", version=f"obsgen {__version__}")
@@ -39,10 +40,19 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser(
         "validate",
         help="check the generated files with promtool",
-        description="Parse every expression in OUT's rule files and run `promtool check rules` on them. "
-        "Exit status 1 when any check fails.",
+        description="Parse every expression in OUT's rule files, run `promtool check rules` on them and "
+        "`promtool test rules` on the generated unit tests. Exit status 1 when any check fails.",
     )
     val.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="generated folder (default: output)")
+
+    explain = sub.add_parser(
+        "explain",
+        help="print what each alert means: budgets, burn rates, time to fire",
+        description="Print the SLO alert report (the same text as OUT/SLO_REPORT.md): per SLO the error budget, "
+        "and per alert tier its burn rate, windows, severity, time to fire at 100%% errors and at twice the "
+        "threshold, the share of budget spent when it fires, and how long it takes to clear.",
+    )
+    explain.add_argument("--specs", type=Path, default=Path("."), metavar="DIR", help="folder holding slo/ (default: .)")
 
     schema = sub.add_parser(
         "schema",
@@ -88,7 +98,12 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"invalid: {finding}", file=sys.stderr)
     if findings:
         return EXIT_INVALID
-    print(f"obsgen: {args.out} is valid (PromQL parses, promtool check rules passes)")
+    print(f"obsgen: {args.out} is valid (PromQL parses, promtool check rules and test rules pass)")
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    sys.stdout.write(report.report(load_project(args.specs)))
     return EXIT_OK
 
 
@@ -101,4 +116,4 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"generate": _generate, "validate": _validate, "schema": _schema}
+_COMMANDS = {"generate": _generate, "validate": _validate, "explain": _explain, "schema": _schema}

@@ -166,7 +166,10 @@ def _candidates(matchers: tuple[promql.Matcher, ...], label: str, prefer: tuple[
         elif m.name == label and m.op == "=~":
             # Alternatives of a simple regex such as succeeded|failed are likely values.
             values += [v for v in m.value.strip("()").split("|") if re.escape(v) == v.replace("-", "\\-")]
-    return list(dict.fromkeys([*values, *prefer, *_BAD_VALUES, *_GOOD_VALUES, *_OTHER_VALUES]))
+    ordered = list(dict.fromkeys([*values, *prefer, *_BAD_VALUES, *_GOOD_VALUES, *_OTHER_VALUES]))
+    # Status codes want numbers, outcomes want words: rank values shaped like the matchers' first.
+    numeric = any(ch.isdigit() for m in matchers if m.name == label for ch in m.value)
+    return sorted(ordered, key=lambda v: v[:1].isdigit() != numeric)
 
 
 def _satisfy(

@@ -1,15 +1,17 @@
 """Checks generated artifacts with the real tools, and in-process where no tool is needed."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from obsgen import promql
-from obsgen.compile import RULES_DIR
+from obsgen.compile import RULES_DIR, TESTS_DIR
 
 TOOL_HINT = (
     "{tool} not found on PATH. On Debian or Ubuntu: `sudo apt-get install prometheus` "
@@ -66,6 +68,24 @@ def promtool_check_rules(out: Path) -> list[Finding]:
     return [Finding("promtool check rules", line) for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
 
 
+def promtool_test_rules(out: Path) -> list[Finding]:
+    """Runs the generated unit tests, one promtool per file, as many at once as there are cores."""
+    files = sorted((out / TESTS_DIR).glob("*.test.yml"))
+    if not files:
+        return []
+    promtool = require_tool("promtool")
+
+    def run(path: Path) -> list[Finding]:
+        proc = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+        if proc.returncode == 0:
+            return []
+        text = (proc.stdout + proc.stderr).strip()
+        return [Finding(str(path), "promtool test rules failed:\n" + text)]
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return [f for found in pool.map(run, files) for f in found]
+
+
 def validate_output(out: Path) -> list[Finding]:
     """All checks over a written output folder; an empty list means everything passed."""
-    return check_expressions(out) + promtool_check_rules(out)
+    return check_expressions(out) + promtool_check_rules(out) + promtool_test_rules(out)

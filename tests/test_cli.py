@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 from obsgen.spec import json_schema
-from tests.conftest import ROOT, run_obsgen, tree
+from tests.conftest import FIXTURES, ROOT, run_obsgen, tree
 
 
 def test_help_explains_each_command() -> None:
     result = run_obsgen("--help")
     assert result.returncode == 0
-    for command in ("generate", "validate", "schema"):
+    for command in ("generate", "validate", "explain", "schema"):
         assert command in result.stdout
     assert "Exit status" in result.stdout
     gen = run_obsgen("generate", "--help")
@@ -45,15 +45,17 @@ def test_generate_py_is_the_same_entry_point(tmp_path: Path) -> None:
 
 def test_validate_passes_on_good_output_and_fails_on_a_broken_rule(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run_obsgen("generate", "--out", str(out)).returncode == 0
+    # The small fixture keeps this quick; test_ruletests runs the example's promtool tests.
+    assert run_obsgen("generate", "--specs", str(FIXTURES / "periods"), "--out", str(out)).returncode == 0
     ok = run_obsgen("validate", "--out", str(out))
     assert ok.returncode == 0, ok.stderr
+    assert "test rules" in ok.stdout
 
-    rule_file = out / "prometheus" / "rules" / "pup-api.yml"
-    rule_file.write_text(rule_file.read_text().replace("vector(0.999)", "vector(0.999", 1))
+    rule_file = out / "prometheus" / "rules" / "mailer.yml"
+    rule_file.write_text(rule_file.read_text().replace("vector(0.99)", "vector(0.99", 1))
     bad = run_obsgen("validate", "--out", str(out))
     assert bad.returncode == 1
-    assert "pup-api.yml" in bad.stderr and "slo:objective:ratio" in bad.stderr
+    assert "mailer.yml" in bad.stderr and "slo:objective:ratio" in bad.stderr
 
 
 def test_validate_without_generated_files_fails(tmp_path: Path) -> None:
@@ -72,7 +74,7 @@ def test_generate_with_specs_elsewhere(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slo", tmp_path / "slo")
     result = run_obsgen("generate", "--specs", str(tmp_path), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "3 services, 5 SLOs" in result.stdout
+    assert "3 services, 5 SLOs -> 7 files" in result.stdout
 
 
 def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:

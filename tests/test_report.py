@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from obsgen import burnrate
+from obsgen.load import load_project
+from obsgen.report import report
+from tests.conftest import ROOT, run_obsgen
+
+TEXT = report(load_project(ROOT))
+
+
+def _section(name: str) -> str:
+    start = TEXT.index(f"### {name}")
+    end = TEXT.find("\n### ", start + 1)
+    return TEXT[start:end if end > 0 else None]
+
+
+def test_workbook_figures_for_999_over_30_days() -> None:
+    section = _section("pup-api / availability")
+    assert "43m 12s of total outage (43.2 minutes) per 30d" in section
+    # 0.001 / 1.0 x 1h x 14.4 = 51.84 s; at twice the threshold the window fills halfway: 30m.
+    assert "| critical | 1h / 5m | 14.4x | 1.44% | 52s | 30m | 2% | 5m |" in section
+    assert "| critical | 6h / 30m | 6x | 0.6% | 2m 10s | 3h | 5% | 30m |" in section
+    assert "| warning | 1d / 2h | 3x | 0.3% | 4m 19s | 12h | 10% | 2h |" in section
+    assert "| warning | 3d / 6h | 1x | 0.1% | 4m 19s | 1d 12h | 10% | 6h |" in section
+    assert "at least 50 events" in section
+
+
+def test_28_day_figures_and_disabled_tiers() -> None:
+    assert "| critical | 1h / 5m | 13.44x | 6.72% |" in _section("ai-provider / success")
+    latency = _section("pup-api / latency")
+    assert "| warning (off) | 1d / 2h |" in latency and "| critical | 1h / 5m |" in latency
+
+
+def test_figures_come_from_burnrate() -> None:
+    tier = burnrate.DEFAULT_TIERS[1]
+    spent = float(burnrate.budget_spent_when_fired(tier, 28 * burnrate.DAY)) * 100
+    assert f"| {spent:.4g}% | 30m |" in _section("ai-provider / latency")
+
+
+def test_explain_prints_the_committed_report() -> None:
+    result = run_obsgen("explain")
+    assert result.returncode == 0
+    assert result.stdout == TEXT == (ROOT / "output" / "SLO_REPORT.md").read_text()
