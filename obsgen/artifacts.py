@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,72 +31,68 @@ def to_yaml(data: Any) -> str:
     Multi-line PromQL becomes a literal block; strings are plain where YAML reads them back as the
     same string, otherwise quoted.
     """
-    out: list[str] = []
-    _emit(data, 0, out, in_list=False)
-    return "".join(out)
+    if isinstance(data, (dict, list)) and data:
+        out: list[str] = []
+        _emit(data, 0, out)
+        return "".join(out)
+    return _inline(data, 2).lstrip(" ")
 
 
-def _emit(value: Any, indent: int, out: list[str], in_list: bool) -> None:
+def _emit(value: dict | list, indent: int, out: list[str]) -> None:
+    """Appends one string per entry of a non-empty dict or list, each ending in a newline."""
     pad = " " * indent
     if isinstance(value, dict):
-        if not value:
-            out.append(" {}\n")
-            return
-        first = True
         for key, item in value.items():
-            prefix = "" if (in_list and first) else pad
-            if not in_list or not first:
-                out.append(prefix)
-            first = False
-            out.append(f"{_scalar(str(key))}:")
-            if isinstance(item, dict) and item:
-                out.append("\n")
-                _emit(item, indent + 2, out, in_list=False)
-            elif isinstance(item, list) and item:
-                out.append("\n")
-                _emit(item, indent, out, in_list=False)
+            head = f"{pad}{_scalar(str(key))}:"
+            if item and isinstance(item, dict):
+                out.append(head + "\n")
+                _emit(item, indent + 2, out)
+            elif item and isinstance(item, list):
+                out.append(head + "\n")
+                _emit(item, indent, out)  # PyYAML's style: list items under a key are not indented
             else:
-                _emit_inline(item, indent + 2, out)
-    elif isinstance(value, list):
-        if not value:
-            out.append(" []\n")
-            return
-        for item in value:
-            if isinstance(item, dict) and item:
-                out.append(f"{pad}- ")
-                _emit(item, indent + 2, out, in_list=True)
-            elif isinstance(item, list) and item:
-                out.append(f"{pad}-\n")
-                _emit(item, indent + 2, out, in_list=False)
-            else:
-                out.append(f"{pad}-")
-                _emit_inline(item, indent + 2, out)
-    else:
-        _emit_inline(value, indent, out)
+                out.append(head + _inline(item, indent + 2))
+        return
+    for item in value:
+        if item and isinstance(item, dict):
+            start = len(out)
+            _emit(item, indent + 2, out)
+            out[start] = f"{pad}- {out[start][indent + 2:]}"  # the first key shares the dash's line
+        elif item and isinstance(item, list):
+            out.append(f"{pad}-\n")
+            _emit(item, indent + 2, out)
+        else:
+            out.append(f"{pad}-{_inline(item, indent + 2)}")
 
 
-def _emit_inline(value: Any, indent: int, out: list[str]) -> None:
-    if isinstance(value, dict) or isinstance(value, list):
-        out.append(" " + ("{}" if isinstance(value, dict) else "[]") + "\n")
-    elif isinstance(value, bool):
-        out.append(f" {'true' if value else 'false'}\n")
-    elif isinstance(value, (int, float)):
-        out.append(f" {value!r}\n")
-    elif value is None:
-        out.append(f" null\n")
-    elif isinstance(value, str) and "\n" in value.rstrip("\n") and _block_safe(value):
-        chomp = "" if value.endswith("\n") and not value.endswith("\n\n") else ("-" if not value.endswith("\n") else "+")
-        pad = " " * indent
-        body = "".join(f"{pad}{line}\n" if line else "\n" for line in value.rstrip("\n").split("\n"))
-        out.append(f" |{chomp}\n{body}")
-    elif isinstance(value, str):
-        out.append(f" {_scalar(value)}\n")
-    else:
-        raise TypeError(f"cannot write {type(value).__name__} to YAML: {value!r}")
+def _inline(value: Any, indent: int) -> str:
+    """A value after `key:` or `-`: a leading space, the value, a newline (or a literal block)."""
+    if isinstance(value, str):
+        if "\n" in value.rstrip("\n") and _block_safe(value):
+            chomp = "" if value.endswith("\n") and not value.endswith("\n\n") else ("-" if not value.endswith("\n") else "+")
+            pad = " " * indent
+            body = "".join(f"{pad}{line}\n" if line else "\n" for line in value.rstrip("\n").split("\n"))
+            return f" |{chomp}\n{body}"
+        return f" {_scalar(value)}\n"
+    if isinstance(value, bool):
+        return " true\n" if value else " false\n"
+    if isinstance(value, (int, float)):
+        return f" {value!r}\n"
+    if value is None:
+        return " null\n"
+    if isinstance(value, dict) and not value:
+        return " {}\n"
+    if isinstance(value, list) and not value:
+        return " []\n"
+    raise TypeError(f"cannot write {type(value).__name__} to YAML: {value!r}")
+
+
+_PRINTABLE = re.compile(r"[ -~]*")  # plain scalars: printable ASCII only
+_NO_CONTROL = re.compile(r"[^\x00-\x09\x0b-\x1f]*")  # block scalars: no control characters but newline
 
 
 def _block_safe(value: str) -> bool:
-    return not value.startswith((" ", "\n")) and all(c == "\n" or c >= " " for c in value)
+    return not value.startswith((" ", "\n")) and _NO_CONTROL.fullmatch(value) is not None
 
 
 @functools.lru_cache(maxsize=1 << 16)  # names and label values repeat in every rule
@@ -106,11 +103,11 @@ def _scalar(value: str) -> str:
         and value[-1] not in " :"
         and ": " not in value
         and " #" not in value
-        and all(" " <= c <= "~" for c in value)
+        and _PRINTABLE.fullmatch(value) is not None
         and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG
     ):
         return value
-    if "'" not in value and all(c >= " " for c in value):
+    if "'" not in value and _NO_CONTROL.fullmatch(value) is not None and "\n" not in value:
         return f"'{value}'"
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
 

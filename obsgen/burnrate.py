@@ -6,6 +6,7 @@ Exact fractions keep 14.4 from turning into 14.399999999999999.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -35,6 +36,7 @@ DEFAULT_TIERS: tuple[Tier, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=1024)  # the same few objectives, asked for by every rule
 def objective_ratio(objective_percent: float) -> Fraction:
     """99.9 -> 999/1000, exactly as written in the spec."""
     return Fraction(str(objective_percent)) / 100
@@ -45,6 +47,7 @@ def error_budget(objective_percent: float) -> Fraction:
     return 1 - objective_ratio(objective_percent)
 
 
+@functools.lru_cache(maxsize=4096)
 def threshold(tier: Tier, objective_percent: float, period: int) -> Fraction:
     """Error ratio above which the tier's windows count as burning too fast."""
     return tier.burn_rate(period) * error_budget(objective_percent)
@@ -55,6 +58,7 @@ def can_fire(tier: Tier, objective_percent: float, period: int) -> bool:
     return threshold(tier, objective_percent, period) < 1
 
 
+@functools.lru_cache(maxsize=4096)
 def time_to_fire(tier: Tier, objective_percent: float, period: int, error_ratio: float) -> float | None:
     """Seconds after a steady error ratio starts until the long window crosses the threshold.
 

@@ -4,6 +4,7 @@ Everything here emits text that Prometheus 2.42 parses; `check` proves it in-pro
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ _OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "Mat
 WINDOW_PLACEHOLDER = "$window"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # label values repeat in every rule of a service
 def quote(value: str) -> str:
     """A PromQL double-quoted string literal for any label value."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

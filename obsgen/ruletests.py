@@ -12,6 +12,7 @@ alert at the first evaluation after it and not at the one before, with either pr
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ def _first_firing_step(tier: burnrate.Tier, limit: float, ratio: float, closed: 
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # a few tiers x objectives x periods, asked for by every SLO
 def detection(tier: burnrate.Tier, objective: float, period: int) -> Detection:
     """The scenario for a tier: an error ratio above its threshold whose firing time is unambiguous.
 
@@ -115,13 +117,8 @@ def _close_to(selector: str, value: float, at: int) -> dict[str, Any]:
     return _true(f"abs(vector(scalar({selector}) / {promql.number(value)} - 1)) < bool {TOLERANCE:g}", at)
 
 
-def _group(name: str, slo: SLO, phases: list[Phase], checks: list[dict[str, Any]], alerts: list | None = None) -> dict[str, Any]:
-    group: dict[str, Any] = {"name": name, "interval": "1m", "input_series": series.input_series(slo, phases)}
-    if checks:
-        group["promql_expr_test"] = checks
-    if alerts:
-        group["alert_rule_test"] = alerts
-    return group
+def _group(name: str, sli: list[series.Counter], phases: list[Phase], checks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "interval": "1m", "input_series": series.input_series(sli, phases), "promql_expr_test": checks}
 
 
 def _tier_of(rule: Rule) -> burnrate.Tier:
@@ -129,7 +126,7 @@ def _tier_of(rule: Rule) -> burnrate.Tier:
     return next(t for t in burnrate.DEFAULT_TIERS if (t.long_window, t.short_window) == (long_w, short_w))
 
 
-def _burn_tests(service: Service, slo: SLO, rule: Rule) -> dict[str, Any]:
+def _burn_tests(service: Service, slo: SLO, sli: list[series.Counter], rule: Rule) -> dict[str, Any]:
     """Fires at the predicted evaluation and not the one before; resolves once errors stop."""
     period = parse_duration(slo.period)
     tier = _tier_of(rule)
@@ -160,10 +157,12 @@ def _burn_tests(service: Service, slo: SLO, rule: Rule) -> dict[str, Any]:
         f"{slo.name}: {tier.severity} {windows} fires {_at(found.fires_at)} into a {found.error_ratio:.4%} error ratio "
         f"(Workbook: {found.after:.0f}s), not before, and resolves within {_at(tier.short_window + EVAL)} of recovery"
     )
-    return _group(name, slo, phases, checks)
+    return _group(name, sli, phases, checks)
 
 
-def _steady_tests(service: Service, slo: SLO, burn_rules: list[Rule], no_data: Rule | None) -> dict[str, Any]:
+def _steady_tests(
+    service: Service, slo: SLO, sli: list[series.Counter], burn_rules: list[Rule], no_data: Rule | None
+) -> dict[str, Any]:
     """A burn just under the lowest threshold never fires; every recording holds the expected value."""
     period = parse_duration(slo.period)
     tiers = [_tier_of(r) for r in burn_rules]
@@ -190,10 +189,10 @@ def _steady_tests(service: Service, slo: SLO, burn_rules: list[Rule], no_data: R
         _close_to(promql.Selector.of(names.PERIOD_BURN_RATE, **ids).render(), ratio / budget, end),
     ]
     name = f"{slo.name}: a steady {ratio:.4%} error ratio (90% of the lowest threshold) never fires over {_at(end)}"
-    return _group(name, slo, [Phase.of(_minutes(end) + 1, TRAFFIC, ratio)], checks)
+    return _group(name, sli, [Phase.of(_minutes(end) + 1, TRAFFIC, ratio)], checks)
 
 
-def _guard_tests(service: Service, slo: SLO, critical: list[Rule]) -> dict[str, Any]:
+def _guard_tests(service: Service, slo: SLO, sli: list[series.Counter], critical: list[Rule]) -> dict[str, Any]:
     """At low traffic one failed request would page; the minimum-events guard keeps it quiet."""
     period = parse_duration(slo.period)
     tiers = [_tier_of(r) for r in critical]
@@ -224,7 +223,7 @@ def _guard_tests(service: Service, slo: SLO, critical: list[Rule]) -> dict[str, 
         f"{slo.name}: one failed request among {per_minute * 60:.1f} an hour does not page "
         f"(min_events {slo.min_events} in the long window)"
     )
-    return _group(name, slo, phases, checks)
+    return _group(name, sli, phases, checks)
 
 
 _LABEL_TEMPLATE = re.compile(r"\{\{ *\$labels\.([a-zA-Z_][a-zA-Z0-9_]*) *\}\}")
@@ -279,25 +278,24 @@ def _merge(groups: list[dict[str, Any]]) -> dict[str, Any]:
 def test_file(service: Service, groups: list[Group], rule_file: str) -> dict[str, Any]:
     """The promtool test file for one service's rule file."""
     alerts = [r for g in groups for r in g["rules"] if "alert" in r]
-    testable = []
+    testable: list[tuple[SLO, list[series.Counter]]] = []
     for slo in service.slos:
         try:
-            series.counters(slo)
+            testable.append((slo, series.counters(slo)))
         except series.Untestable:
             continue  # reported in SLO_REPORT.md: such SLIs need hand-written tests
-        testable.append(slo)
     scenarios: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (kind, slo) -> test groups
-    for slo in testable:
+    for slo, sli in testable:
         mine = [r for r in alerts if r["labels"][names.SLO] == slo.name]
         burn = [r for r in mine if r["alert"] == names.ALERT_BURN]
         no_data = next((r for r in mine if r["alert"] == names.ALERT_NO_DATA), None)
         for rule in burn:
-            scenarios.setdefault((f"tier {rule['labels'][names.LONG_WINDOW]}", slo.name), []).append(_burn_tests(service, slo, rule))
+            scenarios.setdefault((f"tier {rule['labels'][names.LONG_WINDOW]}", slo.name), []).append(_burn_tests(service, slo, sli, rule))
         if burn or no_data:
-            scenarios[("steady", slo.name)] = [_steady_tests(service, slo, burn, no_data)]
+            scenarios[("steady", slo.name)] = [_steady_tests(service, slo, sli, burn, no_data)]
         critical = [r for r in burn if r["labels"][names.SEVERITY] == "critical"]
         if slo.min_events and critical:
-            scenarios[("guard", slo.name)] = [_guard_tests(service, slo, critical)]
+            scenarios[("guard", slo.name)] = [_guard_tests(service, slo, sli, critical)]
     tests: list[dict[str, Any]] = []
     if series.independent(testable):
         kinds = list(dict.fromkeys(kind for kind, _ in scenarios))

@@ -98,10 +98,10 @@ def counters(slo: SLO) -> list[Counter]:
     ]
 
 
-def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
+def input_series(sli_counters: list[Counter], phases: list[Phase]) -> list[dict[str, str]]:
     """promtool `input_series` for these phases, one sample a minute."""
     out = []
-    for counter in counters(slo):
+    for counter in sli_counters:
         steps = [(p.bad * counter.bad + p.good * counter.good, p.minutes) for p in phases]
         out.append({"series": counter.series, "values": counter_values(steps)})
     return out
@@ -140,11 +140,11 @@ def selectors(slo: SLO) -> list[promql.Selector]:
     return [promql.parse_selector(s) for s in (ratio.errors, ratio.good, ratio.total) if s is not None]
 
 
-def independent(slos: list[SLO]) -> bool:
+def independent(slos: list[tuple[SLO, list[Counter]]]) -> bool:
     """True when no SLO's selectors pick up another's synthetic series, so their scenarios can share a test."""
-    for slo in slos:
-        others = [sel for other in slos if other is not slo for sel in selectors(other)]
-        if any(c.selected_by(sel) for c in counters(slo) for sel in others):
+    for slo, own in slos:
+        others = [sel for other, _ in slos if other is not slo for sel in selectors(other)]
+        if any(c.selected_by(sel) for c in own for sel in others):
             return False
     return True
 

@@ -86,3 +86,13 @@ def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:
     assert schema["additionalProperties"] is False
     committed = json.loads((ROOT / "docs" / "slo.schema.json").read_text())
     assert committed == schema, "docs/slo.schema.json is stale: run `make schema`"
+
+
+def test_parallel_and_serial_compiles_are_identical(monkeypatch) -> None:
+    from obsgen import compile as compile_module
+    from obsgen.load import load_project
+
+    project = load_project(ROOT)
+    serial = compile_module.compile_project(project)
+    monkeypatch.setattr(compile_module, "PARALLEL_FROM", 1)
+    assert compile_module.compile_project(project) == serial

@@ -145,7 +145,7 @@ def test_alert_annotations_render(tmp_path: Path, promtool: str) -> None:
         "group_eval_order": [g["name"] for g in rules.rule_groups(service)],
         "tests": [{
             "interval": "1m",
-            "input_series": series.input_series(slo, phases),
+            "input_series": series.input_series(series.counters(slo), phases),
             "alert_rule_test": [{"alertname": names.ALERT_BURN, "eval_time": "7h5m",
                                  "exp_alerts": [{"exp_labels": labels, "exp_annotations": annotations}]}],
         }],
@@ -174,7 +174,7 @@ def test_untestable_slis_are_skipped_and_reported(tmp_path: Path) -> None:
 
 def test_exact_counters_never_step_back() -> None:
     phases = [series.Phase.of(10, 1000, 0), series.Phase.of(7, 1000, 0.0123456789), series.Phase.of(5, 1000, 0)]
-    for item in series.input_series(EXAMPLE.services[1].slos[0], phases):
+    for item in series.input_series(series.counters(EXAMPLE.services[1].slos[0]), phases):
         values: list[float] = []
         for part in item["values"].split():
             m = re.fullmatch(r"([0-9.e+-]+)\+([0-9.e+-]+)x(\d+)", part)

@@ -59,8 +59,9 @@ def test_independence() -> None:
     a = _slo({"ratio": {"errors": 'r_total{job="a", code="500"}', "total": 'r_total{job="a"}'}})
     b = _slo({"latency": {"histogram": 'h_seconds{job="a"}', "buckets": [1], "threshold": 1}})
     c = _slo({"ratio": {"errors": 'r_total{code="500"}', "total": "r_total"}})
-    assert series.independent([a, b])
-    assert not series.independent([a, c])
+    pairs = {k: (v, series.counters(v)) for k, v in {"a": a, "b": b, "c": c}.items()}
+    assert series.independent([pairs["a"], pairs["b"]])
+    assert not series.independent([pairs["a"], pairs["c"]])
 
 
 def test_phase_of_is_exact() -> None:
