@@ -178,7 +178,7 @@ def _steady_tests(
     ]
     if no_data is not None:
         checks.append(_expect(_alerts_selector(alertname=names.ALERT_NO_DATA, **ids), end, []))
-    windows = [w for w in burnrate.windows(burnrate.DEFAULT_TIERS, period)]
+    windows = burnrate.windows(burnrate.DEFAULT_TIERS, period)
     checks += [_close_to(promql.Selector.of(names.error_ratio(w), **ids).render(), ratio, end) for w in windows]
     checks += [
         _close_to(promql.Selector.of(names.total_rate(BASE_WINDOW), **ids).render(), TRAFFIC / MINUTE, end),
@@ -235,15 +235,14 @@ def _expand(text: str, labels: dict[str, str]) -> str | None:
     return None if "{{" in out else out
 
 
-def _no_data_tests(service: Service, rules: list[Rule]) -> dict[str, Any]:
+def _no_data_tests(rules: list[Rule]) -> dict[str, Any]:
     """With no SLI series at all, each SLO's no-data alert fires after its `for`, not before,
     with the labels and annotations obsgen wrote."""
-    wait = parse_duration(rules[0]["for"])
+    wait = math.ceil(parse_duration(rules[0]["for"]) / EVAL) * EVAL  # the first evaluation past `for`
     expected = []
     for rule in rules:
-        labels = {**rule["labels"], names.SERVICE: service.service}
-        annotations = {k: _expand(v, labels) for k, v in rule["annotations"].items()}
-        expected.append({"exp_labels": labels, "exp_annotations": annotations})
+        annotations = {k: _expand(v, rule["labels"]) for k, v in rule["annotations"].items()}
+        expected.append({"exp_labels": rule["labels"], "exp_annotations": annotations})
     checks = [
         _expect(_firing_selector(rule), at, samples)
         for rule in rules
@@ -304,7 +303,7 @@ def test_file(service: Service, groups: list[Group], rule_file: str) -> dict[str
         tests = [g for gs in scenarios.values() for g in gs]
     no_data_rules = [r for r in alerts if r["alert"] == names.ALERT_NO_DATA]
     if no_data_rules:
-        tests.append(_no_data_tests(service, no_data_rules))
+        tests.append(_no_data_tests(no_data_rules))
     return {
         "rule_files": [rule_file],
         "evaluation_interval": _at(EVAL),
