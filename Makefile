@@ -18,9 +18,10 @@ test: $(STAMP) tools
 bench: $(STAMP)
 	$(PY) bench/bench_compile.py
 
-# The JSON Schema editors use for slo/*.yaml (a test checks it is current).
+# The JSON Schemas editors use for slo/*.yaml and alerts/routing.yaml (a test checks they are current).
 schema: $(STAMP)
 	$(PY) -m obsgen schema --out docs/slo.schema.json
+	$(PY) -m obsgen schema --for routing --out docs/routing.schema.json
 
 tools:
 	@scripts/install-tools.sh

@@ -11,10 +11,12 @@ from obsgen.artifacts import write_output
 from obsgen.compile import compile_project
 from obsgen.errors import SpecError
 from obsgen.load import load_project
-from obsgen.spec import json_schema
+from obsgen.routing_spec import Routing
+from obsgen.spec import Service, json_schema
 from obsgen.validate import validate_output
 
 EXIT_OK, EXIT_INVALID, EXIT_SPEC = 0, 1, 2
+SCHEMAS = {"slo": (Service, "obsgen service spec (slo/*.yaml)"), "routing": (Routing, "obsgen routing spec (alerts/routing.yaml)")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         "`# yaml-language-server: $schema=...` comment.",
     )
     schema.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+    schema.add_argument(
+        "--for", dest="kind", choices=sorted(SCHEMAS), default="slo", help="which spec: slo/*.yaml (default) or alerts/routing.yaml"
+    )
     return parser
 
 
@@ -98,7 +103,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"invalid: {finding}", file=sys.stderr)
     if findings:
         return EXIT_INVALID
-    print(f"obsgen: {args.out} is valid (PromQL parses, promtool check rules and test rules pass)")
+    print(f"obsgen: {args.out} is valid (PromQL parses; promtool check rules and test rules, amtool check-config and routes test pass)")
     return EXIT_OK
 
 
@@ -108,7 +113,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    model, title = SCHEMAS[args.kind]
+    text = json.dumps(json_schema(model, title), indent=2, sort_keys=True) + "\n"
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:

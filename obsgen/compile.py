@@ -9,29 +9,36 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from obsgen import report, rules, ruletests
+from obsgen import alertmanager, report, rules, ruletests
 from obsgen.artifacts import HEADER, Artifacts, to_yaml
-from obsgen.spec import Project, Service
+from obsgen.project import Project
+from obsgen.spec import Service
 
 RULES_DIR = "prometheus/rules"
 TESTS_DIR = "prometheus/tests"
 REPORT = "SLO_REPORT.md"
+ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
+ROUTE_TESTS = "alertmanager/route-tests.yml"
 PARALLEL_FROM = 64  # below this many services a worker pool costs more than it saves
 
 _SERVICES: tuple[Service, ...] = ()  # inherited by forked workers, so services are not pickled
 
 
-def service_artifacts(service: Service) -> Artifacts:
+Alerts = list[dict[str, str]]  # the labels of every generated alert, alertname included
+
+
+def service_artifacts(service: Service) -> tuple[Artifacts, Alerts]:
     groups = rules.rule_groups(service)
     # promtool resolves rule_files relative to the test file.
     tests = ruletests.test_file(service, groups, f"../rules/{service.service}.yml")
+    alerts = [{"alertname": r["alert"], **r["labels"]} for g in groups for r in g["rules"] if "alert" in r]
     return {
         f"{RULES_DIR}/{service.service}.yml": HEADER + to_yaml({"groups": groups}),
         f"{TESTS_DIR}/{service.service}.test.yml": HEADER + to_yaml(tests),
-    }
+    }, alerts
 
 
-def _by_index(index: int) -> Artifacts:
+def _by_index(index: int) -> tuple[Artifacts, Alerts]:
     return service_artifacts(_SERVICES[index])
 
 
@@ -49,6 +56,12 @@ def compile_project(project: Project) -> Artifacts:
             _SERVICES = ()
     else:
         parts = [service_artifacts(s) for s in services]
-    artifacts: Artifacts = {path: text for part in parts for path, text in part.items()}
+    artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
     artifacts[REPORT] = report.report(project)
+    if project.routing is not None:
+        alerts = [labels for _, found in parts for labels in found]
+        artifacts[ALERTMANAGER_CONFIG] = HEADER + to_yaml(alertmanager.config(project))
+        artifacts[ROUTE_TESTS] = HEADER + (
+            "# Each case: amtool config routes test --config.file=alertmanager.yml --verify.receivers=R label=value ...\n"
+        ) + to_yaml(alertmanager.route_tests(project, alerts))
     return dict(sorted(artifacts.items()))

@@ -3,17 +3,36 @@ from __future__ import annotations
 
 import difflib
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from obsgen import burnrate
 from obsgen.durations import format_duration, parse_duration
 from obsgen.errors import SpecError, SpecIssue
-from obsgen.spec import SLO, Project, Service
+from obsgen.project import Project
+from obsgen.routing_spec import Routing, Target
+from obsgen.spec import SLO, Service
 from obsgen.yamlsrc import Located, YamlSyntaxError, load_located
 
 SLO_DIR = "slo"
+ROUTING_FILE = "alerts/routing.yaml"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Source(Generic[M]):
+    """A spec file as loaded: where it is shown, its lines, and the validated model."""
+
+    shown: str
+    located: Located
+    model: M
+
+    def issue(self, path: tuple[str | int, ...], message: str) -> SpecIssue:
+        return SpecIssue(self.shown, self.located.line_of(path), field_path(path), message)
 
 
 def load_project(root: Path) -> Project:
@@ -24,31 +43,35 @@ def load_project(root: Path) -> Project:
         raise SpecError([SpecIssue(_display(slo_dir), 0, "", "no service specs found (expected *.yaml files)")])
 
     issues: list[SpecIssue] = []
-    loaded: list[tuple[str, Located, Service]] = []
-    for path in files:
-        shown = _display(path)
-        try:
-            located = load_located(path.read_text(encoding="utf-8"))
-        except YamlSyntaxError as exc:
-            issues.append(SpecIssue(shown, exc.line, "", str(exc)))
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
-            continue
-        if not isinstance(located.data, dict):
-            issues.append(SpecIssue(shown, located.line_of(()), "", "expected a mapping with `service`, `team`, `runbook` and `slos`"))
-            continue
-        try:
-            service = Service.model_validate(located.data)
-        except ValidationError as exc:
-            issues.extend(_pydantic_issues(exc, shown, located, Service))
-            continue
-        loaded.append((shown, located, service))
-
-    issues.extend(_cross_check(loaded))
+    services = [s for s in (_load(p, Service, issues) for p in files) if s is not None]
+    routing = _load(root / ROUTING_FILE, Routing, issues) if (root / ROUTING_FILE).exists() else None
+    issues.extend(_cross_check(services))
+    if routing is not None:
+        issues.extend(_check_routing(routing, services))
     if issues:
         raise SpecError(issues)
-    return Project(services=tuple(s for _, _, s in loaded))
+    return Project(services=tuple(s.model for s in services), routing=routing.model if routing else None)
+
+
+def _load(path: Path, model: type[M], issues: list[SpecIssue]) -> Source[M] | None:
+    shown = _display(path)
+    try:
+        located = load_located(path.read_text(encoding="utf-8"))
+    except YamlSyntaxError as exc:
+        issues.append(SpecIssue(shown, exc.line, "", str(exc)))
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
+        return None
+    if not isinstance(located.data, dict):
+        required = ", ".join(f"`{name}`" for name, f in model.model_fields.items() if f.is_required())
+        issues.append(SpecIssue(shown, located.line_of(()), "", f"expected a mapping with {required}"))
+        return None
+    try:
+        return Source(shown, located, model.model_validate(located.data))
+    except ValidationError as exc:
+        issues.extend(_pydantic_issues(exc, shown, located, model))
+        return None
 
 
 def _display(path: Path) -> str:
@@ -95,12 +118,16 @@ def _unknown_field(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
 
 def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
     current: object = model
+    skip_key = False  # inside dict[str, Model] the next part is a user's key, not a field
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or skip_key:
+            skip_key = False
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return []
-        current = _model_of(current.model_fields[part].annotation)
+        annotation = current.model_fields[part].annotation
+        skip_key = getattr(annotation, "__origin__", None) is dict
+        current = _model_of(annotation)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
@@ -117,10 +144,10 @@ def _model_of(annotation: object) -> object:
     return None
 
 
-def _cross_check(loaded: list[tuple[str, Located, Service]]) -> list[SpecIssue]:
+def _cross_check(loaded: list[Source[Service]]) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     seen: dict[str, str] = {}
-    for shown, located, service in loaded:
+    for shown, located, service in ((s.shown, s.located, s.model) for s in loaded):
         where = f"{shown}:{located.line_of(('service',))}"
         if service.service in seen:
             issues.append(
@@ -137,6 +164,43 @@ def _cross_check(loaded: list[tuple[str, Located, Service]]) -> list[SpecIssue]:
                 )
             slo_lines.setdefault(slo.name, line)
             issues.extend(_check_slo(slo, i, shown, located))
+    issues.extend(_check_dependencies(loaded))
+    return issues
+
+
+def _check_dependencies(loaded: list[Source[Service]]) -> list[SpecIssue]:
+    issues = []
+    known = {s.model.service for s in loaded}
+    for source in loaded:
+        service = source.model
+        for i, dep in enumerate(service.depends_on):
+            if dep.service not in known or dep.service == service.service:
+                what = "itself" if dep.service == service.service else f"unknown service {dep.service!r}"
+                issues.append(source.issue(("depends_on", i, "service"), f"{what}; known services: {', '.join(sorted(known))}"))
+            own = {slo.name for slo in service.slos}
+            for j, name in enumerate(dep.mute):
+                if name not in own:
+                    issues.append(source.issue(("depends_on", i, "mute", j), f"{service.service} has no SLO {name!r} (it has {', '.join(sorted(own))})"))
+    return issues
+
+
+def _check_routing(routing: Source[Routing], services: list[Source[Service]]) -> list[SpecIssue]:
+    """Every team a service names exists; receivers refer to defined time intervals and mail settings."""
+    issues = []
+    teams = routing.model.teams
+    for source in services:
+        if source.model.team not in teams:
+            issues.append(source.issue(("team",), f"unknown team {source.model.team!r}; teams in {routing.shown}: {', '.join(teams)}"))
+    targets: list[tuple[tuple[str | int, ...], Target]] = [(("default",), routing.model.default)]
+    for name, team in teams.items():
+        targets += [(("teams", name, kind), t) for kind, t in (("critical", team.critical), ("warning", team.warning), ("escalation", team.escalation)) if t]
+    for path, target in targets:
+        for i, interval in enumerate(target.active_during):
+            if interval not in routing.model.time_intervals:
+                defined = ", ".join(routing.model.time_intervals) or "none"
+                issues.append(routing.issue((*path, "active_during", i), f"unknown time interval {interval!r} (defined: {defined})"))
+        if target.email is not None and routing.model.smtp is None:
+            issues.append(routing.issue((*path, "email"), "sending email needs an `smtp` section (sender, smarthost)"))
     return issues
 
 

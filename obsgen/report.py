@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from obsgen import burnrate, ruletests, series
 from obsgen.durations import format_duration, human_duration, parse_duration
-from obsgen.spec import SLO, Project, Service
+from obsgen.project import Project
+from obsgen.spec import SLO, Service
 
 _ENABLED = {"critical": lambda slo: slo.alerting.critical, "warning": lambda slo: slo.alerting.warning}
 

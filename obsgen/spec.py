@@ -198,26 +198,30 @@ class SLO(_Strict):
         return value
 
 
+class Dependency(_Strict):
+    """A service this one calls. With `mute`, those SLOs are silenced while the dependency pages."""
+
+    service: Name
+    mute: list[Name] = Field(
+        default_factory=list,
+        description="SLOs of this service that fail only when the dependency does; muted while it has a critical alert.",
+    )
+
+
 class Service(_Strict):
     """One file in slo/: a service, its owner and its SLOs."""
 
     service: Name
-    team: Name
+    team: Name = Field(description="Owning team, one of the teams in alerts/routing.yaml.")
     description: str = ""
     runbook: Url
     labels: Labels = Field(default_factory=dict, description="Added to every series and alert of this service.")
+    depends_on: list[Dependency] = Field(default_factory=list)
     slos: list[SLO] = Field(min_length=1)
 
 
-class Project(BaseModel):
-    """Everything obsgen compiles, after loading and cross-checks."""
-
-    model_config = ConfigDict(frozen=True)
-    services: tuple[Service, ...]
-
-
-def json_schema() -> dict:
-    schema = Service.model_json_schema()
+def json_schema(model: type[BaseModel] = Service, title: str = "obsgen service spec (slo/*.yaml)") -> dict:
+    schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "obsgen service spec (slo/*.yaml)"
+    schema["title"] = title
     return schema

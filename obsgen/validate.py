@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from obsgen import promql
-from obsgen.compile import RULES_DIR, TESTS_DIR
+from obsgen.compile import ALERTMANAGER_CONFIG, ROUTE_TESTS, RULES_DIR, TESTS_DIR
 
 TOOL_HINT = (
     "{tool} not found on PATH. On Debian or Ubuntu: `sudo apt-get install prometheus` "
@@ -86,6 +86,33 @@ def promtool_test_rules(out: Path) -> list[Finding]:
         return [f for found in pool.map(run, files) for f in found]
 
 
+def amtool_check(out: Path) -> list[Finding]:
+    """`amtool check-config`, then every routing case through `amtool config routes test`."""
+    config = out / ALERTMANAGER_CONFIG
+    if not config.exists():
+        return []
+    amtool = require_tool("amtool")
+    proc = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return [Finding(str(config), "amtool check-config failed:\n" + (proc.stdout + proc.stderr).strip())]
+    cases = (yaml.safe_load((out / ROUTE_TESTS).read_text(encoding="utf-8")) or {}).get("cases", [])
+
+    def run(case: dict) -> list[Finding]:
+        expected = ",".join(case["receivers"])
+        args = [f"{k}={v}" for k, v in case["labels"].items()]
+        proc = subprocess.run(
+            [amtool, "config", "routes", "test", f"--config.file={config}", f"--verify.receivers={expected}", *args],
+            capture_output=True, text=True,
+        )
+        if proc.returncode == 0:
+            return []
+        got = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else proc.stderr.strip()
+        return [Finding(str(out / ROUTE_TESTS), f"{case['name']}: expected {expected}, Alertmanager routes to {got}")]
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return [f for found in pool.map(run, cases) for f in found]
+
+
 def validate_output(out: Path) -> list[Finding]:
     """All checks over a written output folder; an empty list means everything passed."""
-    return check_expressions(out) + promtool_check_rules(out) + promtool_test_rules(out)
+    return check_expressions(out) + promtool_check_rules(out) + promtool_test_rules(out) + amtool_check(out)

@@ -74,7 +74,7 @@ def test_generate_with_specs_elsewhere(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slo", tmp_path / "slo")
     result = run_obsgen("generate", "--specs", str(tmp_path), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "3 services, 5 SLOs -> 7 files" in result.stdout
+    assert "3 services, 5 SLOs -> 7 files" in result.stdout  # no alerts/routing.yaml copied: no Alertmanager files
 
 
 def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:
@@ -86,6 +86,9 @@ def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:
     assert schema["additionalProperties"] is False
     committed = json.loads((ROOT / "docs" / "slo.schema.json").read_text())
     assert committed == schema, "docs/slo.schema.json is stale: run `make schema`"
+    routing = json.loads(run_obsgen("schema", "--for", "routing").stdout)
+    assert set(routing["required"]) == {"teams", "default"}
+    assert routing == json.loads((ROOT / "docs" / "routing.schema.json").read_text()), "run `make schema`"
 
 
 def test_parallel_and_serial_compiles_are_identical(monkeypatch) -> None:

@@ -1,0 +1,155 @@
+"""Alertmanager routing: the config amtool accepts, routes amtool proves, errors a user can make."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsgen import alertmanager, burnrate, names
+from obsgen.artifacts import write_output
+from obsgen.compile import ALERTMANAGER_CONFIG, ROUTE_TESTS, compile_project
+from obsgen.errors import SpecError
+from obsgen.load import load_project
+from obsgen.validate import amtool_check
+from tests.conftest import FIXTURES, ROOT
+
+PROJECT = load_project(ROOT)
+CONFIG = alertmanager.config(PROJECT)
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("am")
+    write_output(compile_project(PROJECT), folder)
+    return folder
+
+
+@pytest.fixture
+def amtool() -> str:
+    path = shutil.which("amtool")
+    if not path:
+        pytest.fail("amtool is missing: run `make tools` (Debian package `prometheus-alertmanager`)")
+    return path
+
+
+def test_amtool_accepts_the_config_and_every_route_case(out: Path, amtool: str) -> None:
+    findings = amtool_check(out)
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_every_generated_alert_has_a_route_case_to_its_team(out: Path) -> None:
+    cases = yaml.safe_load((out / ROUTE_TESTS).read_text())["cases"]
+    by_labels = {tuple(sorted(c["labels"].items())): c["receivers"] for c in cases}
+    alert_count = 0
+    for path in sorted((out / "prometheus" / "rules").glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "alert" not in rule:
+                    continue
+                alert_count += 1
+                labels = {"alertname": rule["alert"], **rule["labels"]}
+                team, severity = labels["team"], labels["severity"]
+                expected = [f"{team}-critical"] if severity == "critical" else [f"{team}-warning"]
+                if team == "platform" and severity == "critical":
+                    expected.append("platform-escalation")
+                assert by_labels[tuple(sorted(labels.items()))] == expected
+    assert alert_count > 10
+
+
+def test_team_severity_and_unowned_cases() -> None:
+    cases = {c["name"]: c["receivers"] for c in alertmanager.route_tests(PROJECT, [])["cases"]}
+    assert cases["platform critical"] == ["platform-critical", "platform-escalation"]
+    assert cases["ml-platform warning"] == ["ml-platform-warning"]
+    assert cases["platform info"] == ["platform-warning"]
+    assert cases["no team"] == cases["unknown team"] == ["default"]
+
+
+def test_a_wrong_route_is_caught_by_amtool(out: Path, tmp_path: Path, amtool: str) -> None:
+    broken = tmp_path / "out"
+    shutil.copytree(out, broken)
+    config = broken / ALERTMANAGER_CONFIG
+    # Send ml-platform's pages to platform: amtool must notice.
+    config.write_text(config.read_text().replace("receiver: ml-platform-critical", "receiver: platform-critical"))
+    findings = amtool_check(broken)
+    assert findings and all("ml-platform" in str(f) for f in findings)
+    assert any("expected ml-platform-critical, Alertmanager routes to platform-critical" in str(f) for f in findings)
+
+
+def test_routing_tree_shape() -> None:
+    route = CONFIG["route"]
+    assert route["receiver"] == "default" and route["group_by"] == ["alertname", "service", "slo"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == ("30s", "5m", "4h")
+    platform = next(r for r in route["routes"] if r["matchers"] == ['team="platform"'])
+    assert platform["repeat_interval"] == "2h"
+    critical, escalation, warning = platform["routes"]
+    assert critical == {"receiver": "platform-critical", "matchers": ['severity="critical"'], "continue": True}
+    assert escalation["receiver"] == "platform-escalation" and escalation["group_wait"] == "30m"
+    assert warning["active_time_intervals"] == ["business-hours"]
+    text = yaml.safe_dump(CONFIG)
+    assert not re.search(r"\bmatch(_re)?:", text), "deprecated match/match_re"
+
+
+def test_no_secret_is_written_only_files() -> None:
+    text = yaml.safe_dump(CONFIG)
+    for field in ("routing_key:", "api_key:", "api_url:", "auth_password:", "credentials:", "service_key:"):
+        assert field not in text
+    assert text.count("_file: /etc/alertmanager/secrets/") == 6
+
+
+def test_inhibitions() -> None:
+    rules = CONFIG["inhibit_rules"]
+    assert rules[0] == {
+        "source_matchers": ['severity="critical"'],
+        "target_matchers": ['severity="warning"'],
+        "equal": ["alertname", "service", "slo"],
+    }
+    # The faster tier of each severity mutes the slower one, for the same service and SLO.
+    tier_rules = [r for r in rules if any("long_window" in m for m in r["source_matchers"])]
+    assert [(r["source_matchers"], r["target_matchers"], r["equal"]) for r in tier_rules] == [
+        ([f'alertname="{names.ALERT_BURN}"', f'long_window="{fast}"'], [f'alertname="{names.ALERT_BURN}"', f'long_window="{slow}"'], ["service", "slo"])
+        for fast, slow in (("1h", "6h"), ("1d", "3d"))
+    ]
+    assert len(burnrate.DEFAULT_TIERS) == 4
+    dependency = rules[-1]
+    assert dependency == {
+        "source_matchers": ['service="ai-provider"', 'severity="critical"'],
+        "target_matchers": ['service="pup-workers"', 'slo=~"job-success"'],
+    }
+
+
+def test_without_routing_yaml_no_alertmanager_output() -> None:
+    artifacts = compile_project(load_project(FIXTURES / "good"))
+    assert not any(path.startswith("alertmanager/") for path in artifacts)
+
+
+BAD = sorted((FIXTURES / "bad-routing").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("case", BAD, ids=[p.stem for p in BAD])
+def test_bad_routing_is_reported_with_file_line_and_field(case: Path, tmp_path: Path) -> None:
+    match = re.match(r"# expect: (\S+) (\d+) (\S+) \| (.+)", case.read_text().splitlines()[0])
+    assert match, case.name
+    file, line, field, fragment = match[1], int(match[2]), match[3], match[4]
+    shutil.copytree(FIXTURES / "bad-routing" / "slo", tmp_path / "slo")
+    (tmp_path / "alerts").mkdir()
+    shutil.copy(case, tmp_path / "alerts" / "routing.yaml")
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    (issue,) = caught.value.issues
+    assert issue.file.endswith(file) and issue.line == line, str(issue)
+    assert issue.field == ("" if field == "-" else field), str(issue)
+    assert fragment in issue.message, str(issue)
+
+
+def test_dependency_must_exist(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "bad-routing" / "slo", tmp_path / "slo")
+    spec = tmp_path / "slo" / "api.yaml"
+    spec.write_text(spec.read_text().replace("slos:", "depends_on:\n  - {service: db, mute: [speed]}\nslos:"))
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    assert [(i.line, i.field) for i in caught.value.issues] == [(5, "depends_on[0].mute[0]"), (5, "depends_on[0].service")]
+    assert "has no SLO 'speed'" in caught.value.issues[0].message
+    assert "unknown service 'db'" in caught.value.issues[1].message

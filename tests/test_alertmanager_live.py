@@ -1,0 +1,101 @@
+"""The generated inhibitions in a real Alertmanager (Debian's prometheus-alertmanager) on loopback."""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from obsgen import alertmanager
+from obsgen.artifacts import to_yaml
+from obsgen.load import load_project
+from tests.conftest import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if not binary:
+        pytest.fail("Alertmanager is missing: run `make tools` (Debian package `prometheus-alertmanager`)")
+    folder = tmp_path_factory.mktemp("alertmanager")
+    config = folder / "alertmanager.yml"
+    config.write_text(to_yaml(alertmanager.config(load_project(ROOT))))
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.path={folder / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=subprocess.DEVNULL, stderr=(folder / "log").open("w"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"{url}/-/ready", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None, (folder / "log").read_text()
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _states(url: str, alerts: list[dict[str, str]]) -> dict[str, bool]:
+    """Post the alerts; return, per alert name given in `id`, whether Alertmanager inhibits it."""
+    payload = [{"labels": {k: v for k, v in a.items() if k != "id"} | {"case": a["id"]}} for a in alerts]
+    requests.post(f"{url}/api/v2/alerts", json=payload, timeout=5).raise_for_status()
+    wanted = {a["id"] for a in alerts}
+    for _ in range(50):
+        got = {a["labels"]["case"]: bool(a["status"]["inhibitedBy"]) for a in requests.get(f"{url}/api/v2/alerts", timeout=5).json() if a["labels"].get("case") in wanted}
+        if len(got) == len(wanted):
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"Alertmanager did not list {wanted}")
+
+
+def _burn(case: str, service: str, slo: str, severity: str, long_window: str, team: str = "platform") -> dict[str, str]:
+    return {"id": case, "alertname": "ErrorBudgetBurn", "service": service, "slo": slo, "severity": severity,
+            "team": team, "long_window": long_window}
+
+
+def test_faster_tier_mutes_the_slower_for_the_same_slo_only(am_url: str) -> None:
+    # Each case gets its own service name so earlier cases cannot inhibit it.
+    states = _states(am_url, [
+        _burn("page-1h", "svc-a", "availability", "critical", "1h"),
+        _burn("page-6h", "svc-a", "availability", "critical", "6h"),
+        _burn("other-slo-6h", "svc-a", "latency", "critical", "6h"),
+        _burn("ticket-1d", "svc-b", "availability", "warning", "1d"),
+        _burn("ticket-3d", "svc-b", "availability", "warning", "3d"),
+    ])
+    assert states == {"page-1h": False, "page-6h": True, "other-slo-6h": False, "ticket-1d": False, "ticket-3d": True}
+
+
+def test_a_page_mutes_the_ticket_for_the_same_slo(am_url: str) -> None:
+    states = _states(am_url, [
+        _burn("page", "svc-c", "availability", "critical", "6h"),
+        _burn("ticket", "svc-c", "availability", "warning", "1d"),
+        _burn("ticket-elsewhere", "svc-d", "availability", "warning", "1d"),
+    ])
+    assert states == {"page": False, "ticket": True, "ticket-elsewhere": False}
+
+
+def test_a_dependency_page_mutes_only_the_slos_that_depend_on_it(am_url: str) -> None:
+    states = _states(am_url, [
+        _burn("provider-down", "ai-provider", "success", "critical", "1h", team="ml-platform"),
+        _burn("jobs-failing", "pup-workers", "job-success", "critical", "1h"),
+        _burn("api-failing", "pup-api", "availability", "critical", "1h"),
+    ])
+    assert states == {"provider-down": False, "jobs-failing": True, "api-failing": False}
