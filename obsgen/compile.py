@@ -8,9 +8,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
-from obsgen import alertmanager, report, rules, ruletests
+from grafanalib.core import Dashboard
+
+from obsgen import alertmanager, dashboards, names, report, rules, ruletests
 from obsgen.artifacts import HEADER, Artifacts, to_yaml
+from obsgen.errors import SpecError, SpecIssue, user_line
+from obsgen.panels import render
 from obsgen.project import Project
 from obsgen.spec import Service
 
@@ -19,45 +24,64 @@ TESTS_DIR = "prometheus/tests"
 REPORT = "SLO_REPORT.md"
 ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
 ROUTE_TESTS = "alertmanager/route-tests.yml"
+DASHBOARDS_DIR = "grafana/dashboards"
+PROVISIONING = "grafana/provisioning/dashboards.yml"
 PARALLEL_FROM = 64  # below this many services a worker pool costs more than it saves
 
-_SERVICES: tuple[Service, ...] = ()  # inherited by forked workers, so services are not pickled
+_PROJECT: Project | None = None  # inherited by forked workers, so the project is not pickled
+
+
+def dashboard_file(folder: str, uid: str) -> str:
+    return f"{DASHBOARDS_DIR}/{folder}/{uid}.json"
 
 
 Alerts = list[dict[str, str]]  # the labels of every generated alert, alertname included
 
 
-def service_artifacts(service: Service) -> tuple[Artifacts, Alerts]:
-    groups = rules.rule_groups(service)
+def service_artifacts(service: Service, grafana_url: str = "") -> tuple[Artifacts, Alerts]:
+    groups = rules.rule_groups(service, dashboards.service_url(service.service, grafana_url))
     # promtool resolves rule_files relative to the test file.
     tests = ruletests.test_file(service, groups, f"../rules/{service.service}.yml")
     alerts = [{"alertname": r["alert"], **r["labels"]} for g in groups for r in g["rules"] if "alert" in r]
     return {
         f"{RULES_DIR}/{service.service}.yml": HEADER + to_yaml({"groups": groups}),
         f"{TESTS_DIR}/{service.service}.test.yml": HEADER + to_yaml(tests),
+        dashboard_file(dashboards.folder_of(service), dashboards.service_uid(service.service)): dashboards.service_dashboard(
+            service, grafana_url
+        ),
     }, alerts
 
 
 def _by_index(index: int) -> tuple[Artifacts, Alerts]:
-    return service_artifacts(_SERVICES[index])
+    assert _PROJECT is not None
+    return service_artifacts(_PROJECT.services[index], _PROJECT.settings.grafana_url or "")
 
 
 def compile_project(project: Project) -> Artifacts:
-    global _SERVICES
+    global _PROJECT
     services = project.services
+    grafana_url = project.settings.grafana_url or ""
     workers = min(os.cpu_count() or 1, 8)
     if len(services) >= PARALLEL_FROM and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _SERVICES = services
+        _PROJECT = project
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 parts = list(pool.map(_by_index, range(len(services)), chunksize=max(1, len(services) // (4 * workers))))
         finally:
-            _SERVICES = ()
+            _PROJECT = None
     else:
-        parts = [service_artifacts(s) for s in services]
+        parts = [service_artifacts(s, grafana_url) for s in services]
     artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
     artifacts[REPORT] = report.report(project)
+    artifacts[dashboard_file(dashboards.SLO_FOLDER, names.SLO_OVERVIEW_UID)] = dashboards.overview_dashboard(services, grafana_url)
+    for custom in project.custom_dashboards:
+        board = _build_custom(custom, project)
+        path = dashboard_file(custom.folder, board.uid)
+        if path in artifacts:
+            raise SpecError([SpecIssue(custom.path, 0, "uid", f"{board.uid!r} is the uid of another dashboard")])
+        artifacts[path] = render(board)
+    artifacts[PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
     if project.routing is not None:
         alerts = [labels for _, found in parts for labels in found]
         artifacts[ALERTMANAGER_CONFIG] = HEADER + to_yaml(alertmanager.config(project))
@@ -65,3 +89,16 @@ def compile_project(project: Project) -> Artifacts:
             "# Each case: amtool config routes test --config.file=alertmanager.yml --verify.receivers=R label=value ...\n"
         ) + to_yaml(alertmanager.route_tests(project, alerts))
     return dict(sorted(artifacts.items()))
+
+
+def _build_custom(custom: dashboards.CustomDashboard, project: Project) -> Any:
+    """Runs a team's dashboard function; its mistakes are spec errors with the file and line."""
+    try:
+        board = custom.build(project)
+    except Exception as exc:  # noqa: BLE001 - any error in user code is reported, never a traceback
+        raise SpecError([SpecIssue(custom.path, user_line(exc, custom.path), "dashboard()", f"{type(exc).__name__}: {exc}")]) from None
+    if not isinstance(board, Dashboard) or not board.uid:
+        raise SpecError([SpecIssue(custom.path, 0, "dashboard()", "must return a grafanalib Dashboard with a uid (use obsgen.panels.dashboard)")])
+    if len(board.uid) > 40:
+        raise SpecError([SpecIssue(custom.path, 0, "uid", f"{board.uid!r} is longer than Grafana's 40 characters")])
+    return board

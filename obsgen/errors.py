@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, order=True)
@@ -26,3 +27,16 @@ class SpecError(Exception):
 
 class ValidationFailed(Exception):
     """A generated artifact was rejected by a checker; the CLI exits 1."""
+
+
+def user_line(exc: BaseException, path: str) -> int:
+    """The last line of `path` in the exception's traceback (0 when it is not there): where a
+    user's Python file went wrong."""
+    line = 0
+    tb = exc.__traceback__
+    resolved = str(Path(path).resolve())
+    while tb is not None:
+        if str(Path(tb.tb_frame.f_code.co_filename).resolve()) == resolved:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,14 +13,17 @@ from pydantic import BaseModel, ValidationError
 
 from obsgen import burnrate
 from obsgen.durations import format_duration, parse_duration
-from obsgen.errors import SpecError, SpecIssue
-from obsgen.project import Project
+from obsgen.errors import SpecError, SpecIssue, user_line
+from obsgen.dashboards import CustomDashboard
+from obsgen.project import Project, Settings
 from obsgen.routing_spec import Routing, Target
 from obsgen.spec import SLO, Service
 from obsgen.yamlsrc import Located, YamlSyntaxError, load_located
 
 SLO_DIR = "slo"
 ROUTING_FILE = "alerts/routing.yaml"
+SETTINGS_FILE = "obsgen.yaml"
+DASHBOARDS_DIR = "dashboards"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,12 +50,43 @@ def load_project(root: Path) -> Project:
     issues: list[SpecIssue] = []
     services = [s for s in (_load(p, Service, issues) for p in files) if s is not None]
     routing = _load(root / ROUTING_FILE, Routing, issues) if (root / ROUTING_FILE).exists() else None
+    settings = _load(root / SETTINGS_FILE, Settings, issues) if (root / SETTINGS_FILE).exists() else None
+    custom = _load_dashboards(root / DASHBOARDS_DIR, issues)
     issues.extend(_cross_check(services))
     if routing is not None:
         issues.extend(_check_routing(routing, services))
     if issues:
         raise SpecError(issues)
-    return Project(services=tuple(s.model for s in services), routing=routing.model if routing else None)
+    return Project(
+        services=tuple(s.model for s in services),
+        routing=routing.model if routing else None,
+        settings=settings.model if settings else Settings(),
+        custom_dashboards=tuple(custom),
+    )
+
+
+def _load_dashboards(folder: Path, issues: list[SpecIssue]) -> list[CustomDashboard]:
+    """Imports dashboards/*.dashboard.py; each defines dashboard(project) and may set FOLDER."""
+    found = []
+    for path in sorted(folder.glob("*.dashboard.py")) if folder.is_dir() else []:
+        shown = _display(path)
+        name = "obsgen_custom_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+        try:
+            module_spec = importlib.util.spec_from_file_location(name, path)
+            assert module_spec is not None and module_spec.loader is not None
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - a user's file: report, never a traceback
+            line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else user_line(exc, str(path))
+            issues.append(SpecIssue(shown, line or 0, "", f"cannot load: {type(exc).__name__}: {exc}"))
+            continue
+        build = getattr(module, "dashboard", None)
+        if not callable(build):
+            issues.append(SpecIssue(shown, 1, "dashboard", "define `def dashboard(project):` returning a grafanalib Dashboard"))
+            continue
+        folder_name = getattr(module, "FOLDER", "custom")
+        found.append(CustomDashboard(shown, str(folder_name), build))
+    return found
 
 
 def _load(path: Path, model: type[M], issues: list[SpecIssue]) -> Source[M] | None:

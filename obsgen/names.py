@@ -4,7 +4,12 @@ Builders and tests import these instead of spelling the strings again.
 """
 from __future__ import annotations
 
+import hashlib
+import re
+
 from obsgen.durations import format_duration
+
+BASE_WINDOW = 300  # seconds; the only SLI window read from raw series (5m)
 
 # Labels obsgen sets itself.
 SERVICE = "service"
@@ -43,3 +48,27 @@ PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 
 def group_name(service: str, slo: str, layer: str) -> str:
     return f"slo:{service}:{slo}:{layer}"
+
+
+def dashboard_uid(kind: str, name: str = "") -> str:
+    """Stable Grafana uid from names: at most 40 characters, letters, digits and '-'."""
+    base = re.sub(r"[^a-z0-9-]+", "-", f"{kind}-{name}".lower() if name else kind.lower()).strip("-")
+    if len(base) <= 40:
+        return base
+    digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+    return f"{base[:31].rstrip('-')}-{digest}"
+
+
+def dashboard_path(uid: str, title: str) -> str:
+    """Grafana's URL path of a dashboard: /d/<uid>/<slug>."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return f"/d/{uid}/{slug}"
+
+
+SERVICE_DASHBOARD = "service"
+SLO_OVERVIEW_UID = "slo-overview"
+SLO_OVERVIEW_TITLE = "SLO overview"
+
+
+def service_dashboard_title(service: str) -> str:
+    return f"{service}: service overview"

@@ -1,10 +1,22 @@
 """The whole compiled input: every spec, loaded and cross-checked."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from obsgen.routing_spec import Routing
-from obsgen.spec import Service
+from obsgen.spec import Service, Url
+
+
+class Settings(BaseModel):
+    """obsgen.yaml: settings for the whole project. Optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grafana_url: Url | None = Field(
+        None, description="Base URL of Grafana, e.g. https://grafana.example.com; makes alert dashboard_url links absolute."
+    )
 
 
 class Project(BaseModel):
@@ -12,6 +24,8 @@ class Project(BaseModel):
 
     services: tuple[Service, ...]
     routing: Routing | None = None  # from alerts/routing.yaml, when it exists
+    settings: Settings = Settings()
+    custom_dashboards: tuple[Any, ...] = ()  # dashboards.CustomDashboard from dashboards/*.dashboard.py
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.service == name), None)

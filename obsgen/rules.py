@@ -18,7 +18,7 @@ from obsgen import burnrate, names, promql
 from obsgen.durations import format_duration, human_duration, parse_duration
 from obsgen.spec import SLO, Service
 
-BASE_WINDOW = 300  # the only window read from raw series
+BASE_WINDOW = names.BASE_WINDOW
 PERIOD_STEP = 3600  # the period is summed from 1h slices
 LONG_WINDOW = 86400  # windows this long or longer are sampled by subquery in the slow group
 FAST_INTERVAL = "1m"
@@ -74,14 +74,15 @@ def slo_windows(slo: SLO) -> list[int]:
     return sorted(set(burnrate.windows(burnrate.DEFAULT_TIERS, parse_duration(slo.period))) | {BASE_WINDOW, PERIOD_STEP})
 
 
-def rule_groups(service: Service) -> list[Group]:
+def rule_groups(service: Service, dashboard_url: str = "") -> list[Group]:
+    """The service's rule groups; alerts link to `dashboard_url` when given."""
     groups: list[Group] = []
     for slo in service.slos:
-        groups.extend(_slo_groups(service, slo))
+        groups.extend(_slo_groups(service, slo, dashboard_url))
     return groups
 
 
-def _slo_groups(service: Service, slo: SLO) -> list[Group]:
+def _slo_groups(service: Service, slo: SLO, dashboard_url: str) -> list[Group]:
     period = parse_duration(slo.period)
     ids = {names.SERVICE: service.service, names.SLO: slo.name}
     series_labels = {**ids, **service.labels}
@@ -120,9 +121,10 @@ def _slo_groups(service: Service, slo: SLO) -> list[Group]:
         record(names.CURRENT_BURN_RATE, f"{sel(names.error_ratio(BASE_WINDOW))} / {budget_text}", series_labels),
         record(names.PERIOD_BURN_RATE, f"{sel(names.error_ratio(period))} / {budget_text}", series_labels),
     ]
-    alerts = [_burn_alert(service, slo, tier, period, sel) for tier in burnrate.DEFAULT_TIERS if _enabled(slo, tier)]
+    links = {"runbook_url": slo.runbook or service.runbook, **({"dashboard_url": dashboard_url} if dashboard_url else {})}
+    alerts = [_burn_alert(service, slo, tier, period, sel, links) for tier in burnrate.DEFAULT_TIERS if _enabled(slo, tier)]
     if slo.alerting.no_data:
-        alerts.append(_no_data_alert(service, slo, sel))
+        alerts.append(_no_data_alert(service, slo, sel, links))
     groups = [
         {"name": names.group_name(service.service, slo.name, "sli"), "interval": FAST_INTERVAL, "rules": fast},
         {"name": names.group_name(service.service, slo.name, "long"), "interval": SLOW_INTERVAL, "rules": slow},
@@ -146,16 +148,11 @@ def _alert_labels(service: Service, slo: SLO, severity: str) -> dict[str, str]:
     }
 
 
-def _annotations(service: Service, slo: SLO, summary: str, description: str) -> dict[str, str]:
-    return {
-        "summary": summary,
-        "description": description,
-        "runbook_url": slo.runbook or service.runbook,
-        **slo.alerting.annotations,
-    }
+def _annotations(slo: SLO, summary: str, description: str, links: dict[str, str]) -> dict[str, str]:
+    return {"summary": summary, "description": description, **links, **slo.alerting.annotations}
 
 
-def _burn_alert(service: Service, slo: SLO, tier: burnrate.Tier, period: int, sel) -> Rule:
+def _burn_alert(service: Service, slo: SLO, tier: burnrate.Tier, period: int, sel, links: dict[str, str]) -> Rule:
     rate = tier.burn_rate(period)
     limit = promql.number(float(burnrate.threshold(tier, slo.objective, period)))
     long_w, short_w = format_duration(tier.long_window), format_duration(tier.short_window)
@@ -185,11 +182,11 @@ def _burn_alert(service: Service, slo: SLO, tier: burnrate.Tier, period: int, se
         "alert": names.ALERT_BURN,
         "expr": "\n".join(lines) + "\n",
         "labels": labels,
-        "annotations": _annotations(service, slo, summary, description),
+        "annotations": _annotations(slo, summary, description, links),
     }
 
 
-def _no_data_alert(service: Service, slo: SLO, sel) -> Rule:
+def _no_data_alert(service: Service, slo: SLO, sel, links: dict[str, str]) -> Rule:
     summary = f"{service.service} has no data for its {slo.name} SLO."
     description = (
         f"No events recorded for {{{{ $labels.service }}}} {{{{ $labels.slo }}}} for {NO_DATA_FOR}: the SLO "
@@ -200,9 +197,7 @@ def _no_data_alert(service: Service, slo: SLO, sel) -> Rule:
         "expr": f"absent({sel(names.total_rate(BASE_WINDOW))})",
         "for": NO_DATA_FOR,
         "labels": _alert_labels(service, slo, "warning"),
-        "annotations": _annotations(service, slo, summary, description),
+        "annotations": _annotations(slo, summary, description, links),
     }
 
 
-def rule_file(service: Service) -> dict[str, Any]:
-    return {"groups": rule_groups(service)}

@@ -198,6 +198,23 @@ class SLO(_Strict):
         return value
 
 
+class Resources(_Strict):
+    """Saturation signals for the service dashboard."""
+
+    cpu: Selector | None = Field(None, description="Counter of CPU seconds, e.g. process_cpu_seconds_total{job=\"api\"}.")
+    memory: Selector | None = Field(None, description="Gauge of resident memory in bytes, e.g. process_resident_memory_bytes{job=\"api\"}.")
+
+
+class DashboardSpec(_Strict):
+    """How the service dashboard is laid out; everything is optional."""
+
+    folder: Name | None = Field(None, description="Grafana folder; the owning team's name when left out.")
+    breakdown: LabelName | None = Field(
+        None, description="Label that splits traffic, errors and latency by route or component, e.g. route."
+    )
+    resources: Resources = Field(default_factory=Resources)
+
+
 class Dependency(_Strict):
     """A service this one calls. With `mute`, those SLOs are silenced while the dependency pages."""
 
@@ -217,6 +234,7 @@ class Service(_Strict):
     runbook: Url
     labels: Labels = Field(default_factory=dict, description="Added to every series and alert of this service.")
     depends_on: list[Dependency] = Field(default_factory=list)
+    dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
     slos: list[SLO] = Field(min_length=1)
 
 

@@ -1,0 +1,213 @@
+"""Panel helpers on top of grafanalib, for obsgen's dashboards and for dashboards/*.dashboard.py.
+
+grafanalib draws the panels; these helpers add what it leaves out or gets old: datasource
+variables on every target, a recent schemaVersion, a grid layout without overlaps, and stable
+panel ids. A custom dashboard calls `dashboard(...)` with rows of panels built here.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import grafanalib.core as g
+from grafanalib._gen import DashboardEncoder
+
+SCHEMA_VERSION = 39  # Grafana 11; grafanalib's default (12) predates the panels it can draw
+PROMETHEUS = {"type": "prometheus", "uid": "${datasource}"}
+LOKI = {"type": "loki", "uid": "${loki}"}
+WIDTH = 24  # Grafana's grid
+MODERN_PANELS = frozenset({"timeseries", "stat", "gauge", "bargauge", "table", "logs", "heatmap", "row", "text"})
+
+
+def prometheus(expr: str, legend: str = "", ref: str = "A", instant: bool = False) -> g.Target:
+    """A PromQL target on the dashboard's Prometheus datasource variable."""
+    return g.Target(expr=expr, legendFormat=legend, refId=ref, instant=instant, datasource=PROMETHEUS)
+
+
+def loki(expr: str, ref: str = "A") -> g.Target:
+    """A LogQL target on the dashboard's Loki datasource variable."""
+    return g.Target(expr=expr, refId=ref, datasource=LOKI)
+
+
+def _targets(exprs: list[str | tuple[str, str]] | list[g.Target]) -> list[g.Target]:
+    out = []
+    for i, item in enumerate(exprs):
+        if isinstance(item, g.Target):
+            out.append(item)
+            continue
+        expr, legend = item if isinstance(item, tuple) else (item, "")
+        out.append(prometheus(expr, legend, ref=chr(ord("A") + i)))
+    return out
+
+
+Steps = list[tuple[float | None, str]]  # [(None, "green"), (0.999, "red")]: base colour first
+
+
+def _thresholds(steps: Steps | None, style: str | None = None, unit: str | None = None) -> dict[str, Any]:
+    """fieldConfig thresholds as Grafana stores them (grafanalib writes the base step as the string 'null')."""
+    defaults: dict[str, Any] = {
+        "thresholds": {"mode": "absolute", "steps": [{"color": c, "value": v} for v, c in (steps or [(None, "green")])]}
+    }
+    if unit:
+        defaults["unit"] = unit  # grafanalib's bar gauge keeps its unit in an old, ignored place
+    if style:
+        defaults["custom"] = {"thresholdsStyle": {"mode": style}}
+    return {"fieldConfig": {"defaults": defaults}}
+
+
+def timeseries(
+    title: str,
+    exprs: list[Any],
+    unit: str,
+    description: str = "",
+    thresholds: Steps | None = None,
+    min_value: float | None = None,
+) -> g.TimeSeries:
+    """Lines over time. `thresholds` [(None, "green"), (14.4, "red")] are drawn as lines."""
+    return g.TimeSeries(
+        title=title,
+        description=description,
+        dataSource=PROMETHEUS,
+        targets=_targets(exprs),
+        unit=unit,
+        maxDataPoints=None,
+        valueMin=min_value,
+        legendDisplayMode="table" if len(exprs) > 1 else "list",
+        legendCalcs=["lastNotNull", "max"] if len(exprs) > 1 else [],
+        extraJson=_thresholds(thresholds, "line" if thresholds else "off"),
+    )
+
+
+def stat(title: str, expr: str, unit: str, description: str = "", thresholds: Steps | None = None) -> g.Stat:
+    return g.Stat(
+        title=title,
+        description=description,
+        dataSource=PROMETHEUS,
+        targets=[prometheus(expr)],
+        format=unit,
+        reduceCalc="lastNotNull",
+        maxDataPoints=None,
+        extraJson=_thresholds(thresholds),
+    )
+
+
+def gauge(
+    title: str, expr: str, unit: str, low: float, high: float, description: str = "", thresholds: Steps | None = None
+) -> g.GaugePanel:
+    return g.GaugePanel(
+        title=title,
+        description=description,
+        dataSource=PROMETHEUS,
+        targets=[prometheus(expr)],
+        format=unit,
+        min=low,
+        max=high,
+        calc="lastNotNull",
+        maxDataPoints=None,
+        extraJson=_thresholds(thresholds),
+    )
+
+
+def bargauge(title: str, expr: str, unit: str, description: str = "", thresholds: Steps | None = None) -> g.BarGauge:
+    return g.BarGauge(
+        title=title, description=description, dataSource=PROMETHEUS, targets=[prometheus(expr)], format=unit,
+        calc="lastNotNull", maxDataPoints=None, extraJson=_thresholds(thresholds, unit=unit),
+    )
+
+
+def table(title: str, expr: str, description: str = "") -> g.Table:
+    """An instant query as a table, e.g. the alerts firing now."""
+    return g.Table(
+        title=title, description=description, dataSource=PROMETHEUS,
+        targets=[g.Target(expr=expr, refId="A", instant=True, format="table", datasource=PROMETHEUS)],
+        unit="short", maxDataPoints=None,
+    )
+
+
+def heatmap(title: str, expr: str, description: str = "") -> g.Heatmap:
+    """Histogram buckets over time; `expr` returns one series per `le`."""
+    return g.Heatmap(
+        title=title, description=description, dataSource=PROMETHEUS,
+        targets=[g.Target(expr=expr, refId="A", format="heatmap", legendFormat="{{le}}", datasource=PROMETHEUS)],
+        dataFormat="tsbuckets", maxDataPoints=None,
+    )
+
+
+def logs(title: str, expr: str, description: str = "") -> g.Logs:
+    return g.Logs(title=title, description=description, dataSource=LOKI, targets=[loki(expr)], wrapLogMessages=True, maxDataPoints=None)
+
+
+@dataclass
+class Row:
+    """A titled band of panels; each panel takes `width` of 24 columns and `height` units."""
+
+    title: str
+    panels: list[Any]
+    width: int = 8
+    height: int = 8
+    widths: list[int] = field(default_factory=list)  # per panel, overrides `width`
+
+
+def _layout(rows: list[Row]) -> list[Any]:
+    """Rows stacked top to bottom, panels left to right, wrapping at 24 columns: no overlaps."""
+    out: list[Any] = []
+    y = 0
+    for row in rows:
+        out.append(g.RowPanel(title=row.title, gridPos=g.GridPos(h=1, w=WIDTH, x=0, y=y)))
+        y += 1
+        x = 0
+        for i, panel in enumerate(row.panels):
+            w = row.widths[i] if i < len(row.widths) else row.width
+            if x + w > WIDTH:
+                x, y = 0, y + row.height
+            panel.gridPos = g.GridPos(h=row.height, w=w, x=x, y=y)
+            out.append(panel)
+            x += w
+        y += row.height
+    return out
+
+
+def templating(env_query: str = "label_values(up, env)") -> g.Templating:
+    """Datasource variables for Prometheus and Loki, and the environment."""
+    return g.Templating(list=[
+        g.Template(name="datasource", label="Prometheus", query="prometheus", type="datasource", default="Prometheus"),
+        g.Template(name="loki", label="Loki", query="loki", type="datasource", default="Loki"),
+        g.Template(
+            name="env", label="Environment", query=env_query, dataSource=PROMETHEUS, type="query",
+            includeAll=True, allValue=".*", default="All", refresh=2, sort=1,
+        ),
+    ])
+
+
+def link(title: str, url: str, tooltip: str = "") -> g.DashboardLink:
+    return g.DashboardLink(title=title, uri=url, type="link", icon="external link", tooltip=tooltip, keepTime=True, includeVars=False)
+
+
+def dashboard(
+    title: str, uid: str, rows: list[Row], tags: list[str] | None = None, links: list[g.DashboardLink] | None = None,
+    description: str = "", refresh: str = "1m", time_from: str = "now-6h",
+) -> g.Dashboard:
+    return g.Dashboard(
+        title=title,
+        uid=uid,
+        description=description,
+        tags=sorted(tags or []),
+        links=links or [],
+        panels=_layout(rows),
+        templating=templating(),
+        refresh=refresh,
+        time=g.Time(time_from, "now"),
+        timezone="browser",
+        schemaVersion=SCHEMA_VERSION,
+        editable=True,
+    ).auto_panel_ids()
+
+
+def render(board: g.Dashboard) -> str:
+    """Dashboard JSON, deterministic: sorted keys, no ids or versions that change between runs."""
+    data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
+    data["schemaVersion"] = SCHEMA_VERSION
+    data.pop("id", None)  # Grafana assigns ids; a uid is what identifies the dashboard
+    data.pop("version", None)
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

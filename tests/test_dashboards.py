@@ -1,0 +1,185 @@
+"""Every generated dashboard: modern panels, stable uids, clean layout, units, valid PromQL on variables."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from obsgen import burnrate, dashboards, names, promql
+from obsgen.compile import PROVISIONING, compile_project
+from obsgen.errors import SpecError
+from obsgen.load import load_project
+from obsgen.panels import LOKI, MODERN_PANELS, PROMETHEUS, SCHEMA_VERSION
+from tests.conftest import FIXTURES, ROOT
+
+EXAMPLE = compile_project(load_project(ROOT))
+FIXTURE = compile_project(load_project(FIXTURES / "good"))
+BOARDS = {
+    f"{origin}:{path}": json.loads(text)
+    for origin, artifacts in (("example", EXAMPLE), ("fixture", FIXTURE))
+    for path, text in artifacts.items()
+    if path.startswith("grafana/dashboards/")
+}
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
+
+
+def _panels(board: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for top in board["panels"] for p in [top, *top.get("panels", [])]]
+
+
+def test_the_expected_dashboards_exist() -> None:
+    assert sorted(p.split(":", 1)[1] for p in BOARDS if p.startswith("example:")) == [
+        "grafana/dashboards/pup-ai/pup-business.json",
+        "grafana/dashboards/pup-ai/service-ai-provider.json",
+        "grafana/dashboards/pup-ai/service-pup-api.json",
+        "grafana/dashboards/pup-ai/service-pup-workers.json",
+        "grafana/dashboards/slo/slo-overview.json",
+    ]
+    assert "fixture:grafana/dashboards/payments/service-checkout.json" in BOARDS  # folder defaults to the team
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_schema_uid_and_panel_types(name: str) -> None:
+    board = BOARDS[name]
+    assert board["schemaVersion"] >= SCHEMA_VERSION >= 39
+    assert re.fullmatch(r"[a-z0-9-]{1,40}", board["uid"])
+    assert name.endswith(f"/{board['uid']}.json")
+    assert "id" not in board and "version" not in board
+    types = {p["type"] for p in _panels(board)}
+    assert types <= MODERN_PANELS and not types & {"graph", "singlestat"}
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_panel_ids_unique_and_grid_without_overlaps(name: str) -> None:
+    placed = _panels(BOARDS[name])
+    ids = [p["id"] for p in placed]
+    assert len(ids) == len(set(ids))
+    cells: set[tuple[int, int]] = set()
+    for panel in placed:
+        pos = panel["gridPos"]
+        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24 and pos["h"] > 0
+        mine = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
+        assert not cells & mine, f"{panel['title']} overlaps another panel"
+        cells |= mine
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_units_are_set(name: str) -> None:
+    for panel in _panels(BOARDS[name]):
+        if panel["type"] in {"timeseries", "stat", "gauge", "bargauge"}:
+            assert panel["fieldConfig"]["defaults"].get("unit"), panel["title"]
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_targets_use_datasource_variables_and_parse(name: str) -> None:
+    board = BOARDS[name]
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+    assert variables["loki"]["type"] == "datasource" and variables["loki"]["query"] == "loki"
+    assert variables["env"]["type"] == "query" and variables["env"]["includeAll"]
+    for panel in _panels(board):
+        if panel["type"] == "row":
+            continue
+        assert panel["datasource"] in (PROMETHEUS, LOKI), panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"] == panel["datasource"], panel["title"]
+            if target["datasource"] == PROMETHEUS:
+                expr = target["expr"]
+                for variable, value in GRAFANA_VARIABLES.items():
+                    expr = expr.replace(variable, value)
+                promql.check(expr)
+
+
+def test_service_dashboard_panels_and_links() -> None:
+    board = BOARDS["example:grafana/dashboards/pup-ai/service-pup-api.json"]
+    titles = [p["title"] for p in _panels(board)]
+    for title in ("Request rate", "Error ratio (5m)", "availability: error ratio by route", "latency: latency percentiles",
+                  "latency: latency distribution", "latency: p99 by route", "CPU", "Memory", "ai-provider: error ratio (5m)",
+                  "availability: SLI over 30d", "availability: error budget left", "pup-api: firing alerts"):
+        assert title in titles
+    percentiles = next(p for p in _panels(board) if p["title"] == "latency: latency percentiles")
+    assert [t["legendFormat"] for t in percentiles["targets"]] == ["p50", "p95", "p99"]
+    assert all(t["expr"].startswith(f"histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{")
+               for t, q in zip(percentiles["targets"], ("0.5", "0.95", "0.99")))
+    assert 'env=~"$env"' in percentiles["targets"][0]["expr"]
+    links = {link["title"]: link["url"] for link in board["links"]}
+    assert links["Runbook"] == "https://runbooks.pup.ai/services/pup-api"
+    assert links["SLO overview"] == "https://grafana.pup.ai/d/slo-overview/slo-overview"
+
+
+def test_alert_dashboard_url_is_the_service_dashboard() -> None:
+    rules = yaml.safe_load(EXAMPLE["prometheus/rules/pup-api.yml"])
+    urls = {r["annotations"]["dashboard_url"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    assert urls == {"https://grafana.pup.ai" + names.dashboard_path("service-pup-api", "pup-api: service overview")}
+    assert urls == {dashboards.service_url("pup-api", "https://grafana.pup.ai")}
+    overview = BOARDS["example:grafana/dashboards/slo/slo-overview.json"]
+    assert dashboards.service_url("pup-api", "https://grafana.pup.ai") in {link["url"] for link in overview["links"]}
+
+
+def test_overview_draws_every_tier_on_the_burn_rate_panel() -> None:
+    overview = BOARDS["example:grafana/dashboards/slo/slo-overview.json"]
+    rows = [p["title"] for p in overview["panels"] if p["type"] == "row"]
+    assert rows == ["ai-provider (team ml-platform)", "pup-api (team platform)", "pup-workers (team platform)"]
+    burn = next(p for p in _panels(overview) if p["title"] == "availability: burn rate")
+    steps = [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    assert steps == [None] + sorted(float(t.burn_rate(30 * burnrate.DAY)) for t in burnrate.DEFAULT_TIERS)
+    assert burn["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line"
+    assert [t["legendFormat"] for t in burn["targets"]] == ["1h", "6h", "1d", "3d"]
+
+
+def test_uids_are_stable_and_short() -> None:
+    assert names.dashboard_uid("service", "pup-api") == "service-pup-api"
+    long = names.dashboard_uid("service", "a-very-long-service-name-that-goes-on-and-on")
+    assert len(long) == 40 and long == names.dashboard_uid("service", "a-very-long-service-name-that-goes-on-and-on")
+    assert long != names.dashboard_uid("service", "a-very-long-service-name-that-goes-on-and-on-2")
+
+
+def test_provisioning_file() -> None:
+    provisioning = yaml.safe_load(EXAMPLE[PROVISIONING])
+    assert provisioning["apiVersion"] == 1
+    (provider,) = provisioning["providers"]
+    assert provider["type"] == "file" and provider["folder"] == ""
+    assert provider["options"]["foldersFromFilesStructure"] is True
+
+
+def _with_dashboard(tmp_path: Path, source: str) -> Path:
+    shutil.copytree(FIXTURES / "good" / "slo", tmp_path / "slo")
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "team.dashboard.py").write_text(source)
+    return tmp_path
+
+
+def test_custom_dashboard_errors_name_file_and_line(tmp_path: Path) -> None:
+    root = _with_dashboard(tmp_path, "from obsgen import panels\n\ndef dashboard(project):\n    return panels.nope()\n")
+    with pytest.raises(SpecError) as caught:
+        compile_project(load_project(root))
+    (issue,) = caught.value.issues
+    assert issue.file.endswith("dashboards/team.dashboard.py") and issue.line == 4 and "AttributeError" in issue.message
+
+
+def test_custom_dashboard_import_error(tmp_path: Path) -> None:
+    root = _with_dashboard(tmp_path, "import not_a_module\n")
+    with pytest.raises(SpecError) as caught:
+        load_project(root)
+    (issue,) = caught.value.issues
+    assert issue.line == 1 and "ModuleNotFoundError" in issue.message
+
+
+def test_custom_dashboard_must_define_dashboard(tmp_path: Path) -> None:
+    root = _with_dashboard(tmp_path, "FOLDER = 'x'\n")
+    with pytest.raises(SpecError, match="define `def dashboard"):
+        load_project(root)
+
+
+def test_custom_dashboard_uid_must_be_unique(tmp_path: Path) -> None:
+    root = _with_dashboard(
+        tmp_path,
+        "from obsgen import panels\nFOLDER = 'slo'\n\ndef dashboard(project):\n    return panels.dashboard('x', 'slo-overview', [])\n",
+    )
+    with pytest.raises(SpecError, match="uid of another dashboard"):
+        compile_project(load_project(root))
