@@ -52,9 +52,25 @@ def service_artifacts(service: Service, grafana_url: str = "") -> tuple[Artifact
     }, alerts
 
 
-def _by_index(index: int) -> tuple[Artifacts, Alerts]:
+def team_artifacts(team: str, services: list[Service], grafana_url: str = "") -> tuple[Artifacts, Alerts]:
+    path = dashboard_file(dashboards.SLO_FOLDER, names.slo_overview_uid(team))
+    return {path: dashboards.overview_dashboard(team, services, grafana_url)}, []
+
+
+def _teams(project: Project) -> dict[str, list[Service]]:
+    teams: dict[str, list[Service]] = {}
+    for service in project.services:
+        teams.setdefault(service.team, []).append(service)
+    return dict(sorted(teams.items()))
+
+
+def _task(key: str | int) -> tuple[Artifacts, Alerts]:
+    """A service by index, or a team's overview by name; runs in a forked worker."""
     assert _PROJECT is not None
-    return service_artifacts(_PROJECT.services[index], _PROJECT.settings.grafana_url or "")
+    url = _PROJECT.settings.grafana_url or ""
+    if isinstance(key, int):
+        return service_artifacts(_PROJECT.services[key], url)
+    return team_artifacts(key, _teams(_PROJECT)[key], url)
 
 
 def compile_project(project: Project) -> Artifacts:
@@ -62,19 +78,21 @@ def compile_project(project: Project) -> Artifacts:
     services = project.services
     grafana_url = project.settings.grafana_url or ""
     workers = min(os.cpu_count() or 1, 8)
+    teams = _teams(project)
     if len(services) >= PARALLEL_FROM and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         _PROJECT = project
         try:
             context = multiprocessing.get_context("fork")
+            tasks: list[str | int] = [*teams, *range(len(services))]  # the big overviews first
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                parts = list(pool.map(_by_index, range(len(services)), chunksize=max(1, len(services) // (4 * workers))))
+                parts = list(pool.map(_task, tasks, chunksize=max(1, len(services) // (8 * workers))))
         finally:
             _PROJECT = None
     else:
-        parts = [service_artifacts(s, grafana_url) for s in services]
+        parts = [team_artifacts(t, members, grafana_url) for t, members in teams.items()]
+        parts += [service_artifacts(s, grafana_url) for s in services]
     artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
     artifacts[REPORT] = report.report(project)
-    artifacts[dashboard_file(dashboards.SLO_FOLDER, names.SLO_OVERVIEW_UID)] = dashboards.overview_dashboard(services, grafana_url)
     for custom in project.custom_dashboards:
         board = _build_custom(custom, project)
         path = dashboard_file(custom.folder, board.uid)

@@ -19,6 +19,7 @@ ENV = promql.Matcher("env", "=~", "$env")
 PERCENTILES = (0.5, 0.95, 0.99)
 TAGS = ["obsgen"]
 SLO_FOLDER = "slo"
+COLLAPSE_FROM = 8  # services; larger overviews open with their rows collapsed
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ def service_url(service: str, base: str = "") -> str:
     return base.rstrip("/") + names.dashboard_path(service_uid(service), names.service_dashboard_title(service))
 
 
-def overview_url(base: str = "") -> str:
-    return base.rstrip("/") + names.dashboard_path(names.SLO_OVERVIEW_UID, names.SLO_OVERVIEW_TITLE)
+def overview_url(team: str, base: str = "") -> str:
+    return base.rstrip("/") + names.dashboard_path(names.slo_overview_uid(team), names.slo_overview_title(team))
 
 
 def _raw(selector: str, by: str | None = None, expression_window: bool = False) -> str:
@@ -198,7 +199,7 @@ def service_dashboard(service: Service, grafana_url: str = "") -> str:
     rows.append(Row("Alerts", [_alerts_table(service)], width=24, height=6))
     links = [
         panels.link("Runbook", service.runbook),
-        panels.link(names.SLO_OVERVIEW_TITLE, overview_url(grafana_url)),
+        panels.link(names.slo_overview_title(service.team), overview_url(service.team, grafana_url)),
         *[panels.link(f"{d.service} dashboard", service_url(d.service, grafana_url)) for d in service.depends_on],
     ]
     board = panels.dashboard(
@@ -209,17 +210,23 @@ def service_dashboard(service: Service, grafana_url: str = "") -> str:
     return panels.render(board)
 
 
-def overview_dashboard(services: tuple[Service, ...], grafana_url: str = "") -> str:
+def overview_dashboard(team: str, services: list[Service], grafana_url: str = "") -> str:
+    """One per team: a row per service, and per SLO its SLI, budget, burn rates and firing alerts.
+
+    Per team, because the on-call reads their own SLOs, and because one dashboard of every SLO
+    stops loading long before a thousand services; past COLLAPSE_FROM services rows start collapsed.
+    """
+    collapsed = len(services) > COLLAPSE_FROM
     rows = []
     for service in services:
         found = []
         for slo in service.slos:
             found += [*_slo_status(service, slo), _burn_rates(service, slo), _alerts_table(service, slo)]
-        rows.append(Row(f"{service.service} (team {service.team})", found, widths=[4, 4, 10, 6] * len(service.slos), height=7))
+        rows.append(Row(service.service, found, widths=[4, 4, 10, 6] * len(service.slos), height=7, collapsed=collapsed))
     links = [panels.link(f"{s.service} dashboard", service_url(s.service, grafana_url)) for s in services]
     board = panels.dashboard(
-        names.SLO_OVERVIEW_TITLE, names.SLO_OVERVIEW_UID, rows, tags=[*TAGS, "slo"], links=links,
-        description="Every SLO: its SLI against the objective, error budget left, burn rate per alert window, firing alerts.",
+        names.slo_overview_title(team), names.slo_overview_uid(team), rows, tags=[*TAGS, "slo", team], links=links,
+        description=f"Every SLO of team {team}: its SLI against the objective, error budget left, burn rate per alert window, firing alerts.",
     )
     return panels.render(board)
 

@@ -66,8 +66,14 @@ def dashboard_path(uid: str, title: str) -> str:
 
 
 SERVICE_DASHBOARD = "service"
-SLO_OVERVIEW_UID = "slo-overview"
-SLO_OVERVIEW_TITLE = "SLO overview"
+
+
+def slo_overview_uid(team: str) -> str:
+    return dashboard_uid("slo", team)
+
+
+def slo_overview_title(team: str) -> str:
+    return f"SLO overview: {team}"
 
 
 def service_dashboard_title(service: str) -> str:

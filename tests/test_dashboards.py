@@ -38,7 +38,8 @@ def test_the_expected_dashboards_exist() -> None:
         "grafana/dashboards/pup-ai/service-ai-provider.json",
         "grafana/dashboards/pup-ai/service-pup-api.json",
         "grafana/dashboards/pup-ai/service-pup-workers.json",
-        "grafana/dashboards/slo/slo-overview.json",
+        "grafana/dashboards/slo/slo-ml-platform.json",
+        "grafana/dashboards/slo/slo-platform.json",
     ]
     assert "fixture:grafana/dashboards/payments/service-checkout.json" in BOARDS  # folder defaults to the team
 
@@ -109,7 +110,7 @@ def test_service_dashboard_panels_and_links() -> None:
     assert 'env=~"$env"' in percentiles["targets"][0]["expr"]
     links = {link["title"]: link["url"] for link in board["links"]}
     assert links["Runbook"] == "https://runbooks.pup.ai/services/pup-api"
-    assert links["SLO overview"] == "https://grafana.pup.ai/d/slo-overview/slo-overview"
+    assert links["SLO overview: platform"] == "https://grafana.pup.ai/d/slo-platform/slo-overview-platform"
 
 
 def test_alert_dashboard_url_is_the_service_dashboard() -> None:
@@ -117,14 +118,15 @@ def test_alert_dashboard_url_is_the_service_dashboard() -> None:
     urls = {r["annotations"]["dashboard_url"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
     assert urls == {"https://grafana.pup.ai" + names.dashboard_path("service-pup-api", "pup-api: service overview")}
     assert urls == {dashboards.service_url("pup-api", "https://grafana.pup.ai")}
-    overview = BOARDS["example:grafana/dashboards/slo/slo-overview.json"]
+    overview = BOARDS["example:grafana/dashboards/slo/slo-platform.json"]
     assert dashboards.service_url("pup-api", "https://grafana.pup.ai") in {link["url"] for link in overview["links"]}
 
 
 def test_overview_draws_every_tier_on_the_burn_rate_panel() -> None:
-    overview = BOARDS["example:grafana/dashboards/slo/slo-overview.json"]
+    overview = BOARDS["example:grafana/dashboards/slo/slo-platform.json"]
     rows = [p["title"] for p in overview["panels"] if p["type"] == "row"]
-    assert rows == ["ai-provider (team ml-platform)", "pup-api (team platform)", "pup-workers (team platform)"]
+    assert rows == ["pup-api", "pup-workers"]
+    assert not any(p.get("collapsed") for p in overview["panels"] if p["type"] == "row")
     burn = next(p for p in _panels(overview) if p["title"] == "availability: burn rate")
     steps = [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]]
     assert steps == [None] + sorted(float(t.burn_rate(30 * burnrate.DAY)) for t in burnrate.DEFAULT_TIERS)
@@ -179,7 +181,17 @@ def test_custom_dashboard_must_define_dashboard(tmp_path: Path) -> None:
 def test_custom_dashboard_uid_must_be_unique(tmp_path: Path) -> None:
     root = _with_dashboard(
         tmp_path,
-        "from obsgen import panels\nFOLDER = 'slo'\n\ndef dashboard(project):\n    return panels.dashboard('x', 'slo-overview', [])\n",
+        "from obsgen import panels\nFOLDER = 'slo'\n\ndef dashboard(project):\n    return panels.dashboard('x', 'slo-payments', [])\n",
     )
     with pytest.raises(SpecError, match="uid of another dashboard"):
         compile_project(load_project(root))
+
+
+def test_large_team_overviews_start_collapsed() -> None:
+    service = load_project(FIXTURES / "good").services[0]
+    many = [service.model_copy(update={"service": f"svc-{i}"}) for i in range(dashboards.COLLAPSE_FROM + 1)]
+    board = json.loads(dashboards.overview_dashboard("payments", many))
+    rows = [p for p in board["panels"] if p["type"] == "row"]
+    assert len(rows) == len(board["panels"]) == len(many)
+    assert all(r["collapsed"] and r["panels"] for r in rows)
+    assert [r["gridPos"]["y"] for r in rows] == list(range(len(many)))
