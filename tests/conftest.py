@@ -21,9 +21,18 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        pytest.fail(f"{name} is missing: run `make tools` (Debian package `{package}`)")
+    return path
+
+
 @pytest.fixture
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if not path:
-        pytest.fail("promtool is missing: run `make tools` (Debian package `prometheus`)")
-    return path
+    return _tool("promtool", "prometheus")
+
+
+@pytest.fixture
+def amtool() -> str:
+    return _tool("amtool", "prometheus-alertmanager")

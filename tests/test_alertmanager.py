@@ -27,14 +27,6 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture
-def amtool() -> str:
-    path = shutil.which("amtool")
-    if not path:
-        pytest.fail("amtool is missing: run `make tools` (Debian package `prometheus-alertmanager`)")
-    return path
-
-
 def test_amtool_accepts_the_config_and_every_route_case(out: Path, amtool: str) -> None:
     findings = amtool_check(out)
     assert not findings, "\n".join(map(str, findings))
