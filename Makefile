@@ -4,13 +4,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate validate test bench schema tools clean
+.PHONY: generate validate test bench schema tools push plan clean
 
 generate: $(STAMP)
 	$(PY) -m obsgen generate
 
 validate: $(STAMP) tools
 	$(PY) -m obsgen validate
+
+# Needs GRAFANA_URL and GRAFANA_TOKEN (or GRAFANA_TOKEN_FILE); see README.
+plan: generate
+	$(PY) -m obsgen plan
+
+push: generate
+	$(PY) -m obsgen push
 
 test: $(STAMP) tools
 	$(PY) -m pytest

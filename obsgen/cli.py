@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 from obsgen import __version__, report
 from obsgen.artifacts import write_output
 from obsgen.compile import compile_project
+from obsgen.compile import DASHBOARDS_DIR
 from obsgen.errors import SpecError
+from obsgen.grafana_api import Grafana, GrafanaConfig, GrafanaError
+from obsgen.push import CREATE, DELETE, DRIFT, FOREIGN, UNCHANGED, UPDATE, Change, Local, apply, load_dashboards, pending, plan
 from obsgen.load import load_project
 from obsgen.routing_spec import Routing
 from obsgen.spec import Service, json_schema
@@ -25,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Compile service and SLO specs (slo/*.yaml) into Prometheus recording and "
         "multiwindow, multi-burn-rate alerting rules, promtool unit tests that prove the alerts, and an "
         "alert report; check them all with promtool.",
-        epilog="Exit status: 0 success, 1 a generated file failed validation, 2 an error in the specs.",
+        epilog="Exit status: 0 success, 1 a failed validation or push, 2 an error in the specs, "
+        "3 (plan) a push would change something.",
     )
     parser.add_argument("--version", action="version", version=f"obsgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -46,6 +51,30 @@ def _parser() -> argparse.ArgumentParser:
         "`promtool test rules` on the generated unit tests. Exit status 1 when any check fails.",
     )
     val.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="generated folder (default: output)")
+
+    for name, helptext, description in (
+        ("plan", "show what a push would change in Grafana",
+         "Compare OUT's dashboards with Grafana: per dashboard create, update (with a unified diff, ignoring id "
+         "and version), unchanged, or refused (edited in Grafana since obsgen wrote it, or not obsgen's). "
+         "Exit status 0 when nothing would change, 3 when a push would change something, 1 on an error."),
+        ("push", "create folders and save changed dashboards in Grafana",
+         "Save every new or changed dashboard of OUT by uid, in its folder, with a message naming the commit. "
+         "Unchanged dashboards are not written again. A dashboard edited in Grafana since obsgen wrote it is "
+         "refused unless --force. --prune deletes dashboards obsgen wrote that no longer exist in OUT, never others. "
+         "Exit status 1 when anything failed; run it again to finish."),
+    ):
+        cmd = sub.add_parser(name, help=helptext, description=description)
+        cmd.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="generated folder (default: output)")
+        cmd.add_argument("--grafana-url", metavar="URL", help="Grafana's base URL (default: $GRAFANA_URL)")
+        cmd.add_argument("--token-file", metavar="FILE", help="file holding a service-account token (default: $GRAFANA_TOKEN_FILE or $GRAFANA_TOKEN)")
+        cmd.add_argument("--org-id", type=int, metavar="N", help="organisation id (default: $GRAFANA_ORG_ID, else the token's)")
+        cmd.add_argument("--ca-file", metavar="FILE", help="CA bundle to verify Grafana's certificate (default: $GRAFANA_CA_FILE)")
+        cmd.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (not for production)")
+        cmd.add_argument("--timeout", type=float, metavar="S", help="seconds per request (default: $GRAFANA_TIMEOUT or 10)")
+        cmd.add_argument("--prune", action="store_true", help="also remove obsgen's dashboards that are no longer generated")
+        if name == "push":
+            cmd.add_argument("--force", action="store_true", help="overwrite dashboards edited in Grafana, or not written by obsgen")
+            cmd.add_argument("--message", metavar="TEXT", help="version message (default: names the git commit)")
 
     explain = sub.add_parser(
         "explain",
@@ -107,6 +136,69 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXIT_CHANGES = 3
+
+
+def _grafana(args: argparse.Namespace) -> tuple[Grafana, list[Local]]:
+    config = GrafanaConfig.from_env(args.grafana_url, args.token_file, args.org_id, args.ca_file, args.insecure, args.timeout)
+    folder = args.out / DASHBOARDS_DIR
+    if not folder.is_dir():
+        raise GrafanaError(f"no dashboards in {folder}: run `obsgen generate` first")
+    return Grafana(config), load_dashboards(folder)
+
+
+def _print_plan(changes: list[Change]) -> None:
+    symbols = {CREATE: "+", UPDATE: "~", UNCHANGED: "=", DRIFT: "!", FOREIGN: "!", DELETE: "-"}
+    notes = {DRIFT: " (edited in Grafana since obsgen wrote it; --force to overwrite)",
+             FOREIGN: " (not written by obsgen; --force to take it over)"}
+    for change in changes:
+        print(f"{symbols[change.action]} {change.action:9} {change.folder}/{change.uid}  {change.title}{notes.get(change.action, '')}")
+        if change.diff:
+            print(change.diff, end="" if change.diff.endswith("\n") else "\n")
+
+
+def _plan(args: argparse.Namespace) -> int:
+    try:
+        client, local = _grafana(args)
+        changes = plan(client, local, args.prune)
+    except GrafanaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    _print_plan(changes)
+    todo = pending(changes)
+    print(f"obsgen: {len(todo)} of {len(changes)} dashboards would change")
+    return EXIT_CHANGES if todo else EXIT_OK
+
+
+def _commit_message() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return "obsgen push"
+    return f"obsgen push of commit {rev.stdout.strip()}" if rev.returncode == 0 else "obsgen push"
+
+
+def _push(args: argparse.Namespace) -> int:
+    def progress(i: int, total: int, change: Change, outcome: str) -> None:
+        print(f"[{i}/{total}] {change.action} {change.folder}/{change.uid}: {outcome}", file=sys.stderr)
+
+    try:
+        client, local = _grafana(args)
+        changes = plan(client, local, args.prune)
+    except GrafanaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    result = apply(client, changes, args.message or _commit_message(), args.force, progress)
+    for uid in result.refused:
+        print(f"refused: {uid}: edited in Grafana since obsgen wrote it, or not obsgen's; --force to overwrite", file=sys.stderr)
+    for uid, why in result.failed:
+        print(f"failed: {uid}: {why}", file=sys.stderr)
+    unchanged = sum(c.action == UNCHANGED for c in changes)
+    print(f"obsgen: {len(result.written)} written, {len(result.deleted)} deleted, {unchanged} unchanged, "
+          f"{len(result.refused)} refused, {len(result.failed)} failed")
+    return EXIT_INVALID if result.failed or result.refused else EXIT_OK
+
+
 def _explain(args: argparse.Namespace) -> int:
     sys.stdout.write(report.report(load_project(args.specs)))
     return EXIT_OK
@@ -122,4 +214,6 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"generate": _generate, "validate": _validate, "explain": _explain, "schema": _schema}
+_COMMANDS = {
+    "generate": _generate, "validate": _validate, "plan": _plan, "push": _push, "explain": _explain, "schema": _schema,
+}

@@ -1,0 +1,206 @@
+"""obsgen plan / push against a local server that follows Grafana's HTTP API."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from obsgen.artifacts import write_output
+from obsgen.compile import DASHBOARDS_DIR, compile_project
+from obsgen.grafana_api import Grafana, GrafanaConfig, GrafanaError
+from obsgen.load import load_project
+from obsgen.push import CREATE, DELETE, DRIFT, FOREIGN, MARK, UNCHANGED, UPDATE, apply, load_dashboards, plan
+from tests.conftest import ROOT
+from tests.fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    write_output(compile_project(load_project(ROOT)), out)
+    return out
+
+
+@pytest.fixture
+def out(generated: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "out"
+    shutil.copytree(generated, copy)
+    return copy
+
+
+@pytest.fixture
+def grafana():
+    with FakeGrafana() as server:
+        yield server
+
+
+def _client(url: str, token: str = EDITOR_TOKEN, **kw) -> Grafana:
+    return Grafana(GrafanaConfig(url, token, backoff=0.01, **kw))
+
+
+def _cli(*args: str, url: str, token: str = EDITOR_TOKEN, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GRAFANA_URL": url, "GRAFANA_TOKEN": token}
+    return subprocess.run([sys.executable, "-m", "obsgen", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def _saves(grafana: FakeGrafana) -> int:
+    return sum(1 for m, p in grafana.state.requests if (m, p) == ("POST", "/api/dashboards/db"))
+
+
+def test_push_creates_folders_and_dashboards_then_changes_nothing(out: Path, grafana: FakeGrafana) -> None:
+    local = load_dashboards(out / DASHBOARDS_DIR)
+    planned = _cli("plan", "--out", str(out), url=grafana.url)
+    assert planned.returncode == 3, planned.stderr
+    assert planned.stdout.count("+ create") == len(local)
+
+    first = _cli("push", "--out", str(out), url=grafana.url)
+    assert first.returncode == 0, first.stderr
+    assert f"{len(local)} written" in first.stdout and f"[{len(local)}/{len(local)}]" in first.stderr
+    assert set(grafana.state.folders) == {d.folder for d in local} == {"pup-ai", "slo"}
+    stored = grafana.state.dashboards["service-pup-api"]
+    assert stored["folderUid"] == "pup-ai" and "obsgen push" in stored["message"]
+    assert "obsgen" in stored["dashboard"]["tags"] and stored["dashboard"][MARK]["fingerprint"]
+
+    saves = _saves(grafana)
+    again = _cli("push", "--out", str(out), url=grafana.url)
+    assert again.returncode == 0 and "0 written" in again.stdout and f"{len(local)} unchanged" in again.stdout
+    assert _saves(grafana) == saves, "an unchanged dashboard was written again"
+    assert _cli("plan", "--out", str(out), url=grafana.url).returncode == 0
+
+
+def test_update_shows_a_diff_and_bumps_the_version(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
+    path = out / DASHBOARDS_DIR / "pup-ai" / "service-pup-api.json"
+    board = json.loads(path.read_text())
+    board["description"] = "Now with more panels."
+    path.write_text(json.dumps(board))
+    changes = {c.uid: c for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    assert changes["service-pup-api"].action == UPDATE
+    assert '+  "description": "Now with more panels."' in changes["service-pup-api"].diff
+    assert '"version"' not in changes["service-pup-api"].diff and '"id"' not in changes["service-pup-api"].diff
+    assert {c.action for uid, c in changes.items() if uid != "service-pup-api"} == {UNCHANGED}
+    result = apply(client, list(changes.values()), "second")
+    assert result.written == ["service-pup-api"]
+    assert grafana.state.dashboards["service-pup-api"]["version"] == 2
+
+
+def test_drift_is_refused_unless_forced(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
+    grafana.edit("slo-platform", title="SLO overview: platform (Ann's copy)")
+    refused = _cli("push", "--out", str(out), url=grafana.url)
+    assert refused.returncode == 1 and "refused: slo-platform" in refused.stderr
+    assert grafana.state.dashboards["slo-platform"]["dashboard"]["title"] == "SLO overview: platform (Ann's copy)"
+    assert "! drift" in _cli("plan", "--out", str(out), url=grafana.url).stdout
+
+    forced = _cli("push", "--out", str(out), "--force", url=grafana.url)
+    assert forced.returncode == 0, forced.stderr
+    assert grafana.state.dashboards["slo-platform"]["dashboard"]["title"] == "SLO overview: platform"
+
+
+def test_a_dashboard_obsgen_did_not_write_is_not_taken_over(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    client.create_folder("pup-ai", "pup-ai")
+    client.save_dashboard({"uid": "service-pup-api", "title": "Hand made", "tags": []}, "pup-ai", "by hand")
+    changes = {c.uid: c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    assert changes["service-pup-api"] == FOREIGN
+    result = apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "push")
+    assert "service-pup-api" in result.refused
+    assert grafana.state.dashboards["service-pup-api"]["dashboard"]["title"] == "Hand made"
+
+
+def test_prune_removes_only_obsgen_dashboards(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
+    client.save_dashboard({"uid": "someone-else", "title": "Tagged but theirs", "tags": ["obsgen"]}, "slo", "by hand")
+    (out / DASHBOARDS_DIR / "pup-ai" / "pup-business.json").unlink()
+    without = {c.uid: c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    assert "pup-business" not in without
+    changes = plan(client, load_dashboards(out / DASHBOARDS_DIR), prune=True)
+    assert [(c.uid, c.action) for c in changes if c.action == DELETE] == [("pup-business", DELETE)]
+    result = apply(client, changes, "prune")
+    assert result.deleted == ["pup-business"]
+    assert "someone-else" in grafana.state.dashboards and "pup-business" not in grafana.state.dashboards
+
+
+def test_retries_through_429_500_and_dropped_connections(out: Path, grafana: FakeGrafana) -> None:
+    grafana.state.faults.extend([
+        ("/api/dashboards/uid/", 429, 0), ("/api/dashboards/uid/", 500, None), ("/api/dashboards/uid/", "drop", None),
+        ("/api/dashboards/db", 503, None), ("/api/dashboards/db", "drop", None),
+    ])
+    client = _client(grafana.url)
+    result = apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "flaky")
+    assert not result.failed and len(result.written) == len(load_dashboards(out / DASHBOARDS_DIR))
+    assert not grafana.state.faults, "every injected fault was met and retried"
+
+
+def test_a_run_that_fails_half_way_reports_and_a_second_run_finishes(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    local = load_dashboards(out / DASHBOARDS_DIR)
+    changes = plan(client, local)
+    assert {c.action for c in changes} == {CREATE}
+    # The third save fails more often than the client retries.
+    saved = 0
+
+    def progress(i: int, total: int, change, outcome: str) -> None:
+        nonlocal saved
+        saved += 1
+        if saved == 2:
+            grafana.state.faults.extend([("/api/dashboards/db", 500, None)] * (client.config.retries + 1))
+
+    result = apply(client, changes, "half", progress=progress)
+    assert len(result.failed) == 1 and len(result.written) == len(local) - 1
+    assert "still failing after" in result.failed[0][1]
+    second = apply(client, plan(client, local), "again")
+    assert second.written == [result.failed[0][0]] and not second.failed
+
+
+def test_bad_token_forbidden_and_secret_kept(out: Path, grafana: FakeGrafana) -> None:
+    bad = _cli("push", "--out", str(out), url=grafana.url, token="glsa_wrong_secret_value")
+    assert bad.returncode == 1 and "401" in bad.stderr and "GRAFANA_TOKEN" in bad.stderr
+    assert "glsa_wrong_secret_value" not in bad.stdout + bad.stderr
+    viewer = _cli("push", "--out", str(out), url=grafana.url, token=VIEWER_TOKEN)
+    assert viewer.returncode == 1 and "403" in viewer.stderr and "Editor" in viewer.stderr
+    assert VIEWER_TOKEN not in viewer.stdout + viewer.stderr
+    assert "glsa_" not in repr(GrafanaConfig(grafana.url, VIEWER_TOKEN))
+
+
+def test_token_file_and_missing_settings(tmp_path: Path, grafana: FakeGrafana, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRAFANA_TOKEN", raising=False)
+    token = tmp_path / "token"
+    token.write_text(EDITOR_TOKEN + "\n")
+    config = GrafanaConfig.from_env(grafana.url + "/", str(token))
+    assert config.token == EDITOR_TOKEN and config.url == grafana.url and config.verify is True
+    assert _client(config.url).health()["database"] == "ok"
+    with pytest.raises(GrafanaError, match="no Grafana token"):
+        GrafanaConfig.from_env(grafana.url)
+    monkeypatch.delenv("GRAFANA_URL", raising=False)
+    with pytest.raises(GrafanaError, match="GRAFANA_URL"):
+        GrafanaConfig.from_env(None, str(token))
+
+
+def test_tls_verification(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    with FakeGrafana(str(cert), str(key)) as server:
+        with pytest.raises(GrafanaError, match="TLS verification failed") as caught:
+            _client(server.url).folder("x")
+        assert EDITOR_TOKEN not in str(caught.value)
+        assert _client(server.url, verify=str(cert)).folder("x") is None  # trusted with --ca-file: a plain 404
+
+
+def test_unreachable_grafana(tmp_path: Path) -> None:
+    with FakeGrafana() as server:
+        url = server.url
+    with pytest.raises(GrafanaError, match="cannot reach Grafana|still failing"):
+        Grafana(GrafanaConfig(url, EDITOR_TOKEN, retries=1, backoff=0.01)).folder("x")
