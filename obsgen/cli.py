@@ -10,9 +10,10 @@ from pathlib import Path
 from obsgen import __version__, report
 from obsgen.artifacts import write_output
 from obsgen.compile import compile_project
-from obsgen.compile import DASHBOARDS_DIR
+from obsgen.compile import DASHBOARDS_DIR, LOKI_RULES_DIR, RULES_DIR
 from obsgen.errors import SpecError
 from obsgen.grafana_api import Grafana, GrafanaConfig, GrafanaError
+from obsgen.ruler_api import Ruler, apply_rules, local_groups, plan_rules, ruler_from_env
 from obsgen.push import CREATE, DELETE, DRIFT, FOREIGN, UNCHANGED, UPDATE, Change, Local, apply, load_dashboards, pending, plan
 from obsgen.load import load_project
 from obsgen.routing_spec import Routing
@@ -71,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--ca-file", metavar="FILE", help="CA bundle to verify Grafana's certificate (default: $GRAFANA_CA_FILE)")
         cmd.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (not for production)")
         cmd.add_argument("--timeout", type=float, metavar="S", help="seconds per request (default: $GRAFANA_TIMEOUT or 10)")
-        cmd.add_argument("--prune", action="store_true", help="also remove obsgen's dashboards that are no longer generated")
+        cmd.add_argument("--prune", action="store_true", help="also remove obsgen's dashboards (rule groups) that are no longer generated")
+        cmd.add_argument(
+            "--rules", action="store_true",
+            help="rule groups instead of dashboards: Prometheus rules to a Mimir/Cortex ruler ($MIMIR_URL, $MIMIR_TENANT, "
+            "$MIMIR_TOKEN), Loki rules to a Loki ruler ($LOKI_URL, tenant from the folder, $LOKI_TOKEN)",
+        )
         if name == "push":
             cmd.add_argument("--force", action="store_true", help="overwrite dashboards edited in Grafana, or not written by obsgen")
             cmd.add_argument("--message", metavar="TEXT", help="version message (default: names the git commit)")
@@ -157,7 +163,52 @@ def _print_plan(changes: list[Change]) -> None:
             print(change.diff, end="" if change.diff.endswith("\n") else "\n")
 
 
+def _rulers(args: argparse.Namespace) -> list[tuple[Ruler, dict[str, list[dict]]]]:
+    """(ruler, namespace -> groups) for every ruler configured in the environment."""
+    found = []
+    mimir = ruler_from_env("mimir")
+    if mimir is not None:
+        found.append((mimir, local_groups(args.out / RULES_DIR)))
+    loki_root = args.out / LOKI_RULES_DIR
+    for tenant_dir in sorted(p for p in loki_root.iterdir() if p.is_dir()) if loki_root.is_dir() else []:
+        loki = ruler_from_env("loki", tenant=tenant_dir.name)
+        if loki is not None:
+            found.append((loki, local_groups(tenant_dir)))
+    if not found:
+        raise GrafanaError("no ruler configured: set MIMIR_URL (and MIMIR_TENANT) or LOKI_URL")
+    return found
+
+
+def _rules(args: argparse.Namespace, push: bool) -> int:
+    try:
+        targets = [(ruler, plan_rules(ruler, groups, args.prune)) for ruler, groups in _rulers(args)]
+    except GrafanaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    symbols = {"create": "+", "update": "~", "unchanged": "=", "delete": "-"}
+    changing = 0
+    failures = []
+    for ruler, changes in targets:
+        for change in changes:
+            print(f"{symbols[change.action]} {change.action:9} {ruler.name}: {change.namespace}/{change.group}")
+        changing += sum(c.action != "unchanged" for c in changes)
+        if push:
+            done, failed = apply_rules(ruler, changes)
+            failures += failed
+            for name in done:
+                print(f"done: {ruler.name}: {name}", file=sys.stderr)
+    for name, why in failures:
+        print(f"failed: {name}: {why}", file=sys.stderr)
+    verb = "changed" if push else "would change"
+    print(f"obsgen: {changing} rule groups {verb}, {len(failures)} failed")
+    if push:
+        return EXIT_INVALID if failures else EXIT_OK
+    return EXIT_CHANGES if changing else EXIT_OK
+
+
 def _plan(args: argparse.Namespace) -> int:
+    if args.rules:
+        return _rules(args, push=False)
     try:
         client, local = _grafana(args)
         changes = plan(client, local, args.prune)
@@ -179,6 +230,9 @@ def _commit_message() -> str:
 
 
 def _push(args: argparse.Namespace) -> int:
+    if args.rules:
+        return _rules(args, push=True)
+
     def progress(i: int, total: int, change: Change, outcome: str) -> None:
         print(f"[{i}/{total}] {change.action} {change.folder}/{change.uid}: {outcome}", file=sys.stderr)
 

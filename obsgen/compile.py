@@ -21,6 +21,7 @@ from obsgen.spec import Service
 
 RULES_DIR = "prometheus/rules"
 TESTS_DIR = "prometheus/tests"
+LOKI_RULES_DIR = "loki/rules"  # <tenant>/<service>.yml
 REPORT = "SLO_REPORT.md"
 ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
 ROUTE_TESTS = "alertmanager/route-tests.yml"

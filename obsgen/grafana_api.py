@@ -19,7 +19,7 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 class GrafanaError(Exception):
-    """A request Grafana refused or that never reached it; the message is safe to print."""
+    """A request the server refused or that never reached it; the message is safe to print."""
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,28 @@ class GrafanaConfig:
         return cls(url.rstrip("/"), token, org, verify, timeout or float(env.get("GRAFANA_TIMEOUT", "10")))
 
 
-class Grafana:
-    def __init__(self, config: GrafanaConfig) -> None:
+class ApiClient:
+    """requests with retries (connection errors, 429 honouring Retry-After, 5xx; backoff with jitter),
+    a bearer token or tenant header, and errors that say what to do. Subclasses add endpoints."""
+
+    name = "the server"
+    hints: dict[int, str] = {}
+
+    def __init__(self, config: GrafanaConfig, headers: dict[str, str] | None = None) -> None:
         self.config = config
         self.session = requests.Session()
         retry = Retry(
             total=config.retries, connect=config.retries, read=config.retries, status=config.retries,
             backoff_factor=config.backoff, backoff_jitter=config.backoff, status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,  # POSTs here are idempotent saves by uid: safe to repeat
+            allowed_methods=None,  # every write here is idempotent (a save by uid or name): safe to repeat
             respect_retry_after_header=True, raise_on_status=False,
         )
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers["Authorization"] = f"Bearer {config.token}"
-        self.session.headers["Accept"] = "application/json"
-        if config.org_id is not None:
-            self.session.headers["X-Grafana-Org-Id"] = str(config.org_id)
+        if config.token:
+            self.session.headers["Authorization"] = f"Bearer {config.token}"
+        self.session.headers.update(headers or {})
 
     def _call(self, method: str, path: str, ok: tuple[int, ...] = (200,), **kwargs: Any) -> requests.Response:
         url = self.config.url + path
@@ -86,12 +91,29 @@ class Grafana:
         except requests.exceptions.RetryError as exc:
             raise GrafanaError(f"{method} {path}: still failing after {self.config.retries} retries ({_reason(exc)})") from None
         except requests.exceptions.ConnectionError as exc:
-            raise GrafanaError(f"cannot reach Grafana at {self.config.url} ({_reason(exc)})") from None
+            raise GrafanaError(f"cannot reach {self.name} at {self.config.url} ({_reason(exc)})") from None
         except requests.exceptions.Timeout:
             raise GrafanaError(f"{method} {path}: no answer within {self.config.timeout:g} s") from None
         if response.status_code in ok:
             return response
-        raise GrafanaError(_explain(method, path, response, self.config.retries))
+        raise GrafanaError(_explain(method, path, response, self.config.retries, self.hints))
+
+
+class Grafana(ApiClient):
+    name = "Grafana"
+    hints = {
+        401: "Grafana rejected the token: check GRAFANA_TOKEN (a service-account token, sent as Bearer)",
+        403: "the token may not do this: give the service account the Editor role, or edit rights on the folder",
+        404: "not found: check GRAFANA_URL (and a sub-path if Grafana is served under one)",
+        412: "Grafana refused the save: the dashboard changed there meanwhile (version-mismatch) or a dashboard "
+             "with the same title exists in the folder (name-exists); run `obsgen plan` and look",
+    }
+
+    def __init__(self, config: GrafanaConfig) -> None:
+        headers = {"Accept": "application/json"}
+        if config.org_id is not None:
+            headers["X-Grafana-Org-Id"] = str(config.org_id)
+        super().__init__(config, headers)
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/api/health").json()
@@ -142,20 +164,15 @@ def _reason(exc: Exception) -> str:
     return type(inner).__name__
 
 
-def _explain(method: str, path: str, response: requests.Response, retries: int) -> str:
+def _explain(method: str, path: str, response: requests.Response, retries: int, known: dict[int, str]) -> str:
     try:
         body = response.json()
+        detail = (body.get("message") or body.get("status") or "") if isinstance(body, dict) else ""
     except ValueError:
-        body = {}
-    detail = body.get("message") or body.get("status") or response.reason or ""
+        detail = response.text.strip()[:200]
+    detail = detail or response.reason or ""
     status = response.status_code
-    hints = {
-        401: "Grafana rejected the token: check GRAFANA_TOKEN (a service-account token, sent as Bearer)",
-        403: "the token may not do this: give the service account the Editor role, or edit rights on the folder",
-        404: "not found: check GRAFANA_URL (and a sub-path if Grafana is served under one)",
-        412: "Grafana refused the save: the dashboard changed there meanwhile (version-mismatch) or a dashboard "
-             "with the same title exists in the folder (name-exists); run `obsgen plan` and look",
-    }
+    hints = dict(known)
     if status in RETRY_STATUSES:
         hints[status] = f"still failing after {retries} retries; run the push again to finish"
     hint = hints.get(status, "unexpected answer")

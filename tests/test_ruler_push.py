@@ -1,0 +1,92 @@
+"""obsgen plan/push --rules against local rulers that follow Mimir's and Loki's rules API."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsgen.artifacts import write_output
+from obsgen.compile import RULES_DIR, compile_project
+from obsgen.grafana_api import GrafanaConfig
+from obsgen.load import load_project
+from obsgen.ruler_api import LOKI_PREFIX, MIMIR_PREFIX, Ruler, apply_rules, local_groups, plan_rules
+from tests.conftest import ROOT
+from tests.fake_ruler import FakeRuler
+
+LOKI_GROUP = {"name": "pup-api-logs", "rules": [{"alert": "PupApiPanics", "expr": 'sum(rate({app="pup-api"} |= "panic" [5m])) > 0',
+                                                 "labels": {"severity": "critical"}}]}
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    folder = tmp_path / "out"
+    write_output(compile_project(load_project(ROOT)), folder)
+    loki = folder / "loki" / "rules" / "pup"
+    loki.mkdir(parents=True)
+    (loki / "pup-api.yml").write_text(yaml.safe_dump({"groups": [LOKI_GROUP]}))
+    return folder
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MIMIR_", "LOKI_", "GRAFANA_"))}
+    return subprocess.run([sys.executable, "-m", "obsgen", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
+
+
+def test_push_rules_to_mimir_and_loki_then_nothing_changes(out: Path) -> None:
+    with FakeRuler(MIMIR_PREFIX) as mimir, FakeRuler(LOKI_PREFIX) as loki:
+        env = {"MIMIR_URL": mimir.url, "MIMIR_TENANT": "pup", "LOKI_URL": loki.url}
+        groups = sum(len(g) for g in local_groups(out / RULES_DIR).values())
+        planned = _cli("plan", "--rules", "--out", str(out), env=env)
+        assert planned.returncode == 3 and planned.stdout.count("+ create") == groups + 1
+
+        pushed = _cli("push", "--rules", "--out", str(out), env=env)
+        assert pushed.returncode == 0, pushed.stderr
+        assert set(mimir.state.rules["pup"]) == {"ai-provider", "pup-api", "pup-workers"}
+        assert "slo:pup-api:availability:alerts" in mimir.state.rules["pup"]["pup-api"]
+        assert loki.state.rules["pup"]["pup-api"]["pup-api-logs"] == LOKI_GROUP  # tenant from the folder
+
+        writes = mimir.state.writes + loki.state.writes
+        again = _cli("push", "--rules", "--out", str(out), env=env)
+        assert again.returncode == 0 and "0 rule groups changed" in again.stdout
+        assert mimir.state.writes + loki.state.writes == writes
+        assert _cli("plan", "--rules", "--out", str(out), env=env).returncode == 0
+
+
+def test_changed_group_is_updated_and_prune_deletes_only_obsgen_groups(out: Path) -> None:
+    with FakeRuler(MIMIR_PREFIX) as mimir:
+        ruler = Ruler(GrafanaConfig(mimir.url, "", backoff=0.01), "pup", MIMIR_PREFIX, "Mimir ruler")
+        wanted = local_groups(out / RULES_DIR)
+        apply_rules(ruler, plan_rules(ruler, wanted))
+        ruler.set_group("pup-api", {"name": "team-own-rules", "rules": [{"record": "x:y:z", "expr": "up"}]})
+        ruler.set_group("old-service", {"name": "slo:old-service:availability:sli", "rules": [{"record": "a:b:c", "expr": "up"}]})
+        changed = dict(wanted)
+        first = dict(changed["pup-api"][0])
+        first["interval"] = "30s"
+        changed["pup-api"] = [first, *changed["pup-api"][1:]]
+        changes = plan_rules(ruler, changed, prune=True)
+        actions = {(c.namespace, c.group): c.action for c in changes if c.action != "unchanged"}
+        assert actions == {("pup-api", first["name"]): "update", ("old-service", "slo:old-service:availability:sli"): "delete"}
+        done, failed = apply_rules(ruler, changes)
+        assert not failed and len(done) == 2
+        assert "team-own-rules" in mimir.state.rules["pup"]["pup-api"]
+        assert mimir.state.rules["pup"]["pup-api"][first["name"]]["interval"] == "30s"
+
+
+def test_ruler_faults_retry_and_tenant_is_required(out: Path) -> None:
+    with FakeRuler(MIMIR_PREFIX) as mimir:
+        mimir.state.faults.extend([503, 429, 500])
+        ruler = Ruler(GrafanaConfig(mimir.url, "", backoff=0.01), "pup", MIMIR_PREFIX, "Mimir ruler")
+        done, failed = apply_rules(ruler, plan_rules(ruler, local_groups(out / RULES_DIR)))
+        assert not failed and done and not mimir.state.faults
+        no_tenant = _cli("push", "--rules", "--out", str(out), env={"MIMIR_URL": mimir.url})
+        assert no_tenant.returncode == 1 and "401" in no_tenant.stderr and "tenant" in no_tenant.stderr
+
+
+def test_no_ruler_configured(out: Path) -> None:
+    result = _cli("push", "--rules", "--out", str(out), env={})
+    assert result.returncode == 1 and "MIMIR_URL" in result.stderr
