@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate validate test bench schema tools push plan clean
+.PHONY: generate validate test bench bench-rules schema tools push plan clean
 
 generate: $(STAMP)
 	$(PY) -m obsgen generate
@@ -24,6 +24,10 @@ test: $(STAMP) tools
 
 bench: $(STAMP)
 	$(PY) bench/bench_compile.py
+
+# Rule evaluation cost in a real Prometheus over 30 days of synthetic data (a few minutes).
+bench-rules: $(STAMP) tools
+	$(PY) bench/bench_rules.py
 
 # The JSON Schemas editors use for slo/*.yaml and alerts/routing.yaml (a test checks they are current).
 schema: $(STAMP)
