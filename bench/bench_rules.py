@@ -238,14 +238,19 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], end
         label = f"{service.service}/{slo.name}"
         obsgen_samples = obsgen_ms = 0.0
         count = 0
+        layer_lines = []
         for group in generated:
             if not group["name"].startswith(f"slo:{service.service}:{slo.name}:"):
                 continue
+            group_samples = 0.0
             for rule in group["rules"]:
                 _, samples, seconds = prom.query(rule["expr"], end)
-                obsgen_samples += samples * per_minute[group["name"]]
+                group_samples += samples * per_minute[group["name"]]
                 obsgen_ms += seconds * 1000 * per_minute[group["name"]]
                 count += 1
+            obsgen_samples += group_samples
+            layer = group["name"].rsplit(":", 1)[1]
+            layer_lines.append(f"{'':28} {'  ' + layer:8} {len(group['rules']):>5} {group_samples:>12,.0f}   every {group.get('interval', '1m')}")
         naive_samples = naive_ms = 0.0
         ratio = slo.sli.ratio
         assert ratio is not None
@@ -257,6 +262,7 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], end
             naive_samples += samples
             naive_ms += seconds * 1000
         print(f"{label:28} {'obsgen':8} {count:>5} {obsgen_samples:>12,.0f} {obsgen_ms:>12.1f}")
+        print("\n".join(layer_lines))
         print(f"{'':28} {'naive':8} {len(windows):>5} {naive_samples:>12,.0f} {naive_ms:>12.1f}")
         print(f"{'':28} {'ratio':8} {'':>5} {naive_samples / obsgen_samples:>11.1f}x")
         worst_ratio = min(worst_ratio, naive_samples / obsgen_samples)

@@ -204,3 +204,25 @@ def test_unreachable_grafana(tmp_path: Path) -> None:
         url = server.url
     with pytest.raises(GrafanaError, match="cannot reach Grafana|still failing"):
         Grafana(GrafanaConfig(url, EDITOR_TOKEN, retries=1, backoff=0.01)).folder("x")
+
+
+def test_a_concurrent_edit_gets_412_not_overwritten(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
+    path = out / DASHBOARDS_DIR / "pup-ai" / "service-pup-api.json"
+    board = json.loads(path.read_text())
+    board["description"] = "changed"
+    path.write_text(json.dumps(board))
+    changes = plan(client, load_dashboards(out / DASHBOARDS_DIR))
+    # Between plan and push someone saves a new version through the API, keeping obsgen's mark.
+    with grafana.state.lock:
+        grafana.state.dashboards["service-pup-api"]["version"] += 1
+    result = apply(client, changes, "late")
+    (uid, why), = result.failed
+    assert uid == "service-pup-api" and "412" in why and "version-mismatch" in why
+
+
+def test_wrong_url_path_says_so(out: Path, grafana: FakeGrafana) -> None:
+    result = _cli("push", "--out", str(out), url=grafana.url + "/grafana", token=EDITOR_TOKEN)
+    assert result.returncode == 1
+    assert "404" in result.stderr and "check GRAFANA_URL" in result.stderr
