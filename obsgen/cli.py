@@ -14,7 +14,7 @@ from obsgen.compile import DASHBOARDS_DIR, LOKI_RULES_DIR, RULES_DIR
 from obsgen.errors import SpecError
 from obsgen.grafana_api import Grafana, GrafanaConfig, GrafanaError
 from obsgen.ruler_api import Ruler, apply_rules, local_groups, plan_rules, ruler_from_env
-from obsgen.push import CREATE, DELETE, DRIFT, FOREIGN, UNCHANGED, UPDATE, Change, Local, apply, load_dashboards, pending, plan
+from obsgen.push import CREATE, DELETE, DRIFT, FOREIGN, UNCHANGED, UPDATE, Change, apply, load_dashboards, pending, plan
 from obsgen.load import load_project
 from obsgen.routing_spec import Routing
 from obsgen.spec import Service, json_schema
@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {issue}", file=sys.stderr)
         print(f"{len(exc.issues)} error(s) in the specs; nothing was written.", file=sys.stderr)
         return EXIT_SPEC
+    except GrafanaError as exc:  # Grafana or a ruler refused, or could not be reached
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -145,12 +148,14 @@ def _validate(args: argparse.Namespace) -> int:
 EXIT_CHANGES = 3
 
 
-def _grafana(args: argparse.Namespace) -> tuple[Grafana, list[Local]]:
+def _planned(args: argparse.Namespace) -> tuple[Grafana, list[Change]]:
+    """The Grafana client and the plan for OUT's dashboards."""
     config = GrafanaConfig.from_env(args.grafana_url, args.token_file, args.org_id, args.ca_file, args.insecure, args.timeout)
     folder = args.out / DASHBOARDS_DIR
     if not folder.is_dir():
         raise GrafanaError(f"no dashboards in {folder}: run `obsgen generate` first")
-    return Grafana(config), load_dashboards(folder)
+    client = Grafana(config)
+    return client, plan(client, load_dashboards(folder), args.prune)
 
 
 def _print_plan(changes: list[Change]) -> None:
@@ -180,11 +185,7 @@ def _rulers(args: argparse.Namespace) -> list[tuple[Ruler, dict[str, list[dict]]
 
 
 def _rules(args: argparse.Namespace, push: bool) -> int:
-    try:
-        targets = [(ruler, plan_rules(ruler, groups, args.prune)) for ruler, groups in _rulers(args)]
-    except GrafanaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    targets = [(ruler, plan_rules(ruler, groups, args.prune)) for ruler, groups in _rulers(args)]
     symbols = {"create": "+", "update": "~", "unchanged": "=", "delete": "-"}
     changing = 0
     failures = []
@@ -209,12 +210,7 @@ def _rules(args: argparse.Namespace, push: bool) -> int:
 def _plan(args: argparse.Namespace) -> int:
     if args.rules:
         return _rules(args, push=False)
-    try:
-        client, local = _grafana(args)
-        changes = plan(client, local, args.prune)
-    except GrafanaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    _, changes = _planned(args)
     _print_plan(changes)
     todo = pending(changes)
     print(f"obsgen: {len(todo)} of {len(changes)} dashboards would change")
@@ -236,12 +232,7 @@ def _push(args: argparse.Namespace) -> int:
     def progress(i: int, total: int, change: Change, outcome: str) -> None:
         print(f"[{i}/{total}] {change.action} {change.folder}/{change.uid}: {outcome}", file=sys.stderr)
 
-    try:
-        client, local = _grafana(args)
-        changes = plan(client, local, args.prune)
-    except GrafanaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    client, changes = _planned(args)
     result = apply(client, changes, args.message or _commit_message(), args.force, progress)
     for uid in result.refused:
         print(f"refused: {uid}: edited in Grafana since obsgen wrote it, or not obsgen's; --force to overwrite", file=sys.stderr)

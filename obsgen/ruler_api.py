@@ -71,7 +71,10 @@ def ruler_from_env(kind: str, url: str | None = None, tenant: str | None = None)
         return None
     token = env.get(f"{upper}_TOKEN", "")
     if env.get(f"{upper}_TOKEN_FILE"):
-        token = Path(env[f"{upper}_TOKEN_FILE"]).read_text(encoding="utf-8").strip()
+        try:
+            token = Path(env[f"{upper}_TOKEN_FILE"]).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise GrafanaError(f"cannot read {upper}_TOKEN_FILE: {exc.strerror}") from None
     config = GrafanaConfig(url.rstrip("/"), token, verify=env.get(f"{upper}_CA_FILE") or True)
     prefix = MIMIR_PREFIX if kind == "mimir" else LOKI_PREFIX
     return Ruler(config, tenant or env.get(f"{upper}_TENANT"), prefix, "Mimir ruler" if kind == "mimir" else "Loki ruler")
