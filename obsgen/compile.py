@@ -16,7 +16,7 @@ from obsgen import alertmanager, dashboards, names, report, rules, ruletests
 from obsgen.artifacts import HEADER, Artifacts, to_yaml
 from obsgen.errors import SpecError, SpecIssue, user_line
 from obsgen.panels import render
-from obsgen.project import Project
+from obsgen.project import CustomDashboard, Project
 from obsgen.spec import Service
 
 RULES_DIR = "prometheus/rules"
@@ -110,7 +110,7 @@ def compile_project(project: Project) -> Artifacts:
     return dict(sorted(artifacts.items()))
 
 
-def _build_custom(custom: dashboards.CustomDashboard, project: Project) -> Any:
+def _build_custom(custom: CustomDashboard, project: Project) -> Any:
     """Runs a team's dashboard function; its mistakes are spec errors with the file and line."""
     try:
         board = custom.build(project)

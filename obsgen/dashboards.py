@@ -5,8 +5,6 @@ and consistent with the alerts) and the raw series only for breakdowns and perce
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from obsgen import burnrate, names, panels, promql
@@ -20,15 +18,6 @@ PERCENTILES = (0.5, 0.95, 0.99)
 TAGS = ["obsgen"]
 SLO_FOLDER = "slo"
 COLLAPSE_FROM = 8  # services; larger overviews open with their rows collapsed
-
-
-@dataclass(frozen=True)
-class CustomDashboard:
-    """A dashboards/*.dashboard.py file: `build(project)` returns a grafanalib Dashboard."""
-
-    path: str
-    folder: str
-    build: Callable[[Any], Any]
 
 
 def folder_of(service: Service) -> str:

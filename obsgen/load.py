@@ -14,8 +14,7 @@ from pydantic import BaseModel, ValidationError
 from obsgen import burnrate
 from obsgen.durations import format_duration, parse_duration
 from obsgen.errors import SpecError, SpecIssue, user_line
-from obsgen.dashboards import CustomDashboard
-from obsgen.project import Project, Settings
+from obsgen.project import CustomDashboard, Project, Settings
 from obsgen.routing_spec import Routing, Target
 from obsgen.spec import SLO, Service
 from obsgen.yamlsrc import Located, YamlSyntaxError, load_located

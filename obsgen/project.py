@@ -1,12 +1,23 @@
 """The whole compiled input: every spec, loaded and cross-checked."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from obsgen.routing_spec import Routing
 from obsgen.spec import Service, Url
+
+
+@dataclass(frozen=True)
+class CustomDashboard:
+    """A dashboards/*.dashboard.py file: `build(project)` returns a grafanalib Dashboard."""
+
+    path: str
+    folder: str
+    build: Callable[[Any], Any]
 
 
 class Settings(BaseModel):
@@ -25,7 +36,7 @@ class Project(BaseModel):
     services: tuple[Service, ...]
     routing: Routing | None = None  # from alerts/routing.yaml, when it exists
     settings: Settings = Settings()
-    custom_dashboards: tuple[Any, ...] = ()  # dashboards.CustomDashboard from dashboards/*.dashboard.py
+    custom_dashboards: tuple[CustomDashboard, ...] = ()  # from dashboards/*.dashboard.py
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.service == name), None)
