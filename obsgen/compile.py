@@ -12,10 +12,11 @@ from typing import Any
 
 from grafanalib.core import Dashboard
 
-from obsgen import alertmanager, dashboards, names, report, rules, ruletests
+from obsgen import alertmanager, dashboards, names, ops_rules, opstests, report, rules, ruletests
 from obsgen.artifacts import HEADER, Artifacts, to_yaml
 from obsgen.errors import SpecError, SpecIssue, user_line
 from obsgen.panels import render
+from obsgen.ops_spec import OpsSpec
 from obsgen.project import CustomDashboard, Project
 from obsgen.spec import Service
 
@@ -39,10 +40,13 @@ def dashboard_file(folder: str, uid: str) -> str:
 Alerts = list[dict[str, str]]  # the labels of every generated alert, alertname included
 
 
-def service_artifacts(service: Service, grafana_url: str = "") -> tuple[Artifacts, Alerts]:
-    groups = rules.rule_groups(service, dashboards.service_url(service.service, grafana_url))
+def service_artifacts(service: Service, grafana_url: str = "", ops: OpsSpec | None = None) -> tuple[Artifacts, Alerts]:
+    url = dashboards.service_url(service.service, grafana_url)
+    groups = rules.rule_groups(service, url) + (ops_rules.ops_groups(service, ops, url) if ops else [])
     # promtool resolves rule_files relative to the test file.
     tests = ruletests.test_file(service, groups, f"../rules/{service.service}.yml")
+    if ops:
+        tests["tests"] += opstests.ops_tests(service, ops)
     alerts = [{"alertname": r["alert"], **r["labels"]} for g in groups for r in g["rules"] if "alert" in r]
     return {
         f"{RULES_DIR}/{service.service}.yml": HEADER + to_yaml({"groups": groups}),
@@ -70,7 +74,8 @@ def _task(key: str | int) -> tuple[Artifacts, Alerts]:
     assert _PROJECT is not None
     url = _PROJECT.settings.grafana_url or ""
     if isinstance(key, int):
-        return service_artifacts(_PROJECT.services[key], url)
+        service = _PROJECT.services[key]
+        return service_artifacts(service, url, _PROJECT.ops_of(service.service))
     return team_artifacts(key, _teams(_PROJECT)[key], url)
 
 
@@ -91,7 +96,7 @@ def compile_project(project: Project) -> Artifacts:
             _PROJECT = None
     else:
         parts = [team_artifacts(t, members, grafana_url) for t, members in teams.items()]
-        parts += [service_artifacts(s, grafana_url) for s in services]
+        parts += [service_artifacts(s, grafana_url, project.ops_of(s.service)) for s in services]
     artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
     artifacts[REPORT] = report.report(project)
     for custom in project.custom_dashboards:

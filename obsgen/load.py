@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from obsgen import burnrate
 from obsgen.durations import format_duration, parse_duration
 from obsgen.errors import SpecError, SpecIssue, user_line
+from obsgen.ops_spec import OpsSpec
 from obsgen.project import CustomDashboard, Project, Settings
 from obsgen.routing_spec import Routing, Target
 from obsgen.spec import SLO, Service
@@ -49,9 +50,12 @@ def load_project(root: Path) -> Project:
     issues: list[SpecIssue] = []
     services = [s for s in (_load(p, Service, issues) for p in files) if s is not None]
     routing = _load(root / ROUTING_FILE, Routing, issues) if (root / ROUTING_FILE).exists() else None
+    ops_files = sorted(p for p in (root / "alerts").glob("*.yaml") if p.name != Path(ROUTING_FILE).name)
+    ops = [o for o in (_load(p, OpsSpec, issues) for p in ops_files) if o is not None]
     settings = _load(root / SETTINGS_FILE, Settings, issues) if (root / SETTINGS_FILE).exists() else None
     custom = _load_dashboards(root / DASHBOARDS_DIR, issues)
     issues.extend(_cross_check(services))
+    issues.extend(_check_ops(ops, services, routing))
     if routing is not None:
         issues.extend(_check_routing(routing, services))
     if issues:
@@ -61,7 +65,30 @@ def load_project(root: Path) -> Project:
         routing=routing.model if routing else None,
         settings=settings.model if settings else Settings(),
         custom_dashboards=tuple(custom),
+        ops=tuple(o.model for o in ops),
     )
+
+
+def _check_ops(ops: list[Source[OpsSpec]], services: list[Source[Service]], routing: Source[Routing] | None) -> list[SpecIssue]:
+    """Each alerts file names a known service once; every team an alert names exists."""
+    issues = []
+    known = {s.model.service: s.model for s in services}
+    seen: dict[str, str] = {}
+    for source in ops:
+        name = source.model.service
+        if name not in known:
+            issues.append(source.issue(("service",), f"unknown service {name!r}; services in slo/: {', '.join(sorted(known))}"))
+            continue
+        if name in seen:
+            issues.append(source.issue(("service",), f"{name!r} already has its alerts in {seen[name]}"))
+        seen.setdefault(name, source.shown)
+        if routing is None:
+            continue
+        for kind in ("queues", "saturation", "dependencies", "anomalies", "logs"):
+            for i, alert in enumerate(getattr(source.model, kind)):
+                if alert.team and alert.team not in routing.model.teams:
+                    issues.append(source.issue((kind, i, "team"), f"unknown team {alert.team!r}; teams in {routing.shown}: {', '.join(routing.model.teams)}"))
+    return issues
 
 
 def _load_dashboards(folder: Path, issues: list[SpecIssue]) -> list[CustomDashboard]:

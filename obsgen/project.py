@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from obsgen.ops_spec import OpsSpec
 from obsgen.routing_spec import Routing
 from obsgen.spec import Service, Url
 
@@ -37,6 +38,10 @@ class Project(BaseModel):
     routing: Routing | None = None  # from alerts/routing.yaml, when it exists
     settings: Settings = Settings()
     custom_dashboards: tuple[CustomDashboard, ...] = ()  # from dashboards/*.dashboard.py
+    ops: tuple[OpsSpec, ...] = ()  # from alerts/<service>.yaml
+
+    def ops_of(self, service: str) -> OpsSpec | None:
+        return next((o for o in self.ops if o.service == service), None)
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.service == name), None)

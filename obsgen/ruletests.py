@@ -285,7 +285,7 @@ def test_file(service: Service, groups: list[Group], rule_file: str) -> dict[str
             continue  # reported in SLO_REPORT.md: such SLIs need hand-written tests
     scenarios: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (kind, slo) -> test groups
     for slo, sli in testable:
-        mine = [r for r in alerts if r["labels"][names.SLO] == slo.name]
+        mine = [r for r in alerts if r["labels"].get(names.SLO) == slo.name]
         burn = [r for r in mine if r["alert"] == names.ALERT_BURN]
         no_data = next((r for r in mine if r["alert"] == names.ALERT_NO_DATA), None)
         for rule in burn:

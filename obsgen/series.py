@@ -81,7 +81,12 @@ def counters(slo: SLO) -> list[Counter]:
     assert part is not None
     if promql.WINDOW_PLACEHOLDER in part or promql.WINDOW_PLACEHOLDER in ratio.total:
         raise Untestable("an expression SLI: obsgen cannot know which series it reads")
-    part_sel, total_sel = promql.parse_selector(part), promql.parse_selector(ratio.total)
+    return ratio_counters(part, ratio.total, counts_bad)
+
+
+def ratio_counters(part: str, total: str, counts_bad: bool = True) -> list[Counter]:
+    """Counters for a part (errors, or good events) over a total, both plain selectors."""
+    part_sel, total_sel = promql.parse_selector(part), promql.parse_selector(total)
     own, other = (_BAD_VALUES, _GOOD_VALUES) if counts_bad else (_GOOD_VALUES, _BAD_VALUES)
     if part_sel.name != total_sel.name:
         # Separate counters: the part counts its own events, the total counts all of them.
@@ -170,6 +175,11 @@ def _candidates(matchers: tuple[promql.Matcher, ...], label: str, prefer: tuple[
     # Status codes want numbers, outcomes want words: rank values shaped like the matchers' first.
     numeric = any(ch.isdigit() for m in matchers if m.name == label for ch in m.value)
     return sorted(ordered, key=lambda v: v[:1].isdigit() != numeric)
+
+
+def satisfy(matchers: tuple[promql.Matcher, ...]) -> dict[str, str]:
+    """Label values that meet every matcher (for synthetic series of any selector)."""
+    return _satisfy(matchers, prefer=())
 
 
 def _satisfy(

@@ -54,7 +54,7 @@ def _alerts_checks(out: Path, service: str) -> list[tuple[dict[str, str], bool]]
     checks = []
     for group in doc["tests"]:
         for check in group.get("promql_expr_test", []):
-            if check["expr"].startswith("ALERTS{"):
+            if check["expr"].startswith(("ALERTS{", "count(ALERTS{")):
                 matchers = dict(re.findall(r'(\w+)="([^"]*)"', check["expr"]))
                 checks.append((matchers, bool(check["exp_samples"])))
         for check in group.get("alert_rule_test", []):
@@ -65,9 +65,11 @@ def _alerts_checks(out: Path, service: str) -> list[tuple[dict[str, str], bool]]
 
 def test_every_alert_has_a_firing_and_a_silent_test(example_out: Path) -> None:
     rules_found = _alert_rules(example_out)
-    assert len(rules_found) == sum(
+    slo_alerts = sum(
         sum(1 for t in burnrate.DEFAULT_TIERS if getattr(slo.alerting, t.severity)) + 1 for s in EXAMPLE.services for slo in s.slos
     )
+    assert len([r for _, r in rules_found if "slo" in r["labels"]]) == slo_alerts
+    assert len(rules_found) > slo_alerts  # and the operational alerts of alerts/*.yaml
     for service, rule in rules_found:
         labels = {"alertname": rule["alert"], **rule["labels"]}
         covering = [fires for matchers, fires in _alerts_checks(example_out, service)
