@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         "`promtool test rules` on the generated unit tests. Exit status 1 when any check fails.",
     )
     val.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="generated folder (default: output)")
+    val.add_argument("--specs", type=Path, default=Path("."), metavar="DIR",
+                     help="the specs OUT came from, so LogQL errors name their file and line (default: .)")
 
     for name, helptext, description in (
         ("plan", "show what a push would change in Grafana",
@@ -133,7 +135,11 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     try:
-        findings = validate_output(args.out)
+        try:
+            sources = load_project(args.specs).log_sources
+        except SpecError:
+            sources = {}  # validating output whose specs are elsewhere: errors then name the generated file
+        findings = validate_output(args.out, sources)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -141,7 +147,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"invalid: {finding}", file=sys.stderr)
     if findings:
         return EXIT_INVALID
-    print(f"obsgen: {args.out} is valid (PromQL parses; promtool check rules and test rules, amtool check-config and routes test pass)")
+    print(f"obsgen: {args.out} is valid (PromQL and LogQL parse; promtool check rules and test rules, "
+          "amtool check-config and routes test pass)")
     return EXIT_OK
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from grafanalib.core import Dashboard
 
-from obsgen import alertmanager, dashboards, names, ops_rules, opstests, report, rules, ruletests
+from obsgen import alertmanager, dashboards, loki, names, ops_rules, opstests, report, rules, ruletests
 from obsgen.artifacts import HEADER, Artifacts, to_yaml
 from obsgen.errors import SpecError, SpecIssue, user_line
 from obsgen.panels import render
 from obsgen.ops_spec import OpsSpec
-from obsgen.project import CustomDashboard, Project
+from obsgen.project import CustomDashboard, Project, Settings
 from obsgen.spec import Service
 
 RULES_DIR = "prometheus/rules"
@@ -40,21 +40,27 @@ def dashboard_file(folder: str, uid: str) -> str:
 Alerts = list[dict[str, str]]  # the labels of every generated alert, alertname included
 
 
-def service_artifacts(service: Service, grafana_url: str = "", ops: OpsSpec | None = None) -> tuple[Artifacts, Alerts]:
+def service_artifacts(service: Service, settings: Settings, ops: OpsSpec | None = None) -> tuple[Artifacts, Alerts]:
+    grafana_url = settings.grafana_url or ""
     url = dashboards.service_url(service.service, grafana_url)
     groups = rules.rule_groups(service, url) + (ops_rules.ops_groups(service, ops, url) if ops else [])
     # promtool resolves rule_files relative to the test file.
     tests = ruletests.test_file(service, groups, f"../rules/{service.service}.yml")
+    alerts = [{"alertname": r["alert"], **r["labels"]} for g in groups for r in g["rules"] if "alert" in r]
     if ops:
         tests["tests"] += opstests.ops_tests(service, ops)
-    alerts = [{"alertname": r["alert"], **r["labels"]} for g in groups for r in g["rules"] if "alert" in r]
-    return {
+    log_groups = loki.ruler_groups(service, ops, url) if ops else []
+    alerts += [{"alertname": r["alert"], **r["labels"]} for g in log_groups for r in g["rules"] if "alert" in r]
+    files = {
         f"{RULES_DIR}/{service.service}.yml": HEADER + to_yaml({"groups": groups}),
         f"{TESTS_DIR}/{service.service}.test.yml": HEADER + to_yaml(tests),
         dashboard_file(dashboards.folder_of(service), dashboards.service_uid(service.service)): dashboards.service_dashboard(
-            service, grafana_url
+            service, grafana_url, ops
         ),
-    }, alerts
+    }
+    if log_groups:
+        files[f"{LOKI_RULES_DIR}/{settings.loki_tenant}/{service.service}.yml"] = HEADER + to_yaml({"groups": log_groups})
+    return files, alerts
 
 
 def team_artifacts(team: str, services: list[Service], grafana_url: str = "") -> tuple[Artifacts, Alerts]:
@@ -72,11 +78,10 @@ def _teams(project: Project) -> dict[str, list[Service]]:
 def _task(key: str | int) -> tuple[Artifacts, Alerts]:
     """A service by index, or a team's overview by name; runs in a forked worker."""
     assert _PROJECT is not None
-    url = _PROJECT.settings.grafana_url or ""
     if isinstance(key, int):
         service = _PROJECT.services[key]
-        return service_artifacts(service, url, _PROJECT.ops_of(service.service))
-    return team_artifacts(key, _teams(_PROJECT)[key], url)
+        return service_artifacts(service, _PROJECT.settings, _PROJECT.ops_of(service.service))
+    return team_artifacts(key, _teams(_PROJECT)[key], _PROJECT.settings.grafana_url or "")
 
 
 def compile_project(project: Project) -> Artifacts:
@@ -96,7 +101,7 @@ def compile_project(project: Project) -> Artifacts:
             _PROJECT = None
     else:
         parts = [team_artifacts(t, members, grafana_url) for t, members in teams.items()]
-        parts += [service_artifacts(s, grafana_url, project.ops_of(s.service)) for s in services]
+        parts += [service_artifacts(s, project.settings, project.ops_of(s.service)) for s in services]
     artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
     artifacts[REPORT] = report.report(project)
     for custom in project.custom_dashboards:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from obsgen import burnrate, names, panels, promql
+from obsgen import burnrate, loki, names, panels, promql
+from obsgen.ops_spec import OpsSpec
 from obsgen.durations import format_duration, parse_duration
 from obsgen.panels import Row
 from obsgen.spec import SLO, Service
@@ -181,10 +182,48 @@ def _dependencies(service: Service) -> Row | None:
     return Row("Dependencies", found, width=12)
 
 
-def service_dashboard(service: Service, grafana_url: str = "") -> str:
+def _operations(ops: OpsSpec | None) -> list[Row]:
+    """Queues, resource use and calls to external APIs, from alerts/<service>.yaml."""
+    if ops is None:
+        return []
+    rows = []
+    queues = []
+    for q in ops.queues:
+        depth = promql.parse_selector(q.depth).with_matcher(ENV).render()
+        queues.append(panels.timeseries(f"{q.name}: depth", [(depth, "{{queue}}")], "short", min_value=0,
+                                        thresholds=[(None, "green"), (float(q.max_depth), "red")]))
+        flows = [(_raw(sel), label) for sel, label in ((q.enqueued, "enqueued"), (q.processed, "processed")) if sel]
+        if flows:
+            queues.append(panels.timeseries(f"{q.name}: enqueued and processed", flows, "ops", min_value=0))
+    if queues:
+        rows.append(Row("Queues", queues, width=12))
+    used = [
+        panels.timeseries(
+            f"{s.name}: used", [(f"sum by ({', '.join(s.by)}) ({s.used}) / sum by ({', '.join(s.by)}) ({s.capacity})",
+                                  "{{" + s.by[0] + "}}")],
+            "percentunit", min_value=0, thresholds=[(None, "green"), (s.warning / 100, "orange"), (s.critical / 100, "red")],
+        )
+        for s in ops.saturation
+    ]
+    if used:
+        rows.append(Row("Resources", used, width=12))
+    calls = [
+        panels.timeseries(f"{d.name}: failed calls", [(f"{_raw(d.failures)} / {_raw(d.total)}", "failed")], "percentunit",
+                          min_value=0, thresholds=[(None, "green"), (d.max_failure_ratio / 100, "red")])
+        for d in ops.dependencies
+    ]
+    if calls:
+        rows.append(Row("External APIs", calls, width=12))
+    if ops.logs:
+        rows.append(Row("Logs", [panels.logs(f"{s.name}", loki.stream(s)) for s in ops.logs], width=24 // min(2, len(ops.logs))))
+    return rows
+
+
+def service_dashboard(service: Service, grafana_url: str = "", ops: OpsSpec | None = None) -> str:
     rows = [Row("SLOs", [p for slo in service.slos for p in _slo_status(service, slo)], width=6, height=6)]
     rows.append(_traffic(service))
     rows += [r for r in (_latency(service), _saturation(service), _dependencies(service)) if r is not None]
+    rows += _operations(ops)
     rows.append(Row("Alerts", [_alerts_table(service)], width=24, height=6))
     links = [
         panels.link("Runbook", service.runbook),

@@ -66,6 +66,11 @@ def load_project(root: Path) -> Project:
         settings=settings.model if settings else Settings(),
         custom_dashboards=tuple(custom),
         ops=tuple(o.model for o in ops),
+        log_sources={
+            f"{o.model.service}/{signal.name}": f"{o.shown}:{o.located.line_of(('logs', i))}"
+            for o in ops
+            for i, signal in enumerate(o.model.logs)
+        },
     )
 
 

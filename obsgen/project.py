@@ -29,6 +29,7 @@ class Settings(BaseModel):
     grafana_url: Url | None = Field(
         None, description="Base URL of Grafana, e.g. https://grafana.example.com; makes alert dashboard_url links absolute."
     )
+    loki_tenant: str = Field("fake", pattern=r"^[A-Za-z0-9_.-]+$", description="Loki tenant of the log rules (Loki's default is fake).")
 
 
 class Project(BaseModel):
@@ -39,6 +40,7 @@ class Project(BaseModel):
     settings: Settings = Settings()
     custom_dashboards: tuple[CustomDashboard, ...] = ()  # from dashboards/*.dashboard.py
     ops: tuple[OpsSpec, ...] = ()  # from alerts/<service>.yaml
+    log_sources: dict[str, str] = Field(default_factory=dict)  # "service/signal" -> "file:line", for LogQL errors
 
     def ops_of(self, service: str) -> OpsSpec | None:
         return next((o for o in self.ops if o.service == service), None)

@@ -17,7 +17,7 @@ from obsgen.grafana_api import ApiClient, GrafanaConfig, GrafanaError
 
 MIMIR_PREFIX = "/prometheus/config/v1/rules"
 LOKI_PREFIX = "/loki/api/v1/rules"
-OWNED_GROUP_PREFIXES = ("slo:",)  # obsgen's group names; prune touches nothing else
+OWNED_GROUP_PREFIXES = ("slo:", "ops:", "logs:")  # obsgen's group names; prune touches nothing else
 
 CREATE, UPDATE, UNCHANGED, DELETE = "create", "update", "unchanged", "delete"
 

@@ -1,6 +1,7 @@
 """Checks generated artifacts with the real tools, and in-process where no tool is needed."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from obsgen import promql
-from obsgen.compile import ALERTMANAGER_CONFIG, ROUTE_TESTS, RULES_DIR, TESTS_DIR
+from obsgen.compile import ALERTMANAGER_CONFIG, DASHBOARDS_DIR, LOKI_RULES_DIR, ROUTE_TESTS, RULES_DIR, TESTS_DIR
 
 TOOL_HINT = (
     "{tool} not found on PATH. On Debian or Ubuntu: `sudo apt-get install prometheus` "
@@ -113,6 +114,69 @@ def amtool_check(out: Path) -> list[Finding]:
         return [f for found in pool.map(run, cases) for f in found]
 
 
-def validate_output(out: Path) -> list[Finding]:
+LOGQL_CHECKER = Path(__file__).resolve().parent.parent / "tools" / "logql" / "check.mjs"
+LOKI_RULE_KEYS = {"record", "alert", "expr", "for", "labels", "annotations"}
+
+
+def logql_targets(out: Path) -> list[tuple[str, str, str]]:
+    """(where, service/signal or '', expr) for the LogQL in Loki rule files and in dashboards' Loki panels."""
+    found = []
+    for path in sorted((out / LOKI_RULES_DIR).glob("*/*.yml")):
+        for group in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                labels = rule.get("labels", {})
+                key = f"{labels.get('service', '')}/{labels.get('signal', '')}"
+                found.append((f"{path}: {rule.get('record') or rule.get('alert')}", key, rule["expr"]))
+    for path in sorted((out / DASHBOARDS_DIR).glob("*/*.json")):
+        for panel in json.loads(path.read_text(encoding="utf-8")).get("panels", []):
+            for target in panel.get("targets", []):
+                if (target.get("datasource") or {}).get("type") == "loki":
+                    found.append((f"{path}: {panel.get('title')}", "", target["expr"]))
+    return found
+
+
+def check_loki_shape(out: Path) -> list[Finding]:
+    """Loki's ruler reads Prometheus-shaped files: groups with a name and rules of record or alert and expr."""
+    findings = []
+    for path in sorted((out / LOKI_RULES_DIR).glob("*/*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if set(doc) != {"groups"} or not isinstance(doc["groups"], list):
+            findings.append(Finding(str(path), "a Loki rule file holds exactly `groups:`"))
+            continue
+        for group in doc["groups"]:
+            if not group.get("name") or not group.get("rules"):
+                findings.append(Finding(str(path), f"group {group.get('name')!r} needs a name and rules"))
+            for rule in group.get("rules", []):
+                if ("record" in rule) == ("alert" in rule) or "expr" not in rule or set(rule) - LOKI_RULE_KEYS:
+                    findings.append(Finding(str(path), f"rule {rule.get('record') or rule.get('alert')!r} is not a Loki rule"))
+    return findings
+
+
+def logql_check(out: Path, sources: dict[str, str] | None = None) -> list[Finding]:
+    """Every LogQL expression obsgen wrote, parsed by Grafana's own grammar (@grafana/lezer-logql,
+    run by node); an error names the spec file and line the expression came from."""
+    targets = logql_targets(out)
+    if not targets:
+        return []
+    node = require_tool("node")
+    if not (LOGQL_CHECKER.parent / "node_modules" / "@grafana" / "lezer-logql").is_dir():
+        raise FileNotFoundError("the LogQL grammar is not installed: run `make tools` (npm ci in tools/logql)")
+    payload = json.dumps([{"id": i, "expr": expr} for i, (_, _, expr) in enumerate(targets)])
+    proc = subprocess.run([node, str(LOGQL_CHECKER)], input=payload, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return [Finding(str(LOGQL_CHECKER), proc.stderr.strip())]
+    findings = []
+    for result in json.loads(proc.stdout):
+        if not result["ok"]:
+            where, key, expr = targets[result["id"]]
+            origin = (sources or {}).get(key)
+            findings.append(Finding(origin or where, f"invalid LogQL ({result['error']}) in {expr!r}" + (f" [{where}]" if origin else "")))
+    return findings
+
+
+def validate_output(out: Path, sources: dict[str, str] | None = None) -> list[Finding]:
     """All checks over a written output folder; an empty list means everything passed."""
-    return check_expressions(out) + promtool_check_rules(out) + promtool_test_rules(out) + amtool_check(out)
+    return (
+        check_expressions(out) + promtool_check_rules(out) + promtool_test_rules(out) + amtool_check(out)
+        + check_loki_shape(out) + logql_check(out, sources)
+    )

@@ -2,6 +2,17 @@
 # Installs the real checkers the tests run: promtool (Debian package `prometheus`) and
 # amtool (`prometheus-alertmanager`). Does nothing when both are already on PATH.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Grafana's LogQL grammar for the LogQL checks, pinned by tools/logql/package-lock.json.
+if [ ! -d tools/logql/node_modules/@grafana/lezer-logql ]; then
+  if ! command -v npm >/dev/null; then
+    echo "obsgen checks LogQL with node and npm; install Node.js 20 or later and retry." >&2
+    exit 1
+  fi
+  npm ci --prefix tools/logql --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)

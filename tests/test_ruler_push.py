@@ -18,17 +18,10 @@ from obsgen.ruler_api import LOKI_PREFIX, MIMIR_PREFIX, Ruler, apply_rules, loca
 from tests.conftest import ROOT
 from tests.fake_ruler import FakeRuler
 
-LOKI_GROUP = {"name": "pup-api-logs", "rules": [{"alert": "PupApiPanics", "expr": 'sum(rate({app="pup-api"} |= "panic" [5m])) > 0',
-                                                 "labels": {"severity": "critical"}}]}
-
-
 @pytest.fixture
 def out(tmp_path: Path) -> Path:
     folder = tmp_path / "out"
     write_output(compile_project(load_project(ROOT)), folder)
-    loki = folder / "loki" / "rules" / "pup"
-    loki.mkdir(parents=True)
-    (loki / "pup-api.yml").write_text(yaml.safe_dump({"groups": [LOKI_GROUP]}))
     return folder
 
 
@@ -48,7 +41,8 @@ def test_push_rules_to_mimir_and_loki_then_nothing_changes(out: Path) -> None:
         assert pushed.returncode == 0, pushed.stderr
         assert set(mimir.state.rules["pup"]) == {"ai-provider", "pup-api", "pup-workers"}
         assert "slo:pup-api:availability:alerts" in mimir.state.rules["pup"]["pup-api"]
-        assert loki.state.rules["pup"]["pup-api"]["pup-api-logs"] == LOKI_GROUP  # tenant from the folder
+        generated = yaml.safe_load((out / "loki" / "rules" / "pup" / "pup-api.yml").read_text())["groups"][0]
+        assert loki.state.rules["pup"]["pup-api"]["logs:pup-api"] == generated  # tenant from the folder
 
         writes = mimir.state.writes + loki.state.writes
         again = _cli("push", "--rules", "--out", str(out), env=env)

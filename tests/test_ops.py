@@ -1,0 +1,112 @@
+"""Operational alerts and log signals from alerts/<service>.yaml: rules, Loki files, LogQL, errors."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsgen import loki, ops_rules, promql
+from obsgen.artifacts import write_output
+from obsgen.compile import compile_project
+from obsgen.errors import SpecError
+from obsgen.load import load_project
+from obsgen.validate import check_loki_shape, logql_check
+from tests.conftest import FIXTURES, ROOT
+
+PROJECT = load_project(ROOT)
+ARTIFACTS = compile_project(PROJECT)
+
+
+def _rules(service: str) -> list[dict]:
+    return [r for g in yaml.safe_load(ARTIFACTS[f"prometheus/rules/{service}.yml"])["groups"] for r in g["rules"]]
+
+
+def test_bundled_example_has_every_kind() -> None:
+    workers = {(r["alert"], r["labels"].get("queue") or r["labels"].get("resource")) for r in _rules("pup-workers") if r.get("alert") in ops_rules.ALERTS}
+    assert {("QueueBacklogHigh", "jobs"), ("QueueBacklogHigh", "emails"), ("QueueNotDraining", "jobs"),
+            ("QueueMessagesTooOld", "emails"), ("ResourceSaturated", "postgres-connections"), ("ResourceSaturated", "redis-memory")} <= workers
+    api = [r for r in _rules("pup-api") if r.get("alert") in ops_rules.ALERTS]
+    assert {r["alert"] for r in api} == {"DependencyErrorsHigh", "DependencyLatencyHigh", "ResourceSaturated", "TrafficDropped"}
+    assert next(r for r in api if r["alert"] == "DependencyErrorsHigh")["labels"]["team"] == "ml-platform"
+    assert "offset 1w" in next(r for r in api if r["alert"] == "TrafficDropped")["expr"]
+    assert "predict_linear(pup_queue_depth" in next(r for r in _rules("pup-workers") if r.get("alert") == "QueueNotDraining")["expr"]
+
+
+def test_every_ops_expression_parses_and_links_a_runbook_section() -> None:
+    headings = {h.lower() for h in re.findall(r"^## (\w+)$", (ROOT / "docs" / "runbooks.md").read_text(), re.M)}
+    for service in ("pup-api", "pup-workers"):
+        for rule in _rules(service):
+            promql.check(rule["expr"])
+            if "alert" in rule:
+                anchor = rule["annotations"]["runbook_url"].rsplit("#", 1)[-1]
+                assert rule["alert"] == "ErrorBudgetBurn" or rule["alert"] == "SLONoData" or anchor in headings
+    assert {a.lower() for a in (*ops_rules.ALERTS, loki.ALERT, "ErrorBudgetBurn", "SLONoData")} <= headings
+
+
+def test_loki_rules_have_the_ruler_shape_and_parse(tmp_path: Path) -> None:
+    write_output(ARTIFACTS, tmp_path / "out")
+    doc = yaml.safe_load(ARTIFACTS["loki/rules/pup/pup-api.yml"])
+    (group,) = doc["groups"]
+    assert [r.get("record") or r.get("alert") for r in group["rules"]] == [loki.RECORD, loki.ALERT] * 2
+    assert group["rules"][1]["expr"] == 'sum(rate({app="pup-api"} |= "panic" [5m])) > 0'
+    assert group["rules"][3]["expr"].endswith('/ sum(rate({app="pup-api"} [5m])) * 100 > 2')
+    assert not check_loki_shape(tmp_path / "out")
+    assert not logql_check(tmp_path / "out", PROJECT.log_sources)
+
+
+def test_a_logql_syntax_error_names_the_spec_file_and_line(tmp_path: Path) -> None:
+    shutil.copytree(ROOT, tmp_path / "specs", ignore=shutil.ignore_patterns("output", ".venv", ".git", "node_modules", "tests"))
+    spec = tmp_path / "specs" / "alerts" / "pup-api.yaml"
+    spec.write_text(spec.read_text().replace("""match: '|= "panic"'""", """match: '|= panic'"""))
+    project = load_project(tmp_path / "specs")
+    write_output(compile_project(project), tmp_path / "out")
+    findings = logql_check(tmp_path / "out", project.log_sources)
+    assert findings
+    line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "name: panics" in text)
+    assert all(str(f).startswith(f"{project.log_sources['pup-api/panics']}") for f in findings[:2])
+    assert project.log_sources["pup-api/panics"].endswith(f"alerts/pup-api.yaml:{line}")
+
+
+def test_dashboard_shows_queues_resources_and_logs() -> None:
+    board = json.loads(ARTIFACTS["grafana/dashboards/pup-ai/service-pup-workers.json"])
+    titles = {p["title"] for p in board["panels"]}
+    assert {"jobs: depth", "jobs: enqueued and processed", "postgres-connections: used", "Queues", "Resources"} <= titles
+    api = json.loads(ARTIFACTS["grafana/dashboards/pup-ai/service-pup-api.json"])
+    logs = [p for p in api["panels"] if p["type"] == "logs"]
+    assert [p["targets"][0]["expr"] for p in logs] == ['{app="pup-api"} |= "panic"', '{app="pup-api"} | json | level="error"']
+    assert all(p["datasource"] == {"type": "loki", "uid": "${loki}"} for p in logs)
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "fragment"),
+    [
+        (("selector: '{app=\"pup-api\"}'", "selector: 'app=\"pup-api\"'"), "logs[0].selector", "write it in braces"),
+        (("max_failure_ratio: 5", "max_failure_ratio: lots"), "dependencies[0].max_failure_ratio", "valid number"),
+        (("team: ml-platform ", "team: nobody "), "dependencies[0].team", "unknown team 'nobody'"),
+        (("service: pup-api", "service: pup-apx"), "service", "unknown service 'pup-apx'"),
+    ],
+    ids=["selector-without-braces", "threshold-wrong-type", "unknown-team", "unknown-service"],
+)
+def test_bad_alert_specs(edit: tuple[str, str], field: str, fragment: str, tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "slo", tmp_path / "slo")
+    shutil.copytree(ROOT / "alerts", tmp_path / "alerts")
+    spec = tmp_path / "alerts" / "pup-api.yaml"
+    text = spec.read_text()
+    assert edit[0] in text
+    changed = text.replace(edit[0], edit[1], 1)
+    spec.write_text(changed)
+    line = next(i for i, row in enumerate(changed.splitlines(), 1) if edit[1] in row)
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    (issue,) = caught.value.issues
+    assert issue.file.endswith("alerts/pup-api.yaml") and (issue.line, issue.field) == (line, field), str(issue)
+    assert fragment in issue.message
+
+
+def test_fixture_without_alerts_has_no_ops_or_loki_output() -> None:
+    artifacts = compile_project(load_project(FIXTURES / "good"))
+    assert not any(p.startswith("loki/") for p in artifacts)
