@@ -4,13 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate validate test bench bench-rules schema tools push plan clean
+.PHONY: generate validate test bench bench-rules schema tools push plan demo clean
 
 generate: $(STAMP)
 	$(PY) -m obsgen generate
 
 validate: $(STAMP) tools
 	$(PY) -m obsgen validate
+
+# The demo service, Prometheus and Alertmanager on loopback with output/ (Ctrl-C stops them).
+demo: generate tools
+	$(PY) -m demo
 
 # Needs GRAFANA_URL and GRAFANA_TOKEN (or GRAFANA_TOKEN_FILE); see README.
 plan: generate

@@ -28,11 +28,11 @@ def _tool(name: str, package: str) -> str:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def promtool() -> str:
     return _tool("promtool", "prometheus")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def amtool() -> str:
     return _tool("amtool", "prometheus-alertmanager")

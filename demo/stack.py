@@ -1,0 +1,197 @@
+"""Runs obsgen's output for real on loopback: the demo service, Prometheus, Alertmanager, a webhook sink.
+
+Time is compressed 60x for the demo (5m windows become 5s, 1h becomes 1m, `for: 5m` becomes 5s),
+so alerts fire and resolve in seconds; the thresholds, routes and inhibitions are obsgen's own.
+Every receiver is pointed at the local webhook sink, under its own path, so routing is visible.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from obsgen import alertmanager
+from obsgen.durations import format_duration, parse_duration
+from obsgen.project import Project
+
+SPEEDUP = 60
+_RANGE = re.compile(r"\[(\d+[smhdw])(?::(\d+[smhdw]))?\]")
+_OFFSET = re.compile(r"offset (\d+[smhdw])")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fast(duration: str) -> str:
+    return format_duration(max(1, parse_duration(duration) // SPEEDUP))
+
+
+def compress_expr(expr: str) -> str:
+    """Every range, subquery step and offset of a PromQL expression, 60 times shorter."""
+    def ranges(m: re.Match[str]) -> str:
+        return f"[{_fast(m[1])}:{_fast(m[2])}]" if m[2] else f"[{_fast(m[1])}]"
+
+    return _OFFSET.sub(lambda m: f"offset {_fast(m[1])}", _RANGE.sub(ranges, expr))
+
+
+def compress_rules(doc: dict[str, Any]) -> dict[str, Any]:
+    for group in doc["groups"]:
+        if "interval" in group:
+            group["interval"] = _fast(group["interval"])
+        for rule in group["rules"]:
+            rule["expr"] = compress_expr(rule["expr"])
+            if "for" in rule:
+                rule["for"] = _fast(rule["for"])
+    return doc
+
+
+def demo_alertmanager(project: Project, sink: str) -> dict[str, Any]:
+    """obsgen's routes and inhibitions, every receiver a webhook to the sink, timings in seconds."""
+    config = alertmanager.config(project)
+    config.pop("global", None)
+    config.pop("time_intervals", None)  # the demo runs at any hour: no business-hours muting
+    config["receivers"] = [
+        {"name": r["name"], "webhook_configs": [{"url": f"{sink}/{r['name']}", "send_resolved": True}]}
+        for r in config["receivers"]
+    ]
+
+    def quick(route: dict[str, Any]) -> None:
+        route.pop("active_time_intervals", None)
+        for key in ("group_wait", "group_interval", "repeat_interval"):
+            if key in route:
+                route[key] = _fast(route[key])
+        for child in route.get("routes", []):
+            quick(child)
+
+    quick(config["route"])
+    config["route"].update(group_wait="1s", group_interval="2s", repeat_interval="1h")
+    return config
+
+
+class Sink:
+    """Collects Alertmanager's webhook notifications: (receiver, payload)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                sink.received.append((self.path.strip("/"), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def alerts(self, receiver: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+        """(receiver, status, alert) for every alert in every notification so far."""
+        return [
+            (name, alert["status"], alert)
+            for name, body in list(self.received)
+            if receiver is None or name == receiver
+            for alert in body.get("alerts", [])
+        ]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Stack:
+    """The demo service, Prometheus and Alertmanager, each on a free loopback port."""
+
+    def __init__(self, project: Project, output: Path, workdir: Path | None = None) -> None:
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="obsgen-demo-"))
+        self.project, self.output = project, output
+        self.procs: list[subprocess.Popen] = []
+        self.sink = Sink()
+        self.demo_port, self.prom_port, self.am_port = free_port(), free_port(), free_port()
+        self.demo_url = f"http://127.0.0.1:{self.demo_port}"
+        self.prom_url = f"http://127.0.0.1:{self.prom_port}"
+        self.am_url = f"http://127.0.0.1:{self.am_port}"
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = (self.workdir / f"{name}.log").open("w")
+        self.procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+
+    def _wait_ready(self, url: str, name: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url, timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} did not start; see {self.workdir / (name + '.log')}")
+
+    def start(self) -> None:
+        rules = self.workdir / "rules"
+        rules.mkdir()
+        for path in sorted((self.output / "prometheus" / "rules").glob("*.yml")):
+            (rules / path.name).write_text(yaml.safe_dump(compress_rules(yaml.safe_load(path.read_text())), sort_keys=False))
+        (self.workdir / "alertmanager.yml").write_text(yaml.safe_dump(demo_alertmanager(self.project, self.sink.url), sort_keys=False))
+        (self.workdir / "prometheus.yml").write_text(yaml.safe_dump({
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(rules / "*.yml")],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{self.am_port}"]}]}]},
+            "scrape_configs": [{"job_name": "pup-demo", "honor_labels": True,
+                                "static_configs": [{"targets": [f"127.0.0.1:{self.demo_port}"]}]}],
+        }, sort_keys=False))
+        self._spawn("demo", [sys.executable, "-m", "demo.service", "--port", str(self.demo_port)])
+        alertmanager_bin = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager") or "alertmanager"
+        self._spawn("alertmanager", [alertmanager_bin, f"--config.file={self.workdir / 'alertmanager.yml'}",
+                                     f"--storage.path={self.workdir / 'am-data'}", f"--web.listen-address=127.0.0.1:{self.am_port}",
+                                     "--cluster.listen-address="])
+        self._spawn("prometheus", ["prometheus", f"--config.file={self.workdir / 'prometheus.yml'}",
+                                   f"--storage.tsdb.path={self.workdir / 'prom-data'}", f"--web.listen-address=127.0.0.1:{self.prom_port}",
+                                   "--rules.alert.resend-delay=1s"])
+        self._wait_ready(f"{self.demo_url}/metrics", "demo")
+        self._wait_ready(f"{self.am_url}/-/ready", "alertmanager")
+        self._wait_ready(f"{self.prom_url}/-/ready", "prometheus")
+
+    def fault(self, **change: Any) -> None:
+        requests.post(f"{self.demo_url}/fault", json=change, timeout=5).raise_for_status()
+
+    def reset(self) -> None:
+        requests.post(f"{self.demo_url}/reset", timeout=5).raise_for_status()
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        body = requests.get(f"{self.prom_url}/api/v1/query", params={"query": expr}, timeout=10).json()
+        return body["data"]["result"]
+
+    def rule_groups(self) -> list[dict[str, Any]]:
+        return requests.get(f"{self.prom_url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+        self.sink.close()
