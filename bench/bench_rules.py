@@ -21,7 +21,6 @@ import argparse
 import math
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from demo.stack import free_port, wait_ready  # noqa: E402
 from obsgen import names, rules  # noqa: E402
 from obsgen.durations import format_duration, parse_duration  # noqa: E402
 from obsgen.spec import Service  # noqa: E402
@@ -87,12 +87,6 @@ def write_openmetrics(path: Path, start: int, minutes: int, seed: int = 7) -> No
         out.write("# EOF\n")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Prometheus:
     def __init__(self, data: Path, workdir: Path) -> None:
         self.data, self.workdir = data, workdir
@@ -109,16 +103,10 @@ class Prometheus:
              "--query.max-samples=200000000", "--query.timeout=10m"],
             stdout=subprocess.DEVNULL, stderr=(self.workdir / "prometheus.log").open("a"),
         )
-        for _ in range(600):
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            if self.proc.poll() is not None:
-                raise SystemExit((self.workdir / "prometheus.log").read_text()[-2000:])
-            time.sleep(0.2)
-        raise SystemExit("Prometheus did not become ready")
+        try:
+            wait_ready(f"{self.url}/-/ready", "Prometheus", timeout=120, proc=self.proc)
+        except RuntimeError as exc:
+            raise SystemExit(f"{exc}: {(self.workdir / 'prometheus.log').read_text()[-2000:]}") from None
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -37,6 +37,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_ready(url: str, what: str, timeout: float = 30, proc: subprocess.Popen | None = None) -> None:
+    """Poll `url` until it answers 2xx; fail early when `proc` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not become ready within {timeout:g} s")
+
+
 def _fast(duration: str) -> str:
     return format_duration(max(1, parse_duration(duration) // SPEEDUP))
 
@@ -136,16 +151,8 @@ class Stack:
         log = (self.workdir / f"{name}.log").open("w")
         self.procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
 
-    def _wait_ready(self, url: str, name: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url, timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} did not start; see {self.workdir / (name + '.log')}")
+    def _wait_ready(self, url: str, name: str) -> None:
+        wait_ready(url, f"{name} (log: {self.workdir / (name + '.log')})")
 
     def start(self) -> None:
         rules = self.workdir / "rules"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -11,16 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from demo.stack import free_port, wait_ready
 from obsgen import alertmanager
 from obsgen.artifacts import to_yaml
 from obsgen.load import load_project
 from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +25,7 @@ def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("alertmanager")
     config = folder / "alertmanager.yml"
     config.write_text(to_yaml(alertmanager.config(load_project(ROOT))))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.path={folder / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
@@ -39,14 +33,7 @@ def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None, (folder / "log").read_text()
-            time.sleep(0.1)
+        wait_ready(f"{url}/-/ready", "Alertmanager", proc=proc)
         yield url
     finally:
         proc.terminate()
