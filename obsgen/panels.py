@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grafanalib.core as g
-from grafanalib._gen import DashboardEncoder
 
 SCHEMA_VERSION = 39  # Grafana 11; grafanalib's default (12) predates the panels it can draw
 PROMETHEUS = {"type": "prometheus", "uid": "${datasource}"}
@@ -154,8 +153,9 @@ def _layout(rows: list[Row]) -> list[Any]:
     """Rows stacked top to bottom, panels left to right, wrapping at 24 columns: no overlaps."""
     out: list[Any] = []
     y = 0
+    ids = iter(range(1, 1 << 30))  # panel ids in layout order (grafanalib's auto_panel_ids copies every panel)
     for row in rows:
-        header = g.RowPanel(title=row.title, gridPos=g.GridPos(h=1, w=WIDTH, x=0, y=y), collapsed=row.collapsed)
+        header = g.RowPanel(title=row.title, gridPos=g.GridPos(h=1, w=WIDTH, x=0, y=y), collapsed=row.collapsed, id=next(ids))
         out.append(header)
         y += 1
         x, top = 0, y
@@ -164,6 +164,7 @@ def _layout(rows: list[Row]) -> list[Any]:
             if x + w > WIDTH:
                 x, y = 0, y + row.height
             panel.gridPos = g.GridPos(h=row.height, w=w, x=x, y=y)
+            panel.id = next(ids)
             x += w
         y += row.height if row.panels else 0
         if row.collapsed:
@@ -207,7 +208,7 @@ def dashboard(
         timezone="browser",
         schemaVersion=SCHEMA_VERSION,
         editable=True,
-    ).auto_panel_ids()
+    )
 
 
 def render(board: g.Dashboard) -> str:
@@ -216,7 +217,9 @@ def render(board: g.Dashboard) -> str:
     One top-level key, and one panel or variable, per line: a diff shows which panel changed, and
     json's C encoder does the work (an indented dump of a thousand dashboards took seconds).
     """
-    data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
+    if any(getattr(p, "id", None) is None for p in board.panels):
+        board = board.auto_panel_ids()  # a dashboard built without obsgen's layout
+    data = _plain(board)
     data["schemaVersion"] = SCHEMA_VERSION
     data.pop("id", None)  # Grafana assigns ids; a uid is what identifies the dashboard
     data.pop("version", None)
@@ -229,6 +232,18 @@ def render(board: g.Dashboard) -> str:
         else:
             lines.append(f'  "{key}": {_compact(value)}')
     return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _plain(value: Any) -> Any:
+    """grafanalib objects as plain JSON data, as its DashboardEncoder would write them, without
+    encoding and decoding the text on the way."""
+    while hasattr(value, "to_json_data"):
+        value = value.to_json_data()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _compact(value: Any) -> str:
