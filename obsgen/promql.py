@@ -64,6 +64,12 @@ class Selector:
         return cls(name, tuple(Matcher(k, "=", v) for k, v in labels.items()))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # builders render the same few selectors per SLO many times
+def selector(name: str, *pairs: tuple[str, str]) -> str:
+    """`name{k="v", ...}` for equality matchers, rendered once."""
+    return Selector(name, tuple(Matcher(k, "=", v) for k, v in pairs)).render()
+
+
 def check(expr: str) -> None:
     """Raise ValueError with the parser's message when `expr` is not valid PromQL."""
     try:

@@ -89,7 +89,7 @@ def _slo_groups(service: Service, slo: SLO, dashboard_url: str) -> list[Group]:
     budget = burnrate.error_budget(slo.objective)
 
     def sel(name: str) -> str:
-        return promql.Selector.of(name, **ids).render()
+        return promql.selector(name, *ids.items())
 
     def record(name: str, expr: str, labels: dict[str, str]) -> Rule:
         return {"record": name, "expr": expr, "labels": dict(labels)}

@@ -144,7 +144,7 @@ def _burn_tests(service: Service, slo: SLO, sli: list[series.Counter], rule: Rul
         alertname=names.ALERT_BURN, service=service.service, slo=slo.name, long_window=rule["labels"][names.LONG_WINDOW]
     )
     firing = [{"labels": _firing(rule, _series_labels(service, slo)), "value": 1}]
-    ratio5m = promql.Selector.of(names.error_ratio(BASE_WINDOW), service=service.service, slo=slo.name).render()
+    ratio5m = promql.selector(names.error_ratio(BASE_WINDOW), (names.SERVICE, service.service), (names.SLO, slo.name))
     checks = [
         _expect(tier_alert, start + found.silent_until, []),
         _expect(tier_alert, fires, firing),
@@ -179,14 +179,14 @@ def _steady_tests(
     if no_data is not None:
         checks.append(_expect(_alerts_selector(alertname=names.ALERT_NO_DATA, **ids), end, []))
     windows = burnrate.windows(burnrate.DEFAULT_TIERS, period)
-    checks += [_close_to(promql.Selector.of(names.error_ratio(w), **ids).render(), ratio, end) for w in windows]
+    checks += [_close_to(promql.selector(names.error_ratio(w), *ids.items()), ratio, end) for w in windows]
     checks += [
-        _close_to(promql.Selector.of(names.total_rate(BASE_WINDOW), **ids).render(), TRAFFIC / MINUTE, end),
-        _close_to(promql.Selector.of(names.OBJECTIVE, **ids).render(), float(burnrate.objective_ratio(slo.objective)), end),
-        _close_to(promql.Selector.of(names.ERROR_BUDGET, **ids).render(), budget, end),
-        _close_to(promql.Selector.of(names.BUDGET_REMAINING, **ids).render(), 1 - ratio / budget, end),
-        _close_to(promql.Selector.of(names.CURRENT_BURN_RATE, **ids).render(), ratio / budget, end),
-        _close_to(promql.Selector.of(names.PERIOD_BURN_RATE, **ids).render(), ratio / budget, end),
+        _close_to(promql.selector(names.total_rate(BASE_WINDOW), *ids.items()), TRAFFIC / MINUTE, end),
+        _close_to(promql.selector(names.OBJECTIVE, *ids.items()), float(burnrate.objective_ratio(slo.objective)), end),
+        _close_to(promql.selector(names.ERROR_BUDGET, *ids.items()), budget, end),
+        _close_to(promql.selector(names.BUDGET_REMAINING, *ids.items()), 1 - ratio / budget, end),
+        _close_to(promql.selector(names.CURRENT_BURN_RATE, *ids.items()), ratio / budget, end),
+        _close_to(promql.selector(names.PERIOD_BURN_RATE, *ids.items()), ratio / budget, end),
     ]
     name = f"{slo.name}: a steady {ratio:.4%} error ratio (90% of the lowest threshold) never fires over {_at(end)}"
     return _group(name, sli, [Phase.of(_minutes(end) + 1, TRAFFIC, ratio)], checks)
@@ -213,8 +213,8 @@ def _guard_tests(service: Service, slo: SLO, sli: list[series.Counter], critical
     ids = {names.SERVICE: service.service, names.SLO: slo.name}
     pages = _alerts_selector(alertname=names.ALERT_BURN, severity="critical", **ids)
     unguarded = (
-        f"count({promql.Selector.of(names.error_ratio(fastest.long_window), **ids).render()} > {promql.number(limit)} and "
-        f"{promql.Selector.of(names.error_ratio(fastest.short_window), **ids).render()} > {promql.number(limit)})"
+        f"count({promql.selector(names.error_ratio(fastest.long_window), *ids.items())} > {promql.number(limit)} and "
+        f"{promql.selector(names.error_ratio(fastest.short_window), *ids.items())} > {promql.number(limit)})"
     )
     checks = [_expect(pages, start + after, []) for after in (EVAL, 2 * EVAL, 6 * EVAL, 12 * EVAL)]
     # Without the guard the fastest tier would fire: both its windows are over the threshold.
