@@ -50,11 +50,3 @@ def ruler_groups(service: Service, ops: OpsSpec, dashboard_url: str = "") -> lis
             "annotations": annotations,
         })
     return [{"name": f"logs:{service.service}", "rules": rules}] if rules else []
-
-
-def logql_expressions(service: Service, ops: OpsSpec) -> list[tuple[str, str]]:
-    """(signal name, expression) for every LogQL expression obsgen writes for this service."""
-    out = []
-    for signal in ops.logs:
-        out += [(signal.name, lines_rate(signal)), (signal.name, alert_expr(signal)), (signal.name, stream(signal))]
-    return out
