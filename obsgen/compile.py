@@ -46,11 +46,10 @@ def service_artifacts(service: Service, settings: Settings, ops: OpsSpec | None 
     groups = rules.rule_groups(service, url) + (ops_rules.ops_groups(service, ops, url) if ops else [])
     # promtool resolves rule_files relative to the test file.
     tests = ruletests.test_file(service, groups, f"../rules/{service.service}.yml")
-    alerts = [{"alertname": r["alert"], **r["labels"]} for g in groups for r in g["rules"] if "alert" in r]
     if ops:
         tests["tests"] += opstests.ops_tests(service, ops)
     log_groups = loki.ruler_groups(service, ops, url) if ops else []
-    alerts += [{"alertname": r["alert"], **r["labels"]} for g in log_groups for r in g["rules"] if "alert" in r]
+    alerts = [{"alertname": r["alert"], **r["labels"]} for g in groups + log_groups for r in g["rules"] if "alert" in r]
     files = {
         f"{RULES_DIR}/{service.service}.yml": HEADER + to_yaml({"groups": groups}),
         f"{TESTS_DIR}/{service.service}.test.yml": HEADER + to_yaml(tests),

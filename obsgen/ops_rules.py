@@ -30,7 +30,7 @@ def runbook_url(service: Service, alert: str) -> str:
     return f"{service.runbook}#{alert.lower()}"
 
 
-def _alert(service: Service, ops: OpsSpec, spec: Any, name: str, expr: str, severity: str, what: dict[str, str],
+def _alert(service: Service, spec: Any, name: str, expr: str, severity: str, what: dict[str, str],
            summary: str, description: str, dashboard_url: str) -> dict[str, Any]:
     labels = {names.SEVERITY: spec.severity or severity, names.TEAM: spec.team or service.team, names.SERVICE: service.service, **what}
     annotations = {"summary": summary, "description": description, "runbook_url": runbook_url(service, name)}
@@ -45,13 +45,13 @@ def ops_groups(service: Service, ops: OpsSpec, dashboard_url: str = "") -> list[
         depth = q.depth
         what = {"queue": q.name}
         rules.append(_alert(
-            service, ops, q, QUEUE_BACKLOG, f"{depth} > {q.max_depth}", "warning", what,
+            service, q, QUEUE_BACKLOG, f"{depth} > {q.max_depth}", "warning", what,
             f"The {q.name} queue of {service.service} holds more than {q.max_depth} messages.",
             "{{ $value | humanize }} messages wait in {{ $labels.queue }}; workers are not keeping up.", dashboard_url,
         ))
         if q.oldest_age and q.max_age:
             rules.append(_alert(
-                service, ops, q, QUEUE_AGE, f"{q.oldest_age} > {parse_duration(q.max_age)}", "warning", what,
+                service, q, QUEUE_AGE, f"{q.oldest_age} > {parse_duration(q.max_age)}", "warning", what,
                 f"Messages in the {q.name} queue of {service.service} wait longer than {q.max_age}.",
                 "The oldest message in {{ $labels.queue }} is {{ $value | humanizeDuration }} old.", dashboard_url,
             ))
@@ -60,7 +60,7 @@ def ops_groups(service: Service, ops: OpsSpec, dashboard_url: str = "") -> list[
         # Will pass the limit within drain_within, or a real backlog will still be there then.
         expr = f"{trend} > {q.max_depth}\nor\n({depth} > {promql.number(q.max_depth * SMALL_BACKLOG)} and {trend} > 0)\n"
         rules.append(_alert(
-            service, ops, q, QUEUE_DRAIN, expr, "warning", what,
+            service, q, QUEUE_DRAIN, expr, "warning", what,
             f"The {q.name} queue of {service.service} will not drain within {q.drain_within}.",
             f"At the last {DRAIN_TREND}'s pace, {{{{ $labels.queue }}}} still holds {{{{ $value | humanize }}}} messages "
             f"in {q.drain_within}, or passes {q.max_depth}.", dashboard_url,
@@ -70,7 +70,7 @@ def ops_groups(service: Service, ops: OpsSpec, dashboard_url: str = "") -> list[
         usage = f"sum by ({by}) ({s.used}) / sum by ({by}) ({s.capacity}) * 100"
         for severity, level in (("warning", s.warning), ("critical", s.critical)):
             rules.append(_alert(
-                service, ops, s, SATURATION, f"{usage} > {promql.number(level)}", severity, {"resource": s.name},
+                service, s, SATURATION, f"{usage} > {promql.number(level)}", severity, {"resource": s.name},
                 f"{s.name} of {service.service} is more than {level:g}% used.",
                 f"{{{{ $labels.resource }}}} is at {{{{ $value | humanize }}}}% of capacity (over {level:g}%).", dashboard_url,
             ))
@@ -78,7 +78,7 @@ def ops_groups(service: Service, ops: OpsSpec, dashboard_url: str = "") -> list[
         window = "5m"
         ratio = f"sum(rate({d.failures}[{window}])) / sum(rate({d.total}[{window}])) * 100"
         rules.append(_alert(
-            service, ops, d, DEPENDENCY_ERRORS, f"{ratio} > {promql.number(d.max_failure_ratio)}", "critical",
+            service, d, DEPENDENCY_ERRORS, f"{ratio} > {promql.number(d.max_failure_ratio)}", "critical",
             {"dependency": d.name},
             f"Calls from {service.service} to {d.name} fail more than {d.max_failure_ratio:g}% of the time.",
             f"{{{{ $value | humanize }}}}% of calls to {d.name} failed over the last {window}.", dashboard_url,
@@ -89,7 +89,7 @@ def ops_groups(service: Service, ops: OpsSpec, dashboard_url: str = "") -> list[
             q = promql.number(d.latency.percentile / 100)
             expr = f"histogram_quantile({q}, sum by (le) (rate({buckets}[{window}]))) > {promql.number(d.latency.max)}"
             rules.append(_alert(
-                service, ops, d, DEPENDENCY_LATENCY, expr, "warning", {"dependency": d.name},
+                service, d, DEPENDENCY_LATENCY, expr, "warning", {"dependency": d.name},
                 f"p{d.latency.percentile:g} latency of {d.name} is above {d.latency.max:g} s.",
                 f"p{d.latency.percentile:g} of calls to {d.name} took {{{{ $value | humanizeDuration }}}}.", dashboard_url,
             ))
@@ -97,7 +97,7 @@ def ops_groups(service: Service, ops: OpsSpec, dashboard_url: str = "") -> list[
         now, before = f"sum(rate({a.rate}[10m]))", f"sum(rate({a.rate}[10m] offset 1w))"
         expr = f"{now} < {promql.number(a.min_ratio / 100)} * {before}\nand\n{before} > 0\n"
         rules.append(_alert(
-            service, ops, a, TRAFFIC_DROP, expr, "warning", {"signal": a.name},
+            service, a, TRAFFIC_DROP, expr, "warning", {"signal": a.name},
             f"{a.name} of {service.service} fell below {a.min_ratio:g}% of last week's.",
             f"{a.name} runs at {{{{ $value | humanize }}}} per second, under {a.min_ratio:g}% of the same time one week ago.",
             dashboard_url,

@@ -9,13 +9,14 @@ for bad uids or folders, 412 version-mismatch and name-exists. Faults can be que
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 EDITOR_TOKEN = "glsa_editor_0123456789abcdef"
 VIEWER_TOKEN = "glsa_viewer_0123456789abcdef"
@@ -170,29 +171,12 @@ class Handler(BaseHTTPRequestHandler):
         self._route("DELETE")
 
 
-class FakeGrafana:
+class FakeGrafana(LoopbackServer):
     """Start with `with FakeGrafana() as grafana:`; `grafana.url`, `grafana.state`."""
 
     def __init__(self, certfile: str | None = None, keyfile: str | None = None) -> None:
         self.state = State()
-        handler = type("BoundHandler", (Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        scheme = "http"
-        if certfile:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(certfile, keyfile)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-            scheme = "https"
-        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeGrafana:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(type("BoundHandler", (Handler,), {"state": self.state}), certfile, keyfile)
 
     def edit(self, uid: str, **changes: Any) -> None:
         """What a person saving in the UI does: new content, a new version, the obsgen mark gone."""

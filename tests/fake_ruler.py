@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
 import yaml
+
+from tests.loopback import LoopbackServer
 
 
 class RulerState:
@@ -92,18 +94,7 @@ class RulerHandler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
 
-class FakeRuler:
+class FakeRuler(LoopbackServer):
     def __init__(self, prefix: str) -> None:
         self.state = RulerState()
-        handler = type("BoundRuler", (RulerHandler,), {"state": self.state, "prefix": prefix})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeRuler:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(type("BoundRuler", (RulerHandler,), {"state": self.state, "prefix": prefix}))

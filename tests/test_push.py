@@ -48,6 +48,18 @@ def _cli(*args: str, url: str, token: str = EDITOR_TOKEN, cwd: Path = ROOT) -> s
     return subprocess.run([sys.executable, "-m", "obsgen", *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
+def _push_all(client: Grafana, out: Path) -> None:
+    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
+
+
+def _describe(out: Path, text: str) -> None:
+    """Change the generated pup-api dashboard locally, as a spec change would."""
+    path = out / DASHBOARDS_DIR / "pup-ai" / "service-pup-api.json"
+    board = json.loads(path.read_text())
+    board["description"] = text
+    path.write_text(json.dumps(board))
+
+
 def _saves(grafana: FakeGrafana) -> int:
     return sum(1 for m, p in grafana.state.requests if (m, p) == ("POST", "/api/dashboards/db"))
 
@@ -75,11 +87,8 @@ def test_push_creates_folders_and_dashboards_then_changes_nothing(out: Path, gra
 
 def test_update_shows_a_diff_and_bumps_the_version(out: Path, grafana: FakeGrafana) -> None:
     client = _client(grafana.url)
-    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
-    path = out / DASHBOARDS_DIR / "pup-ai" / "service-pup-api.json"
-    board = json.loads(path.read_text())
-    board["description"] = "Now with more panels."
-    path.write_text(json.dumps(board))
+    _push_all(client, out)
+    _describe(out, "Now with more panels.")
     changes = {c.uid: c for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
     assert changes["service-pup-api"].action == UPDATE
     assert '+  "description": "Now with more panels."' in changes["service-pup-api"].diff
@@ -92,7 +101,7 @@ def test_update_shows_a_diff_and_bumps_the_version(out: Path, grafana: FakeGrafa
 
 def test_drift_is_refused_unless_forced(out: Path, grafana: FakeGrafana) -> None:
     client = _client(grafana.url)
-    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
+    _push_all(client, out)
     grafana.edit("slo-platform", title="SLO overview: platform (Ann's copy)")
     refused = _cli("push", "--out", str(out), url=grafana.url)
     assert refused.returncode == 1 and "refused: slo-platform" in refused.stderr
@@ -117,7 +126,7 @@ def test_a_dashboard_obsgen_did_not_write_is_not_taken_over(out: Path, grafana: 
 
 def test_prune_removes_only_obsgen_dashboards(out: Path, grafana: FakeGrafana) -> None:
     client = _client(grafana.url)
-    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
+    _push_all(client, out)
     client.save_dashboard({"uid": "someone-else", "title": "Tagged but theirs", "tags": ["obsgen"]}, "slo", "by hand")
     (out / DASHBOARDS_DIR / "pup-ai" / "pup-business.json").unlink()
     without = {c.uid: c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
@@ -208,11 +217,8 @@ def test_unreachable_grafana(tmp_path: Path) -> None:
 
 def test_a_concurrent_edit_gets_412_not_overwritten(out: Path, grafana: FakeGrafana) -> None:
     client = _client(grafana.url)
-    apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
-    path = out / DASHBOARDS_DIR / "pup-ai" / "service-pup-api.json"
-    board = json.loads(path.read_text())
-    board["description"] = "changed"
-    path.write_text(json.dumps(board))
+    _push_all(client, out)
+    _describe(out, "changed")
     changes = plan(client, load_dashboards(out / DASHBOARDS_DIR))
     # Between plan and push someone saves a new version through the API, keeping obsgen's mark.
     with grafana.state.lock:
