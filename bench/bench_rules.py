@@ -34,9 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from demo.stack import free_port, wait_ready  # noqa: E402
-from obsgen import names, rules  # noqa: E402
-from obsgen.durations import format_duration, parse_duration  # noqa: E402
-from obsgen.spec import Service  # noqa: E402
+from obsgen.core import names  # noqa: E402
+from obsgen.core.rules import rule_file  # noqa: E402
+from obsgen.prometheus import slo_rules as rules  # noqa: E402
+from obsgen.core.durations import format_duration, parse_duration  # noqa: E402
+from obsgen.model.slo import SLO, RatioSLI, Service  # noqa: E402
+from obsgen.spec.resolve import service_from_dict  # noqa: E402
 
 SERVICES = ("checkout", "search", "profile")
 INSTANCES = ("a", "b", "c")
@@ -48,7 +51,7 @@ TARGET_RATIO = 20
 
 
 def spec(name: str) -> Service:
-    return Service.model_validate({
+    return service_from_dict({
         "service": name, "team": "bench", "runbook": f"https://runbooks.example.com/{name}",
         "slos": [{
             "name": "availability", "objective": 99.9, "period": "30d",
@@ -192,7 +195,7 @@ def run(days_measured: int, keep: Path | None = None) -> dict:
     prom.start()
     try:
         services = [spec(s) for s in SERVICES]
-        generated = [g for s in services for g in rules.rule_groups(s)]
+        generated = [g for s in services for g in rule_file(rules.rule_groups(s))["groups"]]
         by_layer = layers(generated)
         long_range = {names.errors_rate(300), names.total_rate(300), names.errors_rate(3600), names.total_rate(3600)}
         tail = end - 30 * MINUTE
@@ -223,12 +226,12 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], end
     period_error = 0.0
     for service in services:
         slo = service.slos[0]
-        label = f"{service.service}/{slo.name}"
+        label = f"{service.name}/{slo.name}"
         obsgen_samples = obsgen_ms = 0.0
         count = 0
         layer_lines = []
         for group in generated:
-            if not group["name"].startswith(f"slo:{service.service}:{slo.name}:"):
+            if not group["name"].startswith(f"slo:{service.name}:{slo.name}:"):
                 continue
             group_samples = 0.0
             for rule in group["rules"]:
@@ -240,12 +243,11 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], end
             layer = group["name"].rsplit(":", 1)[1]
             layer_lines.append(f"{'':28} {'  ' + layer:8} {len(group['rules']):>5} {group_samples:>12,.0f}   every {group.get('interval', '1m')}")
         naive_samples = naive_ms = 0.0
-        ratio = slo.sli.ratio
-        assert ratio is not None
+        errors, total = _counters(slo)
         windows = rules.slo_windows(slo)
         for window in windows:
             w = format_duration(window)
-            expr = f"sum(rate({ratio.errors}[{w}])) / sum(rate({ratio.total}[{w}]))"
+            expr = f"sum(rate({errors}[{w}])) / sum(rate({total}[{w}]))"
             _, samples, seconds = prom.query(expr, end)
             naive_samples += samples
             naive_ms += seconds * 1000
@@ -263,20 +265,26 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], end
     return {"samples_per_slo": worst_slo, "ratio": worst_ratio, "period_error": period_error, "met": ok}
 
 
+def _counters(slo: SLO) -> tuple[str, str]:
+    """The errors and total selectors of the benchmark's ratio SLI."""
+    sli = slo.sli
+    assert isinstance(sli, RatioSLI) and sli.errors is not None
+    return sli.errors.render(), sli.total.render()
+
+
 def check_period(prom: Prometheus, service: Service, end: int) -> float:
     """The period's SLI from obsgen's layered rules against errors over events, computed directly."""
     slo = service.slos[0]
-    ratio = slo.sli.ratio
-    assert ratio is not None
-    period = parse_duration(slo.period)
-    ids = f'service="{service.service}", slo="{slo.name}"'
+    errors, total = _counters(slo)
+    period = slo.period
+    ids = f'service="{service.name}", slo="{slo.name}"'
     layered_errors = f"avg_over_time({names.errors_rate(3600)}{{{ids}}}[{format_duration(period)}:1h])"
     layered_total = f"avg_over_time({names.total_rate(3600)}{{{ids}}}[{format_duration(period)}:1h])"
     layered, _, _ = prom.query(f"{layered_errors} / {layered_total}", end)
     w = format_duration(period)
-    direct, _, _ = prom.query(f"sum(increase({ratio.errors}[{w}])) / sum(increase({ratio.total}[{w}]))", end)
+    direct, _, _ = prom.query(f"sum(increase({errors}[{w}])) / sum(increase({total}[{w}]))", end)
     mean_of_ratios, _, _ = prom.query(
-        f"avg_over_time((sum(rate({ratio.errors}[5m])) / sum(rate({ratio.total}[5m])))[{w}:5m])", end
+        f"avg_over_time((sum(rate({errors}[5m])) / sum(rate({total}[5m])))[{w}:5m])", end
     )
     a, b, c = (float(r[0]["value"][1]) for r in (layered, direct, mean_of_ratios))
     print(f"{'':28} period SLI: layered {a:.6%}, direct errors/events {b:.6%} "

@@ -1,10 +1,10 @@
 """pup.ai business dashboard: what the product does, next to what it costs.
 
 obsgen loads every dashboards/*.dashboard.py, calls dashboard(project) and writes the result to
-output/grafana/dashboards/<FOLDER>/<uid>.json. obsgen.panels gives the same helpers obsgen uses.
+output/grafana/dashboards/<FOLDER>/<uid>.json. obsgen.grafana.panels gives the same helpers obsgen uses.
 """
-from obsgen import panels
-from obsgen.panels import Row
+from obsgen.grafana import panels
+from obsgen.grafana.panels import Row
 
 FOLDER = "pup-ai"
 

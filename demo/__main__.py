@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from demo.stack import Stack
-from obsgen.load import load_project
+from obsgen.spec.load import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,13 +22,14 @@ from typing import Any
 import requests
 import yaml
 
-from obsgen import alertmanager
-from obsgen.durations import format_duration, parse_duration
-from obsgen.project import Project
+from obsgen.alertmanager import config as alertmanager
+from obsgen.core.durations import format_duration, parse_duration
+from obsgen.model.project import Project
 
 SPEEDUP = 60
-_RANGE = re.compile(r"\[(\d+[smhdw])(?::(\d+[smhdw]))?\]")
-_OFFSET = re.compile(r"offset (\d+[smhdw])")
+_DURATION = r"((?:\d+[smhdw])+)"  # compound durations too: 7d12h
+_RANGE = re.compile(rf"\[{_DURATION}(?::{_DURATION})?\]")
+_OFFSET = re.compile(rf"offset {_DURATION}")
 
 
 def free_port() -> int:

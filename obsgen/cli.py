@@ -2,26 +2,26 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from obsgen import __version__, report
-from obsgen.artifacts import write_output
-from obsgen.compile import compile_project
-from obsgen.compile import DASHBOARDS_DIR, LOKI_RULES_DIR, RULES_DIR
-from obsgen.errors import SpecError
-from obsgen.grafana_api import Grafana, GrafanaConfig, GrafanaError
-from obsgen.ruler_api import Ruler, apply_rules, local_groups, plan_rules, ruler_from_env
-from obsgen.push import CREATE, DELETE, DRIFT, FOREIGN, UNCHANGED, UPDATE, Change, apply, load_dashboards, pending, plan
-from obsgen.load import load_project
-from obsgen.routing_spec import Routing
-from obsgen.spec import Service, json_schema
-from obsgen.validate import validate_output
+from obsgen import __version__
+from obsgen.errors import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, ObsgenError, RemoteError, SpecError, ValidationFailed
+from obsgen.model.routing import Routing
+from obsgen.pipeline import layout, report
+from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.validate import validate_output
+from obsgen.pipeline.writer import write_output
+from obsgen.remote import sync
+from obsgen.remote.grafana import Dashboards, grafana_from_env, load_dashboards
+from obsgen.remote.ruler import RuleGroups, local_groups, ruler_from_env
+from obsgen.spec.files import ServiceFile, json_schema
+from obsgen.spec.load import load_project
 
-EXIT_OK, EXIT_INVALID, EXIT_SPEC = 0, 1, 2
-SCHEMAS = {"slo": (Service, "obsgen service spec (slo/*.yaml)"), "routing": (Routing, "obsgen routing spec (alerts/routing.yaml)")}
+SCHEMAS = {"slo": (ServiceFile, "obsgen service spec (slo/*.yaml)"), "routing": (Routing, "obsgen routing spec (alerts/routing.yaml)")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,24 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except SpecError as exc:
-        for issue in exc.issues:
-            print(f"error: {issue}", file=sys.stderr)
-        print(f"{len(exc.issues)} error(s) in the specs; nothing was written.", file=sys.stderr)
-        return EXIT_SPEC
-    except GrafanaError as exc:  # Grafana or a ruler refused, or could not be reached
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    except ObsgenError as exc:  # every error a user can cause or meet; its message is safe to print
+        for line in exc.lines():
+            print(line if line.startswith("invalid: ") else f"error: {line}", file=sys.stderr)
+        return exc.exit_code
 
 
 def _generate(args: argparse.Namespace) -> int:
     project = load_project(args.specs)
     artifacts = compile_project(project)
-    try:
-        write_output(artifacts, args.out)
-    except FileExistsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_SPEC
+    write_output(artifacts, args.out)
     slos = sum(len(s.slos) for s in project.services)
     print(f"obsgen: {len(project.services)} services, {slos} SLOs -> {len(artifacts)} files in {args.out}")
     return EXIT_OK
@@ -135,92 +127,48 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     try:
-        try:
-            sources = load_project(args.specs).log_sources
-        except SpecError:
-            sources = {}  # validating output whose specs are elsewhere: errors then name the generated file
-        findings = validate_output(args.out, sources)
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    for finding in findings:
-        print(f"invalid: {finding}", file=sys.stderr)
+        sources = load_project(args.specs).sources
+    except SpecError:
+        sources = {}  # validating output whose specs are elsewhere: errors then name the generated file
+    findings = validate_output(args.out, dict(sources))
     if findings:
-        return EXIT_INVALID
+        raise ValidationFailed([str(f) for f in findings])
     print(f"obsgen: {args.out} is valid (PromQL and LogQL parse; promtool check rules and test rules, "
           "amtool check-config and routes test pass)")
     return EXIT_OK
 
 
-EXIT_CHANGES = 3
-
-
-def _planned(args: argparse.Namespace) -> tuple[Grafana, list[Change]]:
-    """The Grafana client and the plan for OUT's dashboards."""
-    config = GrafanaConfig.from_env(args.grafana_url, args.token_file, args.org_id, args.ca_file, args.insecure, args.timeout)
-    folder = args.out / DASHBOARDS_DIR
-    if not folder.is_dir():
-        raise GrafanaError(f"no dashboards in {folder}: run `obsgen generate` first")
-    client = Grafana(config)
-    return client, plan(client, load_dashboards(folder), args.prune)
-
-
-def _print_plan(changes: list[Change]) -> None:
-    symbols = {CREATE: "+", UPDATE: "~", UNCHANGED: "=", DRIFT: "!", FOREIGN: "!", DELETE: "-"}
-    notes = {DRIFT: " (edited in Grafana since obsgen wrote it; --force to overwrite)",
-             FOREIGN: " (not written by obsgen; --force to take it over)"}
-    for change in changes:
-        print(f"{symbols[change.action]} {change.action:9} {change.folder}/{change.uid}  {change.title}{notes.get(change.action, '')}")
-        if change.diff:
-            print(change.diff, end="" if change.diff.endswith("\n") else "\n")
-
-
-def _rulers(args: argparse.Namespace) -> list[tuple[Ruler, dict[str, list[dict]]]]:
-    """(ruler, namespace -> groups) for every ruler configured in the environment."""
-    found = []
+def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
+    """The remotes this command syncs: Grafana's dashboards, or with --rules every configured ruler."""
+    if not args.rules:
+        client = grafana_from_env(args.grafana_url, args.token_file, args.org_id, args.ca_file, args.insecure, args.timeout)
+        return [Dashboards(client, load_dashboards(args.out / layout.DASHBOARDS_DIR))]
+    found: list[sync.Adapter] = []
     mimir = ruler_from_env("mimir")
     if mimir is not None:
-        found.append((mimir, local_groups(args.out / RULES_DIR)))
-    loki_root = args.out / LOKI_RULES_DIR
+        found.append(RuleGroups(mimir, local_groups(args.out / layout.RULES_DIR)))
+    loki_root = args.out / layout.LOKI_RULES_DIR
     for tenant_dir in sorted(p for p in loki_root.iterdir() if p.is_dir()) if loki_root.is_dir() else []:
         loki = ruler_from_env("loki", tenant=tenant_dir.name)
         if loki is not None:
-            found.append((loki, local_groups(tenant_dir)))
+            found.append(RuleGroups(loki, local_groups(tenant_dir)))
     if not found:
-        raise GrafanaError("no ruler configured: set MIMIR_URL (and MIMIR_TENANT) or LOKI_URL")
+        raise RemoteError("no ruler configured: set MIMIR_URL (and MIMIR_TENANT) or LOKI_URL")
     return found
 
 
-def _rules(args: argparse.Namespace, push: bool) -> int:
-    targets = [(ruler, plan_rules(ruler, groups, args.prune)) for ruler, groups in _rulers(args)]
-    symbols = {"create": "+", "update": "~", "unchanged": "=", "delete": "-"}
-    changing = 0
-    failures = []
-    for ruler, changes in targets:
-        for change in changes:
-            print(f"{symbols[change.action]} {change.action:9} {ruler.name}: {change.namespace}/{change.group}")
-        changing += sum(c.action != "unchanged" for c in changes)
-        if push:
-            done, failed = apply_rules(ruler, changes)
-            failures += failed
-            for name in done:
-                print(f"done: {ruler.name}: {name}", file=sys.stderr)
-    for name, why in failures:
-        print(f"failed: {name}: {why}", file=sys.stderr)
-    verb = "changed" if push else "would change"
-    print(f"obsgen: {changing} rule groups {verb}, {len(failures)} failed")
-    if push:
-        return EXIT_INVALID if failures else EXIT_OK
-    return EXIT_CHANGES if changing else EXIT_OK
+def _what(args: argparse.Namespace) -> str:
+    return "rule groups" if args.rules else "dashboards"
 
 
 def _plan(args: argparse.Namespace) -> int:
-    if args.rules:
-        return _rules(args, push=False)
-    _, changes = _planned(args)
-    _print_plan(changes)
-    todo = pending(changes)
-    print(f"obsgen: {len(todo)} of {len(changes)} dashboards would change")
+    changes = [c for remote in _remotes(args) for c in remote.plan(args.prune)]
+    for change in changes:
+        print(change.describe())
+        if change.diff:
+            print(change.diff, end="" if change.diff.endswith("\n") else "\n")
+    todo = sync.pending(changes)
+    print(f"obsgen: {len(todo)} of {len(changes)} {_what(args)} would change")
     return EXIT_CHANGES if todo else EXIT_OK
 
 
@@ -233,22 +181,25 @@ def _commit_message() -> str:
 
 
 def _push(args: argparse.Namespace) -> int:
-    if args.rules:
-        return _rules(args, push=True)
+    def progress(i: int, total: int, change: sync.Change, outcome: str) -> None:
+        print(f"[{i}/{total}] {change.action.value} {change.remote}: {change.key}: {outcome}", file=sys.stderr)
 
-    def progress(i: int, total: int, change: Change, outcome: str) -> None:
-        print(f"[{i}/{total}] {change.action} {change.folder}/{change.uid}: {outcome}", file=sys.stderr)
-
-    client, changes = _planned(args)
-    result = apply(client, changes, args.message or _commit_message(), args.force, progress)
-    for uid in result.refused:
-        print(f"refused: {uid}: edited in Grafana since obsgen wrote it, or not obsgen's; --force to overwrite", file=sys.stderr)
-    for uid, why in result.failed:
-        print(f"failed: {uid}: {why}", file=sys.stderr)
-    unchanged = sum(c.action == UNCHANGED for c in changes)
-    print(f"obsgen: {len(result.written)} written, {len(result.deleted)} deleted, {unchanged} unchanged, "
-          f"{len(result.refused)} refused, {len(result.failed)} failed")
-    return EXIT_INVALID if result.failed or result.refused else EXIT_OK
+    message = args.message or _commit_message()
+    total = sync.Result()
+    unchanged = 0
+    for remote in _remotes(args):
+        changes = remote.plan(args.prune)
+        unchanged += sum(c.action == sync.Action.UNCHANGED for c in changes)
+        result = sync.apply(remote, changes, message, args.force, progress)
+        for field in ("written", "deleted", "refused", "failed"):
+            getattr(total, field).extend(getattr(result, field))
+    for key in total.refused:
+        print(f"refused: {key}: edited since obsgen wrote it, or not obsgen's; --force to overwrite", file=sys.stderr)
+    for key, why in total.failed:
+        print(f"failed: {key}: {why}", file=sys.stderr)
+    print(f"obsgen: {len(total.written)} {_what(args)} written, {len(total.deleted)} deleted, {unchanged} unchanged, "
+          f"{len(total.refused)} refused, {len(total.failed)} failed")
+    return EXIT_FAILED if total.failed or total.refused else EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -266,6 +217,6 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": _generate, "validate": _validate, "plan": _plan, "push": _push, "explain": _explain, "schema": _schema,
 }

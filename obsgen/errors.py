@@ -1,8 +1,21 @@
-"""Errors a user can cause, reported as `file:line: field: message`."""
+"""The one error family. Each error carries the exit status the CLI returns for it, and a message
+that is safe to print (no secrets, no traceback); the CLI catches `ObsgenError` once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_CHANGES = 0, 1, 2, 3
+
+
+class ObsgenError(Exception):
+    """Something obsgen cannot do; `exit_code` says which kind."""
+
+    exit_code = EXIT_FAILED
+
+    def lines(self) -> list[str]:
+        """What the CLI prints, one `error:` line each."""
+        return [str(self)]
 
 
 @dataclass(frozen=True, order=True)
@@ -17,16 +30,42 @@ class SpecIssue:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class SpecError(Exception):
-    """One or more problems in the specs; the CLI prints them and exits 2."""
+class SpecError(ObsgenError):
+    """One or more problems in the specs, each naming file, line and field."""
+
+    exit_code = EXIT_INPUT
 
     def __init__(self, issues: list[SpecIssue]):
         self.issues = sorted(set(issues))
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def lines(self) -> list[str]:
+        return [str(i) for i in self.issues] + [f"{len(self.issues)} error(s) in the specs; nothing was written."]
 
-class ValidationFailed(Exception):
-    """A generated artifact was rejected by a checker; the CLI exits 1."""
+
+class OutputError(ObsgenError):
+    """The output folder cannot be used as asked (e.g. it holds files obsgen did not write)."""
+
+    exit_code = EXIT_INPUT
+
+
+class ToolMissing(ObsgenError):
+    """A checker (promtool, amtool, node) is not installed."""
+
+
+class ValidationFailed(ObsgenError):
+    """Generated files were rejected by a checker; each finding is one line."""
+
+    def __init__(self, findings: list[str]):
+        self.findings = findings
+        super().__init__(f"{len(findings)} check(s) failed")
+
+    def lines(self) -> list[str]:
+        return [f"invalid: {f}" for f in self.findings]
+
+
+class RemoteError(ObsgenError):
+    """A server (Grafana, a ruler) refused a request or could not be reached."""
 
 
 def user_line(exc: BaseException, path: str) -> int:

@@ -4,8 +4,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from obsgen.model.slo import SLO
+from obsgen.spec import resolve
+from obsgen.spec.files import SLOSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -36,3 +41,8 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def amtool() -> str:
     return _tool("amtool", "prometheus-alertmanager")
+
+
+def slo_of(data: dict[str, Any]) -> SLO:
+    """An SLO of the typed model from its spec, as slo/*.yaml would give it."""
+    return resolve.slo(SLOSpec.model_validate(data), "https://runbooks.example.com/x")

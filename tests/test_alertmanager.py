@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsgen import alertmanager, burnrate, names
-from obsgen.artifacts import write_output
-from obsgen.compile import ALERTMANAGER_CONFIG, ROUTE_TESTS, compile_project
+from obsgen.alertmanager import config as alertmanager
+from obsgen.core import names
+from obsgen.core import slo_math as burnrate
+from obsgen.pipeline.writer import write_output
+from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, ROUTE_TESTS
 from obsgen.errors import SpecError
-from obsgen.load import load_project
-from obsgen.validate import amtool_check
+from obsgen.spec.load import load_project
+from obsgen.pipeline.validate import amtool_check
 from tests.conftest import FIXTURES, ROOT
 
 PROJECT = load_project(ROOT)

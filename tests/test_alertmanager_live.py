@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from demo.stack import free_port, wait_ready
-from obsgen import alertmanager
-from obsgen.artifacts import to_yaml
-from obsgen.load import load_project
+from obsgen.alertmanager import config as alertmanager
+from obsgen.pipeline.writer import to_yaml
+from obsgen.spec.load import load_project
 from tests.conftest import ROOT
 
 

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsgen.artifacts import MARKER, to_yaml, write_output
+from obsgen.errors import OutputError
+
+from obsgen.pipeline.writer import MARKER, to_yaml, write_output
 from tests.conftest import tree
 
 
@@ -31,7 +33,7 @@ def test_failed_write_leaves_the_old_output(tmp_path: Path, monkeypatch: pytest.
 
 def test_refuses_a_foreign_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(OutputError):
         write_output({"x.yml": "1\n"}, tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
@@ -60,11 +62,12 @@ def test_yaml_reads_back_as_written(value: dict) -> None:
 
 
 def test_every_generated_file_reads_back_as_built() -> None:
-    from obsgen import rules
-    from obsgen.load import load_project
+    from obsgen.core.rules import rule_file
+    from obsgen.prometheus import slo_rules
+    from obsgen.spec.load import load_project
     from tests.conftest import FIXTURES, ROOT
 
     for root in (ROOT, FIXTURES / "good", FIXTURES / "weighted"):
         for service in load_project(root).services:
-            data = {"groups": rules.rule_groups(service, "https://grafana.example.com/d/x")}
+            data = rule_file(slo_rules.rule_groups(service, "https://grafana.example.com/d/x"))
             assert yaml.safe_load(to_yaml(data)) == data

@@ -19,9 +19,10 @@ def bench():
 
 
 def test_layers_put_every_recording_after_what_it_reads(bench) -> None:
-    from obsgen import rules
+    from obsgen.core.rules import rule_file
+    from obsgen.prometheus import slo_rules
 
-    groups = rules.rule_groups(bench.spec("checkout"))
+    groups = rule_file(slo_rules.rule_groups(bench.spec("checkout")))["groups"]
     recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
     layers = bench.layers(groups)
     assert sum(len(layer) for layer in layers) == len(recorded)

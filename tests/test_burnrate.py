@@ -5,8 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from obsgen import burnrate
-from obsgen.burnrate import DAY, DEFAULT_TIERS, HOUR
+from obsgen.core import slo_math as burnrate
+from obsgen.core.slo_math import DAY, DEFAULT_TIERS, HOUR
 
 MINUTE = 60
 

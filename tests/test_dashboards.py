@@ -1,6 +1,7 @@
 """Every generated dashboard: modern panels, stable uids, clean layout, units, valid PromQL on variables."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -10,11 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from obsgen import burnrate, dashboards, names, promql
-from obsgen.compile import PROVISIONING, compile_project
+from obsgen.core import names, promql
+from obsgen.core import slo_math as burnrate
+from obsgen.grafana import dashboards
+from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.layout import PROVISIONING
 from obsgen.errors import SpecError
-from obsgen.load import load_project
-from obsgen.panels import LOKI, MODERN_PANELS, PROMETHEUS, SCHEMA_VERSION
+from obsgen.spec.load import load_project
+from obsgen.grafana.panels import LOKI, MODERN_PANELS, PROMETHEUS, SCHEMA_VERSION
 from tests.conftest import FIXTURES, ROOT
 
 EXAMPLE = compile_project(load_project(ROOT))
@@ -157,7 +161,7 @@ def _with_dashboard(tmp_path: Path, source: str) -> Path:
 
 
 def test_custom_dashboard_errors_name_file_and_line(tmp_path: Path) -> None:
-    root = _with_dashboard(tmp_path, "from obsgen import panels\n\ndef dashboard(project):\n    return panels.nope()\n")
+    root = _with_dashboard(tmp_path, "from obsgen.grafana import panels\n\ndef dashboard(project):\n    return panels.nope()\n")
     with pytest.raises(SpecError) as caught:
         compile_project(load_project(root))
     (issue,) = caught.value.issues
@@ -181,7 +185,7 @@ def test_custom_dashboard_must_define_dashboard(tmp_path: Path) -> None:
 def test_custom_dashboard_uid_must_be_unique(tmp_path: Path) -> None:
     root = _with_dashboard(
         tmp_path,
-        "from obsgen import panels\nFOLDER = 'slo'\n\ndef dashboard(project):\n    return panels.dashboard('x', 'slo-payments', [])\n",
+        "from obsgen.grafana import panels\nFOLDER = 'slo'\n\ndef dashboard(project):\n    return panels.dashboard('x', 'slo-payments', [])\n",
     )
     with pytest.raises(SpecError, match="uid of another dashboard"):
         compile_project(load_project(root))
@@ -189,7 +193,7 @@ def test_custom_dashboard_uid_must_be_unique(tmp_path: Path) -> None:
 
 def test_large_team_overviews_start_collapsed() -> None:
     service = load_project(FIXTURES / "good").services[0]
-    many = [service.model_copy(update={"service": f"svc-{i}"}) for i in range(dashboards.COLLAPSE_FROM + 1)]
+    many = [dataclasses.replace(service, name=f"svc-{i}") for i in range(dashboards.COLLAPSE_FROM + 1)]
     board = json.loads(dashboards.overview_dashboard("payments", many))
     rows = [p for p in board["panels"] if p["type"] == "row"]
     assert len(rows) == len(board["panels"]) == len(many)

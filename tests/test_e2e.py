@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from demo.stack import Stack
-from obsgen.artifacts import write_output
-from obsgen.compile import compile_project
-from obsgen.load import load_project
+from obsgen.pipeline.writer import write_output
+from obsgen.pipeline.compile import compile_project
+from obsgen.spec.load import load_project
 from tests.conftest import ROOT
 
 

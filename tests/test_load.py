@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from obsgen.errors import SpecError
-from obsgen.load import field_path, load_project
+from obsgen.spec.load import field_path, load_project
+from obsgen.core import promql
+from obsgen.model.slo import RatioSLI
+from tests.conftest import slo_of
 from tests.conftest import FIXTURES, ROOT, run_obsgen, tree
 
 BAD = sorted((FIXTURES / "bad").glob("*.yaml"))
@@ -100,16 +103,18 @@ def test_empty_file_and_non_mapping_are_errors(tmp_path: Path) -> None:
 
 def test_bundled_example_loads() -> None:
     project = load_project(ROOT)
-    assert {s.service for s in project.services} == {"pup-api", "pup-workers", "ai-provider"}
-    api = next(s for s in project.services if s.service == "pup-api")
+    assert {s.name for s in project.services} == {"pup-api", "pup-workers", "ai-provider"}
+    api = next(s for s in project.services if s.name == "pup-api")
     assert [(slo.name, slo.objective) for slo in api.slos] == [("availability", 99.9), ("latency", 99)]
 
 
-def test_period_is_normalised() -> None:
-    from obsgen.spec import SLO
-
-    slo = SLO.model_validate({"name": "a", "objective": 99, "period": "4w", "sli": {"ratio": {"errors": "e", "total": "t"}}})
-    assert slo.period == "28d"
+def test_durations_and_selectors_are_parsed_once_by_the_loader() -> None:
+    slo = slo_of({"name": "a", "objective": 99, "period": "4w", "sli": {"ratio": {"errors": 'e{code="5"}', "total": "t"}}})
+    assert slo.period == 28 * 86400
+    assert isinstance(slo.sli, RatioSLI) and slo.sli.errors == promql.Selector.of("e", code="5")
+    assert [t.severity for t in slo.tiers] == ["critical", "critical", "warning", "warning"]
+    quiet = slo_of({"name": "a", "objective": 99, "sli": {"ratio": {"errors": "e", "total": "t"}}, "alerting": {"warning": False}})
+    assert [t.severity for t in quiet.tiers] == ["critical", "critical"]
 
 
 def test_field_path() -> None:

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsgen import loki, ops_rules, promql
-from obsgen.artifacts import write_output
-from obsgen.compile import compile_project
+from obsgen.core import promql
+from obsgen.loki import rules as loki
+from obsgen.prometheus import ops_rules
+from obsgen.pipeline.writer import write_output
+from obsgen.pipeline.compile import compile_project
 from obsgen.errors import SpecError
-from obsgen.load import load_project
-from obsgen.validate import check_loki_shape, logql_check
+from obsgen.spec.load import load_project
+from obsgen.pipeline.validate import check_loki_shape, logql_check
 from tests.conftest import FIXTURES, ROOT
 
 PROJECT = load_project(ROOT)
@@ -55,7 +57,7 @@ def test_loki_rules_have_the_ruler_shape_and_parse(tmp_path: Path) -> None:
     assert group["rules"][1]["expr"] == 'sum(rate({app="pup-api"} |= "panic" [5m])) > 0'
     assert group["rules"][3]["expr"].endswith('/ sum(rate({app="pup-api"} [5m])) * 100 > 2')
     assert not check_loki_shape(tmp_path / "out")
-    assert not logql_check(tmp_path / "out", PROJECT.log_sources)
+    assert not logql_check(tmp_path / "out", PROJECT.sources)
 
 
 def test_a_logql_syntax_error_names_the_spec_file_and_line(tmp_path: Path) -> None:
@@ -64,11 +66,11 @@ def test_a_logql_syntax_error_names_the_spec_file_and_line(tmp_path: Path) -> No
     spec.write_text(spec.read_text().replace("""match: '|= "panic"'""", """match: '|= panic'"""))
     project = load_project(tmp_path / "specs")
     write_output(compile_project(project), tmp_path / "out")
-    findings = logql_check(tmp_path / "out", project.log_sources)
+    findings = logql_check(tmp_path / "out", project.sources)
     assert findings
     line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "name: panics" in text)
-    assert all(str(f).startswith(f"{project.log_sources['pup-api/panics']}") for f in findings[:2])
-    assert project.log_sources["pup-api/panics"].endswith(f"alerts/pup-api.yaml:{line}")
+    assert all(str(f).startswith(f"{project.sources['pup-api/panics']}") for f in findings[:2])
+    assert project.sources["pup-api/panics"].endswith(f"alerts/pup-api.yaml:{line}")
 
 
 def test_dashboard_shows_queues_resources_and_logs() -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from obsgen import promql
-from obsgen.durations import format_duration, human_duration, parse_duration
+from obsgen.core import promql
+from obsgen.core.durations import format_duration, human_duration, parse_duration
 
 
 def test_label_values_are_escaped_and_still_parse() -> None:

@@ -10,11 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from obsgen.artifacts import write_output
-from obsgen.compile import DASHBOARDS_DIR, compile_project
-from obsgen.grafana_api import Grafana, GrafanaConfig, GrafanaError
-from obsgen.load import load_project
-from obsgen.push import CREATE, DELETE, DRIFT, FOREIGN, MARK, UNCHANGED, UPDATE, apply, load_dashboards, plan
+from obsgen.pipeline.writer import write_output
+from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.layout import DASHBOARDS_DIR
+from obsgen.errors import RemoteError
+from obsgen.remote import sync
+from obsgen.remote.grafana import MARK, Dashboards, Grafana, Local, grafana_from_env, load_dashboards
+from obsgen.remote.http import Endpoint
+from obsgen.remote.sync import Action, Change
+from obsgen.spec.load import load_project
+
+CREATE, DELETE, DRIFT, FOREIGN, UNCHANGED, UPDATE = (
+    Action.CREATE, Action.DELETE, Action.DRIFT, Action.FOREIGN, Action.UNCHANGED, Action.UPDATE
+)
 from tests.conftest import ROOT
 from tests.fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
 
@@ -40,7 +48,23 @@ def grafana():
 
 
 def _client(url: str, token: str = EDITOR_TOKEN, **kw) -> Grafana:
-    return Grafana(GrafanaConfig(url, token, backoff=0.01, **kw))
+    return Grafana(Endpoint(url, token, backoff=0.01, **kw))
+
+
+def plan(client: Grafana, local: list[Local], prune: bool = False) -> list[Change]:
+    return Dashboards(client, local).plan(prune)
+
+
+def apply(client: Grafana, changes: list[Change], message: str, force: bool = False, **kw) -> sync.Result:
+    return sync.apply(Dashboards(client, []), changes, message, force, **kw)
+
+
+def _uid(change: Change) -> str:
+    return change.key.rsplit("/", 1)[1]
+
+
+def _uids(keys: list[str]) -> list[str]:
+    return [k.rsplit("/", 1)[1] for k in keys]
 
 
 def _cli(*args: str, url: str, token: str = EDITOR_TOKEN, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -72,7 +96,7 @@ def test_push_creates_folders_and_dashboards_then_changes_nothing(out: Path, gra
 
     first = _cli("push", "--out", str(out), url=grafana.url)
     assert first.returncode == 0, first.stderr
-    assert f"{len(local)} written" in first.stdout and f"[{len(local)}/{len(local)}]" in first.stderr
+    assert f"{len(local)} dashboards written" in first.stdout and f"[{len(local)}/{len(local)}]" in first.stderr
     assert set(grafana.state.folders) == {d.folder for d in local} == {"pup-ai", "slo"}
     stored = grafana.state.dashboards["service-pup-api"]
     assert stored["folderUid"] == "pup-ai" and "obsgen push" in stored["message"]
@@ -80,7 +104,7 @@ def test_push_creates_folders_and_dashboards_then_changes_nothing(out: Path, gra
 
     saves = _saves(grafana)
     again = _cli("push", "--out", str(out), url=grafana.url)
-    assert again.returncode == 0 and "0 written" in again.stdout and f"{len(local)} unchanged" in again.stdout
+    assert again.returncode == 0 and "0 dashboards written" in again.stdout and f"{len(local)} unchanged" in again.stdout
     assert _saves(grafana) == saves, "an unchanged dashboard was written again"
     assert _cli("plan", "--out", str(out), url=grafana.url).returncode == 0
 
@@ -89,13 +113,13 @@ def test_update_shows_a_diff_and_bumps_the_version(out: Path, grafana: FakeGrafa
     client = _client(grafana.url)
     _push_all(client, out)
     _describe(out, "Now with more panels.")
-    changes = {c.uid: c for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    changes = {_uid(c): c for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
     assert changes["service-pup-api"].action == UPDATE
     assert '+  "description": "Now with more panels."' in changes["service-pup-api"].diff
     assert '"version"' not in changes["service-pup-api"].diff and '"id"' not in changes["service-pup-api"].diff
     assert {c.action for uid, c in changes.items() if uid != "service-pup-api"} == {UNCHANGED}
     result = apply(client, list(changes.values()), "second")
-    assert result.written == ["service-pup-api"]
+    assert _uids(result.written) == ["service-pup-api"]
     assert grafana.state.dashboards["service-pup-api"]["version"] == 2
 
 
@@ -104,7 +128,7 @@ def test_drift_is_refused_unless_forced(out: Path, grafana: FakeGrafana) -> None
     _push_all(client, out)
     grafana.edit("slo-platform", title="SLO overview: platform (Ann's copy)")
     refused = _cli("push", "--out", str(out), url=grafana.url)
-    assert refused.returncode == 1 and "refused: slo-platform" in refused.stderr
+    assert refused.returncode == 1 and "refused: slo/slo-platform" in refused.stderr
     assert grafana.state.dashboards["slo-platform"]["dashboard"]["title"] == "SLO overview: platform (Ann's copy)"
     assert "! drift" in _cli("plan", "--out", str(out), url=grafana.url).stdout
 
@@ -117,10 +141,10 @@ def test_a_dashboard_obsgen_did_not_write_is_not_taken_over(out: Path, grafana: 
     client = _client(grafana.url)
     client.create_folder("pup-ai", "pup-ai")
     client.save_dashboard({"uid": "service-pup-api", "title": "Hand made", "tags": []}, "pup-ai", "by hand")
-    changes = {c.uid: c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    changes = {_uid(c): c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
     assert changes["service-pup-api"] == FOREIGN
     result = apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "push")
-    assert "service-pup-api" in result.refused
+    assert "service-pup-api" in _uids(result.refused)
     assert grafana.state.dashboards["service-pup-api"]["dashboard"]["title"] == "Hand made"
 
 
@@ -129,12 +153,12 @@ def test_prune_removes_only_obsgen_dashboards(out: Path, grafana: FakeGrafana) -
     _push_all(client, out)
     client.save_dashboard({"uid": "someone-else", "title": "Tagged but theirs", "tags": ["obsgen"]}, "slo", "by hand")
     (out / DASHBOARDS_DIR / "pup-ai" / "pup-business.json").unlink()
-    without = {c.uid: c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    without = {_uid(c): c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
     assert "pup-business" not in without
     changes = plan(client, load_dashboards(out / DASHBOARDS_DIR), prune=True)
-    assert [(c.uid, c.action) for c in changes if c.action == DELETE] == [("pup-business", DELETE)]
+    assert [(_uid(c), c.action) for c in changes if c.action == DELETE] == [("pup-business", DELETE)]
     result = apply(client, changes, "prune")
-    assert result.deleted == ["pup-business"]
+    assert _uids(result.deleted) == ["pup-business"]
     assert "someone-else" in grafana.state.dashboards and "pup-business" not in grafana.state.dashboards
 
 
@@ -177,21 +201,21 @@ def test_bad_token_forbidden_and_secret_kept(out: Path, grafana: FakeGrafana) ->
     viewer = _cli("push", "--out", str(out), url=grafana.url, token=VIEWER_TOKEN)
     assert viewer.returncode == 1 and "403" in viewer.stderr and "Editor" in viewer.stderr
     assert VIEWER_TOKEN not in viewer.stdout + viewer.stderr
-    assert "glsa_" not in repr(GrafanaConfig(grafana.url, VIEWER_TOKEN))
+    assert "glsa_" not in repr(Endpoint(grafana.url, VIEWER_TOKEN))
 
 
 def test_token_file_and_missing_settings(tmp_path: Path, grafana: FakeGrafana, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GRAFANA_TOKEN", raising=False)
     token = tmp_path / "token"
     token.write_text(EDITOR_TOKEN + "\n")
-    config = GrafanaConfig.from_env(grafana.url + "/", str(token))
+    config = grafana_from_env(grafana.url + "/", str(token)).config
     assert config.token == EDITOR_TOKEN and config.url == grafana.url and config.verify is True
     assert _client(config.url).health()["database"] == "ok"
-    with pytest.raises(GrafanaError, match="no Grafana token"):
-        GrafanaConfig.from_env(grafana.url)
+    with pytest.raises(RemoteError, match="no Grafana token"):
+        grafana_from_env(grafana.url)
     monkeypatch.delenv("GRAFANA_URL", raising=False)
-    with pytest.raises(GrafanaError, match="GRAFANA_URL"):
-        GrafanaConfig.from_env(None, str(token))
+    with pytest.raises(RemoteError, match="GRAFANA_URL"):
+        grafana_from_env(None, str(token))
 
 
 def test_tls_verification(tmp_path: Path) -> None:
@@ -202,7 +226,7 @@ def test_tls_verification(tmp_path: Path) -> None:
         check=True, capture_output=True,
     )
     with FakeGrafana(str(cert), str(key)) as server:
-        with pytest.raises(GrafanaError, match="TLS verification failed") as caught:
+        with pytest.raises(RemoteError, match="TLS verification failed") as caught:
             _client(server.url).folder("x")
         assert EDITOR_TOKEN not in str(caught.value)
         assert _client(server.url, verify=str(cert)).folder("x") is None  # trusted with --ca-file: a plain 404
@@ -211,8 +235,8 @@ def test_tls_verification(tmp_path: Path) -> None:
 def test_unreachable_grafana(tmp_path: Path) -> None:
     with FakeGrafana() as server:
         url = server.url
-    with pytest.raises(GrafanaError, match="cannot reach Grafana|still failing"):
-        Grafana(GrafanaConfig(url, EDITOR_TOKEN, retries=1, backoff=0.01)).folder("x")
+    with pytest.raises(RemoteError, match="cannot reach Grafana|still failing"):
+        Grafana(Endpoint(url, EDITOR_TOKEN, retries=1, backoff=0.01)).folder("x")
 
 
 def test_a_concurrent_edit_gets_412_not_overwritten(out: Path, grafana: FakeGrafana) -> None:
@@ -225,7 +249,7 @@ def test_a_concurrent_edit_gets_412_not_overwritten(out: Path, grafana: FakeGraf
         grafana.state.dashboards["service-pup-api"]["version"] += 1
     result = apply(client, changes, "late")
     (uid, why), = result.failed
-    assert uid == "service-pup-api" and "412" in why and "version-mismatch" in why
+    assert uid == "pup-ai/service-pup-api" and "412" in why and "version-mismatch" in why
 
 
 def test_wrong_url_path_says_so(out: Path, grafana: FakeGrafana) -> None:

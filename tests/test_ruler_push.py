@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsgen.artifacts import write_output
-from obsgen.compile import RULES_DIR, compile_project
-from obsgen.grafana_api import GrafanaConfig
-from obsgen.load import load_project
-from obsgen.ruler_api import LOKI_PREFIX, MIMIR_PREFIX, Ruler, apply_rules, local_groups, plan_rules
+from obsgen.pipeline.writer import write_output
+from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.layout import RULES_DIR
+from obsgen.remote import sync
+from obsgen.remote.http import Endpoint
+from obsgen.spec.load import load_project
+from obsgen.remote.ruler import LOKI_PREFIX, MIMIR_PREFIX, Ruler, RuleGroups, local_groups
 from tests.conftest import ROOT
 from tests.fake_ruler import FakeRuler
 
@@ -23,6 +25,14 @@ def out(tmp_path: Path) -> Path:
     folder = tmp_path / "out"
     write_output(compile_project(load_project(ROOT)), folder)
     return folder
+
+
+def plan_rules(ruler: Ruler, wanted: dict, prune: bool = False) -> list[sync.Change]:
+    return RuleGroups(ruler, wanted).plan(prune)
+
+
+def apply_rules(ruler: Ruler, changes: list[sync.Change]) -> sync.Result:
+    return sync.apply(RuleGroups(ruler, {}), changes, "test")
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -46,14 +56,14 @@ def test_push_rules_to_mimir_and_loki_then_nothing_changes(out: Path) -> None:
 
         writes = mimir.state.writes + loki.state.writes
         again = _cli("push", "--rules", "--out", str(out), env=env)
-        assert again.returncode == 0 and "0 rule groups changed" in again.stdout
+        assert again.returncode == 0 and "0 rule groups written" in again.stdout
         assert mimir.state.writes + loki.state.writes == writes
         assert _cli("plan", "--rules", "--out", str(out), env=env).returncode == 0
 
 
 def test_changed_group_is_updated_and_prune_deletes_only_obsgen_groups(out: Path) -> None:
     with FakeRuler(MIMIR_PREFIX) as mimir:
-        ruler = Ruler(GrafanaConfig(mimir.url, "", backoff=0.01), "pup", MIMIR_PREFIX, "Mimir ruler")
+        ruler = Ruler(Endpoint(mimir.url, "", backoff=0.01), "pup", MIMIR_PREFIX, "Mimir ruler")
         wanted = local_groups(out / RULES_DIR)
         apply_rules(ruler, plan_rules(ruler, wanted))
         ruler.set_group("pup-api", {"name": "team-own-rules", "rules": [{"record": "x:y:z", "expr": "up"}]})
@@ -63,10 +73,11 @@ def test_changed_group_is_updated_and_prune_deletes_only_obsgen_groups(out: Path
         first["interval"] = "30s"
         changed["pup-api"] = [first, *changed["pup-api"][1:]]
         changes = plan_rules(ruler, changed, prune=True)
-        actions = {(c.namespace, c.group): c.action for c in changes if c.action != "unchanged"}
-        assert actions == {("pup-api", first["name"]): "update", ("old-service", "slo:old-service:availability:sli"): "delete"}
-        done, failed = apply_rules(ruler, changes)
-        assert not failed and len(done) == 2
+        actions = {c.key: c.action for c in changes if c.action != sync.Action.UNCHANGED}
+        assert actions == {f"pup-api/{first['name']}": sync.Action.UPDATE,
+                           "old-service/slo:old-service:availability:sli": sync.Action.DELETE}
+        result = apply_rules(ruler, changes)
+        assert not result.failed and len(result.written) == 1 and len(result.deleted) == 1
         assert "team-own-rules" in mimir.state.rules["pup"]["pup-api"]
         assert mimir.state.rules["pup"]["pup-api"][first["name"]]["interval"] == "30s"
 
@@ -74,9 +85,9 @@ def test_changed_group_is_updated_and_prune_deletes_only_obsgen_groups(out: Path
 def test_ruler_faults_retry_and_tenant_is_required(out: Path) -> None:
     with FakeRuler(MIMIR_PREFIX) as mimir:
         mimir.state.faults.extend([503, 429, 500])
-        ruler = Ruler(GrafanaConfig(mimir.url, "", backoff=0.01), "pup", MIMIR_PREFIX, "Mimir ruler")
-        done, failed = apply_rules(ruler, plan_rules(ruler, local_groups(out / RULES_DIR)))
-        assert not failed and done and not mimir.state.faults
+        ruler = Ruler(Endpoint(mimir.url, "", backoff=0.01), "pup", MIMIR_PREFIX, "Mimir ruler")
+        result = apply_rules(ruler, plan_rules(ruler, local_groups(out / RULES_DIR)))
+        assert not result.failed and result.written and not mimir.state.faults
         no_tenant = _cli("push", "--rules", "--out", str(out), env={"MIMIR_URL": mimir.url})
         assert no_tenant.returncode == 1 and "401" in no_tenant.stderr and "tenant" in no_tenant.stderr
 

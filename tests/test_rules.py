@@ -7,16 +7,19 @@ from typing import Any
 import pytest
 import yaml
 
-from obsgen import burnrate, names, promql, rules
-from obsgen.compile import compile_project
-from obsgen.durations import parse_duration
-from obsgen.load import load_project
-from obsgen.spec import Service
+from obsgen.core import names, promql
+from obsgen.core import slo_math as burnrate
+from obsgen.core.rules import rule_file
+from obsgen.prometheus import slo_rules as rules
+from obsgen.pipeline.compile import compile_project
+from obsgen.core.durations import format_duration
+from obsgen.spec.load import load_project
+from obsgen.model.slo import Service
 from tests.conftest import FIXTURES, ROOT
 
 
 def _services(root) -> dict[str, Service]:
-    return {s.service: s for s in load_project(root).services}
+    return {s.name: s for s in load_project(root).services}
 
 
 GOOD = _services(FIXTURES / "good")
@@ -24,8 +27,13 @@ EXAMPLE = _services(ROOT)
 ALL = {**GOOD, **EXAMPLE}
 
 
+def _groups(service: Service) -> list[dict[str, Any]]:
+    """The service's SLO rule groups as written to its rule file."""
+    return rule_file(rules.rule_groups(service))["groups"]
+
+
 def _rules(service: Service) -> list[dict[str, Any]]:
-    return [r for g in rules.rule_groups(service) for r in g["rules"]]
+    return [r for g in _groups(service) for r in g["rules"]]
 
 
 def _alerts(service: Service, slo: str) -> list[dict[str, Any]]:
@@ -40,10 +48,10 @@ def test_every_expression_parses(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_groups_are_small_and_named_uniquely(name: str) -> None:
-    groups = rules.rule_groups(ALL[name])
+    groups = _groups(ALL[name])
     assert len({g["name"] for g in groups}) == len(groups)
     assert all(1 <= len(g["rules"]) <= 20 for g in groups)
-    assert {g["interval"] for g in groups} <= {rules.FAST_INTERVAL, rules.SLOW_INTERVAL}
+    assert {g["interval"] for g in groups} <= {format_duration(rules.FAST_INTERVAL), format_duration(rules.SLOW_INTERVAL)}
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
@@ -51,11 +59,11 @@ def test_every_window_is_recorded_with_service_and_slo(name: str) -> None:
     service = ALL[name]
     recorded = {(r["record"], r["labels"][names.SLO]) for r in _rules(service) if "record" in r}
     for slo in service.slos:
-        for window in [300, 1800, 3600, 7200, 21600, 86400, 259200, parse_duration(slo.period)]:
+        for window in [300, 1800, 3600, 7200, 21600, 86400, 259200, slo.period]:
             for metric in (names.error_ratio(window), names.errors_rate(window), names.total_rate(window)):
                 assert (metric, slo.name) in recorded
     for rule in _rules(service):
-        assert rule["labels"][names.SERVICE] == service.service
+        assert rule["labels"][names.SERVICE] == service.name
 
 
 def test_ratio_recordings_carry_spec_labels_but_rates_do_not() -> None:
@@ -81,8 +89,8 @@ def test_long_windows_are_sampled_from_shorter_recordings() -> None:
     assert exprs[("slo:sli_total:rate30d", "availability")] == (
         'avg_over_time(slo:sli_total:rate1h{service="pup-api", slo="availability"}[30d:1h])'
     )
-    slow = next(g for g in rules.rule_groups(EXAMPLE["pup-api"]) if g["name"].endswith(":long"))
-    assert slow["interval"] == rules.SLOW_INTERVAL
+    slow = next(g for g in _groups(EXAMPLE["pup-api"]) if g["name"].endswith(":long"))
+    assert slow["interval"] == format_duration(rules.SLOW_INTERVAL)
     assert {r["record"] for r in slow["rules"]} >= {"slo:sli_error:ratio_rate1d", "slo:sli_error:ratio_rate30d"}
 
 
@@ -166,6 +174,6 @@ def test_rule_files_are_prometheus_shaped() -> None:
 def test_thresholds_come_from_burnrate() -> None:
     tier = burnrate.DEFAULT_TIERS[1]
     slo = EXAMPLE["pup-workers"].slos[0]
-    expected = promql.number(float(burnrate.threshold(tier, slo.objective, parse_duration(slo.period))))
+    expected = promql.number(float(burnrate.threshold(tier, slo.objective, slo.period)))
     alert = [a for a in _alerts(EXAMPLE["pup-workers"], slo.name) if a["labels"].get("long_window") == "6h"][0]
     assert f"> {expected}" in alert["expr"]

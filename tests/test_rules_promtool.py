@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsgen.artifacts import write_output
-from obsgen.compile import compile_project
-from obsgen.load import load_project
+from obsgen.pipeline.writer import write_output
+from obsgen.pipeline.compile import compile_project
+from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
 
 DAY = 288  # samples a day at the 5m input interval

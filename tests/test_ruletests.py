@@ -10,11 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
-from obsgen import burnrate, names, rules, ruletests, series
-from obsgen.artifacts import write_output
-from obsgen.compile import compile_project
-from obsgen.load import load_project
-from obsgen.validate import promtool_test_rules
+from obsgen.core import names
+from obsgen.core import slo_math as burnrate
+from obsgen.prometheus import series
+from obsgen.prometheus import slo_rules as rules
+from obsgen.prometheus import slo_tests as ruletests
+from obsgen.pipeline.writer import write_output
+from obsgen.pipeline.compile import compile_project
+from obsgen.spec.load import load_project
+from obsgen.pipeline.validate import promtool_test_rules
 from tests.conftest import FIXTURES, ROOT
 
 EXAMPLE = load_project(ROOT)
@@ -34,7 +38,7 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, promtool: str) -> None:
     out = _generate(specs, tmp_path / "out")
     assert sorted(p.name for p in (out / "prometheus" / "tests").iterdir()) == sorted(
-        f"{s.service}.test.yml" for s in load_project(specs).services
+        f"{s.name}.test.yml" for s in load_project(specs).services
     )
     findings = promtool_test_rules(out)
     assert not findings, "\n".join(str(f) for f in findings)
@@ -66,7 +70,7 @@ def _alerts_checks(out: Path, service: str) -> list[tuple[dict[str, str], bool]]
 def test_every_alert_has_a_firing_and_a_silent_test(example_out: Path) -> None:
     rules_found = _alert_rules(example_out)
     slo_alerts = sum(
-        sum(1 for t in burnrate.DEFAULT_TIERS if getattr(slo.alerting, t.severity)) + 1 for s in EXAMPLE.services for slo in s.slos
+        len(slo.tiers) + 1 for s in EXAMPLE.services for slo in s.slos
     )
     assert len([r for _, r in rules_found if "slo" in r["labels"]]) == slo_alerts
     assert len(rules_found) > slo_alerts  # and the operational alerts of alerts/*.yaml
@@ -128,7 +132,7 @@ def test_scenarios_start_after_a_clean_prefix_as_long_as_the_long_window(example
 def test_alert_annotations_render(tmp_path: Path, promtool: str) -> None:
     """Only tier 1 fires at 1.5x its threshold an hour in; its annotations render with the value."""
     out = _generate(FIXTURES / "periods", tmp_path / "out")
-    service = next(s for s in load_project(FIXTURES / "periods").services if s.service == "signup")
+    service = next(s for s in load_project(FIXTURES / "periods").services if s.name == "signup")
     slo = service.slos[0]
     written = yaml.safe_load((out / "prometheus" / "rules" / "signup.yml").read_text())["groups"]
     rule = next(r for g in written for r in g["rules"] if r.get("labels", {}).get("long_window") == "1h")

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from obsgen import series
-from obsgen.spec import SLO
+from obsgen.model.slo import SLO
+from obsgen.prometheus import series
+from tests.conftest import slo_of
 
 
 def _slo(sli: dict) -> SLO:
-    return SLO.model_validate({"name": "x", "objective": 99, "sli": sli})
+    return slo_of({"name": "x", "objective": 99, "sli": sli})
 
 
 def test_shared_counter_is_split_by_the_error_matcher() -> None:

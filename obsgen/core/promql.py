@@ -1,0 +1,166 @@
+"""A small PromQL vocabulary: selectors with escaped label values, numbers, and parse checks.
+
+Everything here emits text that Prometheus 2.42 parses; `check` proves it in-process.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+
+import promql_parser
+
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
+WINDOW_PLACEHOLDER = "$window"
+
+
+@functools.lru_cache(maxsize=1 << 16)  # label values repeat in every rule of a service
+def quote(value: str) -> str:
+    """A PromQL double-quoted string literal for any label value."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def number(value: float) -> str:
+    """Shortest decimal that round-trips the intended value: 14.4 * 0.001 -> 0.0144, not 0.014400000000000001."""
+    if math.isinf(value) or math.isnan(value):
+        raise ValueError(f"not a finite number: {value}")
+    text = f"{value:.12g}"
+    return text
+
+
+@dataclass(frozen=True)
+class Matcher:
+    name: str
+    op: str
+    value: str
+
+    def render(self) -> str:
+        return f"{self.name}{self.op}{quote(self.value)}"
+
+
+@dataclass(frozen=True)
+class Selector:
+    """An instant vector selector: metric name plus label matchers."""
+
+    name: str
+    matchers: tuple[Matcher, ...] = ()
+
+    def render(self) -> str:
+        inner = ", ".join(m.render() for m in self.matchers)
+        return f"{self.name}{{{inner}}}" if inner else self.name
+
+    def with_name(self, name: str) -> Selector:
+        return Selector(name, self.matchers)
+
+    def with_matcher(self, matcher: Matcher) -> Selector:
+        return Selector(self.name, (*self.matchers, matcher))
+
+    @classmethod
+    def of(cls, name: str, **labels: str) -> Selector:
+        return cls(name, tuple(Matcher(k, "=", v) for k, v in labels.items()))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # builders render the same few selectors per SLO many times
+def selector(name: str, *pairs: tuple[str, str]) -> str:
+    """`name{k="v", ...}` for equality matchers, rendered once."""
+    return Selector(name, tuple(Matcher(k, "=", v) for k, v in pairs)).render()
+
+
+def check(expr: str) -> None:
+    """Raise ValueError with the parser's message when `expr` is not valid PromQL."""
+    try:
+        promql_parser.parse(expr)
+    except ValueError as exc:
+        raise ValueError(f"invalid PromQL: {exc}") from None
+
+
+def parse_selector(text: str) -> Selector:
+    """A plain vector selector such as `http_requests_total{job="api"}`; ValueError otherwise."""
+    try:
+        node = promql_parser.parse(text)
+    except ValueError as exc:
+        raise ValueError(f"invalid PromQL: {exc}") from None
+    if not isinstance(node, promql_parser.VectorSelector) or node.offset is not None or node.at is not None:
+        raise ValueError(f"must be a plain selector such as metric{{label=\"value\"}}, got {text!r}")
+    if node.matchers.or_matchers:
+        raise ValueError("`or` inside a selector needs Prometheus 3; write two SLOs or a regex matcher")
+    if not node.name:
+        raise ValueError("the selector needs a metric name, e.g. http_requests_total{job=\"api\"}")
+    matchers = tuple(Matcher(m.name, _OPS[str(m.op)], m.value) for m in node.matchers.matchers)
+    return Selector(node.name, matchers)
+
+
+@dataclass(frozen=True)
+class WindowExpression:
+    """A PromQL expression whose ranges are written `[$window]`: obsgen fills in each window."""
+
+    text: str
+
+    def at(self, window: str) -> str:
+        return with_window(self.text, window)
+
+    def render(self) -> str:
+        return self.text
+
+
+Events = Selector | WindowExpression  # what a counter field of an SLI may hold
+
+
+def parse_events(text: str) -> Events:
+    """A plain selector, or an expression with `[$window]` ranges; ValueError otherwise."""
+    if WINDOW_PLACEHOLDER in text:
+        check_window_expression(text)
+        return WindowExpression(text)
+    try:
+        return parse_selector(text)
+    except ValueError:
+        check(text)  # a syntax error says so first
+        check_window_expression(text)  # a valid expression needs [$window]
+        raise
+
+
+def sum_rate(events: Events, window: str) -> str:
+    """Events per second over the window, summed to one series."""
+    if isinstance(events, WindowExpression):
+        return f"sum({events.at(window)})"
+    return f"sum(rate({events.render()}[{window}]))"
+
+
+def usage_ratio(used: str, capacity: str, by: list[str]) -> str:
+    """Share of a resource in use, per pool: the one saturation query of alerts and dashboards."""
+    keys = ", ".join(by)
+    return f"sum by ({keys}) ({used}) / sum by ({keys}) ({capacity})"
+
+
+def check_window_expression(text: str) -> None:
+    """An expression with `[$window]` range placeholders, e.g. `sum(rate(x[$window]))`."""
+    if WINDOW_PLACEHOLDER not in text:
+        raise ValueError(
+            f"must be a plain selector such as http_requests_total{{code=~\"5..\"}}, or an expression "
+            f"with {WINDOW_PLACEHOLDER} as its range: sum(rate(http_requests_total{{code=~\"5..\"}}[{WINDOW_PLACEHOLDER}]))"
+        )
+    check(with_window(text, "5m"))
+    check(f"sum({with_window(text, '5m')})")  # obsgen aggregates it to one series
+
+
+def with_window(text: str, window: str) -> str:
+    return text.replace(WINDOW_PLACEHOLDER, window)
+
+
+def le_values(bound: float) -> list[str]:
+    """`le` label values a bucket bound may carry: Prometheus 2 writes `1`, Prometheus 3 writes `1.0`."""
+    short = number(bound)
+    values = [short]
+    if float(bound).is_integer() and "e" not in short:
+        values.append(f"{short}.0")
+    return values
+
+
+def le_matcher(bound: float) -> Matcher:
+    values = le_values(bound)
+    if len(values) == 1:
+        return Matcher("le", "=", values[0])
+    return Matcher("le", "=~", "|".join(re.escape(v) for v in values))

@@ -1,0 +1,266 @@
+"""Grafana dashboards from the specs: one per service, an SLO overview, and the teams' own.
+
+Pure: models in, dashboard JSON out. Panels read obsgen's recording rules where one exists (cheap
+and consistent with the alerts) and the raw series only for breakdowns and percentiles.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from obsgen.core import names, promql, slo_math
+from obsgen.core.durations import format_duration
+from obsgen.grafana import panels
+from obsgen.grafana.panels import Row
+from obsgen.loki import rules as loki
+from obsgen.model.ops import Operations
+from obsgen.model.slo import SLO, LatencySLI, RatioSLI, Service
+
+RATE = "$__rate_interval"
+ENV = promql.Matcher("env", "=~", "$env")
+PERCENTILES = (0.5, 0.95, 0.99)
+TAGS = ["obsgen"]
+SLO_FOLDER = "slo"
+COLLAPSE_FROM = 8  # services; larger overviews open with their rows collapsed
+
+
+def service_uid(service: str) -> str:
+    return names.dashboard_uid(names.SERVICE_DASHBOARD, service)
+
+
+def service_url(service: str, base: str = "") -> str:
+    return base.rstrip("/") + names.dashboard_path(service_uid(service), names.service_dashboard_title(service))
+
+
+def overview_url(team: str, base: str = "") -> str:
+    return base.rstrip("/") + names.dashboard_path(names.slo_overview_uid(team), names.slo_overview_title(team))
+
+
+def _env(selector: promql.Selector) -> str:
+    """The selector, scoped to the dashboard's environment variable."""
+    return selector.with_matcher(ENV).render()
+
+
+def _raw(events: promql.Events, by: str | None = None) -> str:
+    """sum(rate(...)) of a spec's counter, scoped to $env, optionally split by a label."""
+    agg = f"sum by ({by})" if by else "sum"
+    if isinstance(events, promql.WindowExpression):
+        return f"{agg} ({events.at(RATE)})"
+    return f"{agg} (rate({_env(events)}[{RATE}]))"
+
+
+def _rec(metric: str, service: Service, slo: SLO) -> str:
+    return promql.Selector.of(metric, **service.ids(slo)).render()
+
+
+def _slo_status(service: Service, slo: SLO) -> list[Any]:
+    """SLI over the period against its objective, and the budget left."""
+    objective = float(slo_math.objective_ratio(slo.objective))
+    period = format_duration(slo.period)
+    return [
+        panels.stat(
+            f"{slo.name}: SLI over {period}", f"1 - {_rec(names.error_ratio(slo.period), service, slo)}", "percentunit",
+            description=f"Good events over the last {period}; objective {slo.objective:g}%.",
+            thresholds=[(None, "red"), (objective, "green")],
+        ),
+        panels.gauge(
+            f"{slo.name}: error budget left", _rec(names.BUDGET_REMAINING, service, slo), "percentunit", 0, 1,
+            description=f"Share of the {period} error budget not yet spent; below zero the SLO is missed.",
+            thresholds=[(None, "red"), (0.25, "orange"), (0.5, "green")],
+        ),
+    ]
+
+
+def _burn_rates(service: Service, slo: SLO) -> Any:
+    """Burn rate over each alert window, with every tier's threshold drawn as a line."""
+    budget = promql.number(float(slo.budget))
+    windows = sorted({t.long_window for t in slo_math.DEFAULT_TIERS})
+    exprs: list[tuple[str, str]] = [(f"{_rec(names.error_ratio(w), service, slo)} / {budget}", format_duration(w)) for w in windows]
+    steps: panels.Steps = [(None, "green")]
+    steps += sorted(
+        {(float(t.burn_rate(slo.period)), "orange" if t.severity == "warning" else "red") for t in slo_math.DEFAULT_TIERS}
+    )
+    return panels.timeseries(
+        f"{slo.name}: burn rate", exprs, "x",
+        description="Error ratio over each alert window divided by the error budget; lines mark the tiers' burn rates.",
+        thresholds=steps, min_value=0,
+    )
+
+
+def _alerts_table(service: Service, slo: SLO | None = None) -> Any:
+    labels = {names.SERVICE: service.name, **({names.SLO: slo.name} if slo else {})}
+    selector = promql.Selector.of("ALERTS", alertstate="firing", **labels).render()
+    return panels.table(f"{slo.name if slo else service.name}: firing alerts", selector)
+
+
+def _traffic(service: Service) -> Row:
+    rate_exprs, error_exprs, breakdown = [], [], []
+    by = service.dashboard.breakdown
+    for slo in service.slos:
+        total, errors = _counters(slo)
+        rate_exprs.append((_raw(total), slo.name))
+        error_exprs.append((_rec(names.error_ratio(names.BASE_WINDOW), service, slo), slo.name))
+        if by and isinstance(total, promql.Selector) and isinstance(errors, promql.Selector):
+            breakdown.append(
+                panels.timeseries(
+                    f"{slo.name}: error ratio by {by}",
+                    [(f"{_raw(errors, by)} / {_raw(total, by)}", f"{{{{{by}}}}}")],
+                    "percentunit", min_value=0,
+                )
+            )
+    row = [
+        panels.timeseries("Request rate", rate_exprs, "reqps", description="Events per second, by SLI.", min_value=0),
+        panels.timeseries("Error ratio (5m)", error_exprs, "percentunit", description="Bad over all events, by SLO.", min_value=0),
+        *breakdown,
+    ]
+    return Row("Traffic and errors", row, width=12 if len(row) <= 2 else 8)
+
+
+def _counters(slo: SLO) -> tuple[promql.Events, promql.Events | None]:
+    """(total, errors) of an SLI, for raw-series panels; None errors when only good events are counted."""
+    if isinstance(slo.sli, RatioSLI):
+        return slo.sli.total, slo.sli.errors
+    return slo.sli.count, None
+
+
+def _latency(service: Service) -> Row | None:
+    found = []
+    by = service.dashboard.breakdown
+    for slo in service.slos:
+        latency = slo.sli
+        if not isinstance(latency, LatencySLI):
+            continue
+        buckets = _env(latency.bucket)
+        quantiles = [
+            (f"histogram_quantile({q}, sum by (le) (rate({buckets}[{RATE}])))", f"p{int(q * 100)}") for q in PERCENTILES
+        ]
+        found.append(panels.timeseries(
+            f"{slo.name}: latency percentiles", quantiles, "s",
+            description=f"From {latency.histogram.name}; the SLO counts requests at or under {latency.threshold:g} s (red line).",
+            thresholds=[(None, "green"), (latency.threshold, "red")], min_value=0,
+        ))
+        found.append(panels.heatmap(f"{slo.name}: latency distribution", f"sum by (le) (increase({buckets}[{RATE}]))"))
+        if by:
+            found.append(panels.timeseries(
+                f"{slo.name}: p99 by {by}",
+                [(f"histogram_quantile(0.99, sum by (le, {by}) (rate({buckets}[{RATE}])))", f"{{{{{by}}}}}")], "s", min_value=0,
+            ))
+    return Row("Latency", found) if found else None
+
+
+def _saturation(service: Service) -> Row | None:
+    res = service.dashboard.resources
+    found = []
+    if res.cpu:
+        cpu = _env(res.cpu)
+        found.append(panels.timeseries("CPU", [(f"sum by (instance) (rate({cpu}[{RATE}]))", "{{instance}}")], "short",
+                                       description="CPU cores in use, per instance.", min_value=0))
+    if res.memory:
+        memory = _env(res.memory)
+        found.append(panels.timeseries("Memory", [(f"sum by (instance) ({memory})", "{{instance}}")], "bytes",
+                                       description="Resident memory, per instance.", min_value=0))
+    return Row("Saturation", found, width=12) if found else None
+
+
+def _dependencies(service: Service) -> Row | None:
+    if not service.depends_on:
+        return None
+    found = [
+        panels.timeseries(
+            f"{dep.service}: error ratio (5m)",
+            [(promql.Selector.of(names.error_ratio(names.BASE_WINDOW), service=dep.service).render(), "{{slo}}")],
+            "percentunit", description=f"SLOs of {dep.service}, which {service.name} calls.", min_value=0,
+        )
+        for dep in service.depends_on
+    ]
+    return Row("Dependencies", found, width=12)
+
+
+def _operations(ops: Operations) -> list[Row]:
+    """Queues, resource use and calls to external APIs, from alerts/<service>.yaml."""
+    rows = []
+    queues = []
+    for q in ops.queues:
+        depth = _env(q.depth)
+        queues.append(panels.timeseries(f"{q.name}: depth", [(depth, "{{queue}}")], "short", min_value=0,
+                                        thresholds=[(None, "green"), (float(q.max_depth), "red")]))
+        flows = [(_raw(sel), label) for sel, label in ((q.enqueued, "enqueued"), (q.processed, "processed")) if sel]
+        if flows:
+            queues.append(panels.timeseries(f"{q.name}: enqueued and processed", flows, "ops", min_value=0))
+    if queues:
+        rows.append(Row("Queues", queues, width=12))
+    used = [
+        panels.timeseries(
+            f"{s.name}: used", [(promql.usage_ratio(_env(s.used), _env(s.capacity), s.by), "{{" + s.by[0] + "}}")],
+            "percentunit", min_value=0, thresholds=[(None, "green"), (s.warning / 100, "orange"), (s.critical / 100, "red")],
+        )
+        for s in ops.saturation
+    ]
+    if used:
+        rows.append(Row("Resources", used, width=12))
+    calls = [
+        panels.timeseries(f"{d.name}: failed calls", [(f"{_raw(d.failures)} / {_raw(d.total)}", "failed")], "percentunit",
+                          min_value=0, thresholds=[(None, "green"), (d.max_failure_ratio / 100, "red")])
+        for d in ops.dependencies
+    ]
+    if calls:
+        rows.append(Row("External APIs", calls, width=12))
+    if ops.logs:
+        rows.append(Row("Logs", [panels.logs(f"{s.name}", loki.stream(s)) for s in ops.logs], width=24 // min(2, len(ops.logs))))
+    return rows
+
+
+def service_dashboard(service: Service, grafana_url: str = "") -> str:
+    rows = [Row("SLOs", [p for slo in service.slos for p in _slo_status(service, slo)], width=6, height=6)]
+    rows.append(_traffic(service))
+    rows += [r for r in (_latency(service), _saturation(service), _dependencies(service)) if r is not None]
+    rows += _operations(service.ops)
+    rows.append(Row("Alerts", [_alerts_table(service)], width=24, height=6))
+    links = [
+        panels.link("Runbook", service.runbook),
+        panels.link(names.slo_overview_title(service.team), overview_url(service.team, grafana_url)),
+        *[panels.link(f"{d.service} dashboard", service_url(d.service, grafana_url)) for d in service.depends_on],
+    ]
+    board = panels.dashboard(
+        names.service_dashboard_title(service.name), service_uid(service.name), rows,
+        tags=[*TAGS, service.team, service.name], links=links,
+        description=service.description or f"Traffic, errors, latency and saturation of {service.name}.",
+    )
+    return panels.render(board)
+
+
+def overview_dashboard(team: str, services: list[Service], grafana_url: str = "") -> str:
+    """One per team: a row per service, and per SLO its SLI, budget, burn rates and firing alerts.
+
+    Per team, because the on-call reads their own SLOs, and because one dashboard of every SLO
+    stops loading long before a thousand services; past COLLAPSE_FROM services rows start collapsed.
+    """
+    collapsed = len(services) > COLLAPSE_FROM
+    rows = []
+    for service in services:
+        found = []
+        for slo in service.slos:
+            found += [*_slo_status(service, slo), _burn_rates(service, slo), _alerts_table(service, slo)]
+        rows.append(Row(service.name, found, widths=[4, 4, 10, 6] * len(service.slos), height=7, collapsed=collapsed))
+    links = [panels.link(f"{s.name} dashboard", service_url(s.name, grafana_url)) for s in services]
+    board = panels.dashboard(
+        names.slo_overview_title(team), names.slo_overview_uid(team), rows, tags=[*TAGS, "slo", team], links=links,
+        description=f"Every SLO of team {team}: its SLI against the objective, error budget left, burn rate per alert window, firing alerts.",
+    )
+    return panels.render(board)
+
+
+def provisioning(path: str = "/var/lib/grafana/dashboards/obsgen") -> dict[str, Any]:
+    """Grafana file provisioning: one provider, folders from the output's sub-folders."""
+    return {
+        "apiVersion": 1,
+        "providers": [{
+            "name": "obsgen",
+            "orgId": 1,
+            "folder": "",
+            "type": "file",
+            "disableDeletion": False,
+            "allowUiUpdates": False,
+            "updateIntervalSeconds": 60,
+            "options": {"path": path, "foldersFromFilesStructure": True},
+        }],
+    }

@@ -1,0 +1,109 @@
+"""Operational early warnings next to a service's SLOs (alerts/<service>.yaml).
+
+Queues, saturation, external dependencies, traffic anomalies and log signals. Each alert belongs
+to the service's team unless it names another, and carries a runbook link.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from obsgen.model.types import LabelName, Name, Percent, Seconds, Selector, Strict
+
+Severity = Literal["critical", "warning", "info"]
+
+
+def _log_selector(value: str) -> str:
+    if not re.fullmatch(r"\{\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*\".*\"\s*(,\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*\".*\"\s*)*\}", value.strip()):
+        raise ValueError(f"{value!r} is not a LogQL stream selector: write it in braces, e.g. {{app=\"pup-api\"}}")
+    return value.strip()
+
+
+LogSelector = Annotated[str, AfterValidator(_log_selector)]
+
+
+class _Alert(Strict):
+    team: Name | None = Field(None, description="Owning team; the service's team by default.")
+    severity: Severity | None = Field(None, description="Default per kind: see the README.")
+    for_: Seconds = Field("5m", alias="for", validate_default=True, description="How long the condition must hold before the alert fires.")
+
+
+class Queue(_Alert):
+    name: Name
+    depth: Selector = Field(description="Gauge: messages waiting.")
+    max_depth: Annotated[int, Field(gt=0)] = Field(description="The most the queue may hold.")
+    oldest_age: Selector | None = Field(None, description="Gauge: age in seconds of the oldest waiting message.")
+    max_age: Seconds | None = Field(None, description="Oldest message age limit (needs `oldest_age`).")
+    drain_within: Seconds = Field("30m", validate_default=True, description="Alert when the trend says the backlog will not drain within this.")
+    processed: Selector | None = Field(None, description="Counter of processed messages (dashboards).")
+    enqueued: Selector | None = Field(None, description="Counter of enqueued messages (dashboards).")
+
+    @model_validator(mode="after")
+    def _age_needs_metric(self) -> Queue:
+        if (self.max_age is None) != (self.oldest_age is None):
+            raise ValueError("give `oldest_age` and `max_age` together")
+        return self
+
+
+class Saturation(_Alert):
+    name: Name
+    used: Selector = Field(description="Gauge of the resource in use, e.g. connections in use.")
+    capacity: Selector = Field(description="Gauge of the resource's limit, e.g. pool size.")
+    by: list[LabelName] = Field(
+        default_factory=lambda: ["instance"], description="Labels that tell one pool or container from another."
+    )
+    warning: Percent = 80
+    critical: Percent = 95
+
+    @model_validator(mode="after")
+    def _levels(self) -> Saturation:
+        if self.warning >= self.critical:
+            raise ValueError(f"warning ({self.warning:g}%) must be below critical ({self.critical:g}%)")
+        return self
+
+
+class DependencyLatency(Strict):
+    histogram: Selector = Field(description="The client-side histogram, without _bucket.")
+    percentile: Annotated[float, Field(gt=0, lt=100)] = 99
+    max: Annotated[float, Field(gt=0, description="Seconds.")]
+
+
+class ExternalDependency(_Alert):
+    name: Name
+    failures: Selector = Field(description="Counter of failed calls.")
+    total: Selector = Field(description="Counter of all calls.")
+    max_failure_ratio: Percent = 5
+    latency: DependencyLatency | None = None
+
+
+class Anomaly(_Alert):
+    name: Name
+    rate: Selector = Field(description="Counter of business or request events, e.g. conversations started.")
+    min_ratio: Percent = Field(50, description="Alert below this share of the rate one week earlier.")
+    for_: Seconds = Field("30m", alias="for", validate_default=True)
+
+
+class LogSignal(_Alert):
+    name: Name
+    selector: LogSelector
+    match: str = Field("", description="Line filters or a parser stage, e.g. |= \"panic\" or | json | level=\"error\".")
+    above: float | None = Field(None, ge=0, description="Alert when matching lines per second exceed this.")
+    above_ratio: Percent | None = Field(None, description="Alert when matching lines exceed this percent of all lines.")
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> LogSignal:
+        if (self.above is None) == (self.above_ratio is None):
+            raise ValueError("give exactly one of `above` (lines per second) or `above_ratio` (percent of lines)")
+        return self
+
+
+class Operations(Strict):
+    """A service's operational alerts; empty when it has no alerts file."""
+
+    queues: list[Queue] = Field(default_factory=list)
+    saturation: list[Saturation] = Field(default_factory=list)
+    dependencies: list[ExternalDependency] = Field(default_factory=list)
+    anomalies: list[Anomaly] = Field(default_factory=list)
+    logs: list[LogSignal] = Field(default_factory=list)

@@ -1,0 +1,50 @@
+"""The whole compiled input: every service with its SLOs and operational alerts, the routing,
+the settings and the teams' own dashboards."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+
+from obsgen.model.routing import Routing
+from obsgen.model.slo import Service
+from obsgen.model.types import Strict, Url
+
+
+@dataclass(frozen=True)
+class CustomDashboard:
+    """A dashboards/*.dashboard.py file: `build(project)` returns a grafanalib Dashboard."""
+
+    path: str
+    folder: str
+    build: Callable[[Any], Any]
+
+
+class Settings(Strict):
+    """obsgen.yaml: settings for the whole project. Optional."""
+
+    grafana_url: Url | None = Field(
+        None, description="Base URL of Grafana, e.g. https://grafana.example.com; makes alert dashboard_url links absolute."
+    )
+    loki_tenant: str = Field("fake", pattern=r"^[A-Za-z0-9_.-]+$", description="Loki tenant of the log rules (Loki's default is fake).")
+
+
+@dataclass(frozen=True)
+class Project:
+    services: tuple[Service, ...]
+    routing: Routing | None = None  # from alerts/routing.yaml, when it exists
+    settings: Settings = field(default_factory=Settings)
+    custom_dashboards: tuple[CustomDashboard, ...] = ()  # from dashboards/*.dashboard.py
+    sources: Mapping[str, str] = field(default_factory=dict)  # "service/signal" -> "file:line", for LogQL errors
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def teams(self) -> dict[str, list[Service]]:
+        """Services by owning team, teams in name order."""
+        found: dict[str, list[Service]] = {}
+        for service in self.services:
+            found.setdefault(service.team, []).append(service)
+        return dict(sorted(found.items()))

@@ -1,0 +1,161 @@
+"""Routing (alerts/routing.yaml): teams, how each is reached, and Alertmanager's timing.
+
+The input's shape is the model's, so these pydantic models are both.
+
+Secrets never appear here: receivers name files (`routing_key_file`, `api_url_file`, ...) that
+Alertmanager reads at run time. A literal secret is rejected with the field to use instead.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import AfterValidator, Field, model_validator
+
+from obsgen.model.types import LabelName, Name, Seconds, Strict, Url
+
+# Literal secret fields a user might reach for, and the file-based field Alertmanager 0.25 reads instead.
+_SECRET_FIELDS = {
+    "routing_key": "routing_key_file",
+    "service_key": "routing_key_file",
+    "api_key": "api_key_file",
+    "api_url": "api_url_file",
+    "auth_password": "auth_password_file",
+    "password": "auth_password_file",
+    "token": "credentials_file",
+    "credentials": "credentials_file",
+    "bearer_token": "credentials_file",
+}
+_SECRET_QUERY = re.compile(r"(?i)^(token|access_token|api_?key|key|secret|password|passwd|sig|signature|auth)$")
+
+
+class _Strict(Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, instead in _SECRET_FIELDS.items():
+                if key in data and instead in cls.model_fields:
+                    raise ValueError(
+                        f"`{key}` would put a secret in the spec and in alertmanager.yml; store it in a file "
+                        f"Alertmanager can read and write `{instead}: /etc/alertmanager/secrets/...` instead"
+                    )
+        return data
+
+
+def _file(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r}: give the absolute path of the file on the Alertmanager host")
+    return value
+
+
+SecretFile = Annotated[str, AfterValidator(_file), Field(description="Absolute path of a file holding the secret.")]
+
+
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.username or parts.password:
+        raise ValueError("the URL carries credentials; put them in `credentials_file` (sent as a bearer token)")
+    secret = [k for k, _ in parse_qsl(parts.query) if _SECRET_QUERY.match(k)]
+    if secret or "hooks.slack.com" in parts.netloc:
+        what = f"query parameter {secret[0]!r}" if secret else "a Slack hook URL"
+        raise ValueError(
+            f"{what} is a secret in the URL; use `slack.api_url_file`, or `credentials_file` for a bearer token"
+        )
+    return value
+
+
+class PagerDuty(_Strict):
+    routing_key_file: SecretFile
+
+
+class Opsgenie(_Strict):
+    api_key_file: SecretFile
+    responders: list[Name] = Field(default_factory=list, description="Opsgenie team names to notify.")
+
+
+class Slack(_Strict):
+    channel: Annotated[str, Field(pattern=r"^[#@]?[\w.-]+$")]
+    api_url_file: SecretFile
+
+
+class Email(_Strict):
+    to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class Webhook(_Strict):
+    url: Annotated[Url, AfterValidator(_webhook_url)]
+    credentials_file: SecretFile | None = Field(None, description="Bearer token for the webhook.")
+
+
+class Target(_Strict):
+    """Where notifications go: at least one of pagerduty, opsgenie, slack, email, webhook."""
+
+    pagerduty: PagerDuty | None = None
+    opsgenie: Opsgenie | None = None
+    slack: Slack | None = None
+    email: Email | None = None
+    webhook: Webhook | None = None
+    active_during: list[Name] = Field(
+        default_factory=list, description="Send only within these time_intervals (e.g. business-hours)."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_target(self) -> Target:
+        if not self.kinds():
+            raise ValueError("a receiver needs a target: pagerduty, opsgenie, slack, email or webhook")
+        return self
+
+    def kinds(self) -> list[str]:
+        return [k for k in ("pagerduty", "opsgenie", "slack", "email", "webhook") if getattr(self, k) is not None]
+
+
+class Escalation(Target):
+    """A second receiver for critical alerts still firing `after` this long."""
+
+    after: Seconds = Field("30m", validate_default=True)
+
+
+class Timing(_Strict):
+    group_by: list[LabelName] | None = None
+    group_wait: Seconds | None = None
+    group_interval: Seconds | None = None
+    repeat_interval: Seconds | None = None
+
+
+class Team(Timing):
+    critical: Target = Field(description="Pages: PagerDuty, Opsgenie or a webhook.")
+    warning: Target | None = Field(None, description="Tickets: Slack, email or a webhook. Without it, warnings go to `default`.")
+    escalation: Escalation | None = None
+
+
+class TimeRange(_Strict):
+    start_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
+    end_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
+
+
+_WEEKDAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+
+
+class TimeInterval(_Strict):
+    weekdays: list[Annotated[str, Field(pattern=rf"^{_WEEKDAY}(:{_WEEKDAY})?$")]] = Field(default_factory=list)
+    times: list[TimeRange] = Field(default_factory=list)
+    location: str | None = Field(None, description="IANA time zone, e.g. Europe/Berlin; UTC when left out.")
+
+
+class Smtp(_Strict):
+    sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    smarthost: Annotated[str, Field(pattern=r"^[^\s:]+:\d+$")]
+    auth_username: str | None = None
+    auth_password_file: SecretFile | None = None
+    require_tls: bool = True
+
+
+class Routing(Timing):
+    """alerts/routing.yaml."""
+
+    teams: dict[Name, Team] = Field(min_length=1)
+    default: Target = Field(description="Gets every alert no team owns.")
+    time_intervals: dict[Name, list[TimeInterval]] = Field(default_factory=dict)
+    smtp: Smtp | None = Field(None, description="Needed when any receiver sends email.")

@@ -1,0 +1,124 @@
+"""The pipeline's middle: a Project in, every artifact out. No I/O.
+
+Services compile independently, so a large project is spread over the machine's cores; the
+result is reassembled in service order and is the same bytes either way.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from grafanalib.core import Dashboard
+
+from obsgen.alertmanager import config as alertmanager
+from obsgen.core import names
+from obsgen.core.rules import alerts_of, rule_file
+from obsgen.errors import SpecError, SpecIssue, user_line
+from obsgen.grafana import dashboards
+from obsgen.grafana.panels import render
+from obsgen.loki import rules as loki
+from obsgen.model.project import CustomDashboard, Project, Settings
+from obsgen.model.slo import Service
+from obsgen.pipeline import layout, report
+from obsgen.pipeline.writer import HEADER, Artifacts, to_yaml
+from obsgen.prometheus import ops_rules, ops_tests, slo_rules, slo_tests
+
+PARALLEL_FROM = 64  # below this many services a worker pool costs more than it saves
+
+_PROJECT: Project | None = None  # inherited by forked workers, so the project is not pickled
+
+Alerts = list[dict[str, str]]  # the labels of every generated alert, alertname included
+
+
+def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, Alerts]:
+    grafana_url = settings.grafana_url or ""
+    url = dashboards.service_url(service.name, grafana_url)
+    groups = slo_rules.rule_groups(service, url) + ops_rules.ops_groups(service, url)
+    tests = slo_tests.test_file(service, groups, layout.rule_file_from_tests(service.name))
+    tests["tests"] += ops_tests.ops_tests(service)
+    log_groups = loki.ruler_groups(service, url)
+    alerts = [{names.ALERTNAME: a.alert, **a.labels} for a in alerts_of(groups + log_groups)]
+    files = {
+        layout.rule_file(service.name): HEADER + to_yaml(rule_file(groups)),
+        layout.test_file(service.name): HEADER + to_yaml(tests),
+        layout.dashboard_file(service.dashboard.folder, dashboards.service_uid(service.name)): dashboards.service_dashboard(
+            service, grafana_url
+        ),
+    }
+    if log_groups:
+        files[layout.loki_rule_file(settings.loki_tenant, service.name)] = HEADER + to_yaml(rule_file(log_groups))
+    return files, alerts
+
+
+def team_artifacts(team: str, services: list[Service], grafana_url: str = "") -> tuple[Artifacts, Alerts]:
+    path = layout.dashboard_file(dashboards.SLO_FOLDER, names.slo_overview_uid(team))
+    return {path: dashboards.overview_dashboard(team, services, grafana_url)}, []
+
+
+def _task(key: str | int) -> tuple[Artifacts, Alerts]:
+    """A service by index, or a team's overview by name; runs in a forked worker."""
+    assert _PROJECT is not None
+    if isinstance(key, int):
+        return service_artifacts(_PROJECT.services[key], _PROJECT.settings)
+    return team_artifacts(key, _PROJECT.teams()[key], _PROJECT.settings.grafana_url or "")
+
+
+def workers_for(services: int) -> int:
+    """Worker processes for a project this size: 1 (in-process) for small ones."""
+    cores = min(os.cpu_count() or 1, 8)
+    if services < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return cores
+
+
+def compile_project(project: Project, workers: int | None = None) -> Artifacts:
+    """Every artifact of the project; `workers` overrides how many processes share the services."""
+    global _PROJECT
+    services = project.services
+    grafana_url = project.settings.grafana_url or ""
+    workers = workers_for(len(services)) if workers is None else workers
+    teams = project.teams()
+    parts: list[tuple[Artifacts, Alerts]]
+    if workers > 1:
+        _PROJECT = project
+        try:
+            context = multiprocessing.get_context("fork")
+            tasks: list[str | int] = [*teams, *range(len(services))]  # the big overviews first
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                parts = list(pool.map(_task, tasks, chunksize=max(1, len(services) // (8 * workers))))
+        finally:
+            _PROJECT = None
+    else:
+        parts = [team_artifacts(t, members, grafana_url) for t, members in teams.items()]
+        parts += [service_artifacts(s, project.settings) for s in services]
+    artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
+    artifacts[layout.REPORT] = report.report(project)
+    for custom in project.custom_dashboards:
+        board = _build_custom(custom, project)
+        path = layout.dashboard_file(custom.folder, board.uid)
+        if path in artifacts:
+            raise SpecError([SpecIssue(custom.path, 0, "uid", f"{board.uid!r} is the uid of another dashboard")])
+        artifacts[path] = render(board)
+    artifacts[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
+    if project.routing is not None:
+        alerts = [labels for _, found in parts for labels in found]
+        artifacts[layout.ALERTMANAGER_CONFIG] = HEADER + to_yaml(alertmanager.config(project))
+        artifacts[layout.ROUTE_TESTS] = HEADER + (
+            "# Each case: amtool config routes test --config.file=alertmanager.yml --verify.receivers=R label=value ...\n"
+        ) + to_yaml(alertmanager.route_tests(project, alerts))
+    return dict(sorted(artifacts.items()))
+
+
+def _build_custom(custom: CustomDashboard, project: Project) -> Any:
+    """Runs a team's dashboard function; its mistakes are spec errors with the file and line."""
+    try:
+        board = custom.build(project)
+    except Exception as exc:  # noqa: BLE001 - any error in user code is reported, never a traceback
+        raise SpecError([SpecIssue(custom.path, user_line(exc, custom.path), "dashboard()", f"{type(exc).__name__}: {exc}")]) from None
+    if not isinstance(board, Dashboard) or not board.uid:
+        raise SpecError([SpecIssue(custom.path, 0, "dashboard()", "must return a grafanalib Dashboard with a uid (use obsgen.grafana.panels.dashboard)")])
+    if len(board.uid) > 40:
+        raise SpecError([SpecIssue(custom.path, 0, "uid", f"{board.uid!r} is longer than Grafana's 40 characters")])
+    return board

@@ -1,0 +1,32 @@
+"""Where obsgen writes, relative to the output folder. Other tools and checks rely on these paths."""
+from __future__ import annotations
+
+RULES_DIR = "prometheus/rules"  # <service>.yml
+TESTS_DIR = "prometheus/tests"  # <service>.test.yml
+LOKI_RULES_DIR = "loki/rules"  # <tenant>/<service>.yml
+REPORT = "SLO_REPORT.md"
+ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
+ROUTE_TESTS = "alertmanager/route-tests.yml"
+DASHBOARDS_DIR = "grafana/dashboards"  # <folder>/<uid>.json
+PROVISIONING = "grafana/provisioning/dashboards.yml"
+
+
+def rule_file(service: str) -> str:
+    return f"{RULES_DIR}/{service}.yml"
+
+
+def test_file(service: str) -> str:
+    return f"{TESTS_DIR}/{service}.test.yml"
+
+
+def rule_file_from_tests(service: str) -> str:
+    """The rule file as a test file names it: promtool resolves rule_files relative to the test file."""
+    return f"../rules/{service}.yml"
+
+
+def loki_rule_file(tenant: str, service: str) -> str:
+    return f"{LOKI_RULES_DIR}/{tenant}/{service}.yml"
+
+
+def dashboard_file(folder: str, uid: str) -> str:
+    return f"{DASHBOARDS_DIR}/{folder}/{uid}.json"

@@ -1,0 +1,184 @@
+"""Checks generated artifacts with the real tools, and in-process where no tool is needed."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from obsgen.core import promql
+from obsgen.errors import ToolMissing
+from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, DASHBOARDS_DIR, LOKI_RULES_DIR, ROUTE_TESTS, RULES_DIR, TESTS_DIR
+
+TOOL_HINT = (
+    "{tool} not found on PATH. On Debian or Ubuntu: `sudo apt-get install prometheus` "
+    "(promtool) and `prometheus-alertmanager` (amtool); `make tools` does this for you."
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+def rule_expressions(text: str) -> list[tuple[str, str]]:
+    """(rule name, expr) for every rule in a Prometheus rule file."""
+    doc = yaml.safe_load(text) or {}
+    return [
+        (rule.get("record") or rule.get("alert") or "?", rule["expr"])
+        for group in doc.get("groups", [])
+        for rule in group.get("rules", [])
+    ]
+
+
+def check_expressions(out: Path) -> list[Finding]:
+    """Every expression in every rule file parses (promql-parser, no tool needed)."""
+    findings = []
+    for path in sorted((out / RULES_DIR).glob("*.yml")):
+        for name, expr in rule_expressions(path.read_text(encoding="utf-8")):
+            try:
+                promql.check(expr)
+            except ValueError as exc:
+                findings.append(Finding(str(path), f"{name}: {exc}"))
+    return findings
+
+
+def require_tool(tool: str) -> str:
+    found = shutil.which(tool)
+    if not found:
+        raise ToolMissing(TOOL_HINT.format(tool=tool))
+    return found
+
+
+def promtool_check_rules(out: Path) -> list[Finding]:
+    files = sorted((out / RULES_DIR).glob("*.yml"))
+    if not files:
+        return [Finding(str(out / RULES_DIR), "no rule files; run `obsgen generate` first")]
+    promtool = require_tool("promtool")
+    proc = subprocess.run([promtool, "check", "rules", *map(str, files)], capture_output=True, text=True)
+    if proc.returncode == 0:
+        return []
+    return [Finding("promtool check rules", line) for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+
+
+def promtool_test_rules(out: Path) -> list[Finding]:
+    """Runs the generated unit tests, one promtool per file, as many at once as there are cores."""
+    files = sorted((out / TESTS_DIR).glob("*.test.yml"))
+    if not files:
+        return []
+    promtool = require_tool("promtool")
+
+    def run(path: Path) -> list[Finding]:
+        proc = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+        if proc.returncode == 0:
+            return []
+        text = (proc.stdout + proc.stderr).strip()
+        return [Finding(str(path), "promtool test rules failed:\n" + text)]
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return [f for found in pool.map(run, files) for f in found]
+
+
+def amtool_check(out: Path) -> list[Finding]:
+    """`amtool check-config`, then every routing case through `amtool config routes test`."""
+    config = out / ALERTMANAGER_CONFIG
+    if not config.exists():
+        return []
+    amtool = require_tool("amtool")
+    proc = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return [Finding(str(config), "amtool check-config failed:\n" + (proc.stdout + proc.stderr).strip())]
+    cases = (yaml.safe_load((out / ROUTE_TESTS).read_text(encoding="utf-8")) or {}).get("cases", [])
+
+    def run(case: dict[str, Any]) -> list[Finding]:
+        expected = ",".join(case["receivers"])
+        args = [f"{k}={v}" for k, v in case["labels"].items()]
+        proc = subprocess.run(
+            [amtool, "config", "routes", "test", f"--config.file={config}", f"--verify.receivers={expected}", *args],
+            capture_output=True, text=True,
+        )
+        if proc.returncode == 0:
+            return []
+        got = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else proc.stderr.strip()
+        return [Finding(str(out / ROUTE_TESTS), f"{case['name']}: expected {expected}, Alertmanager routes to {got}")]
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return [f for found in pool.map(run, cases) for f in found]
+
+
+LOGQL_CHECKER = Path(__file__).resolve().parents[2] / "tools" / "logql" / "check.mjs"
+LOKI_RULE_KEYS = {"record", "alert", "expr", "for", "labels", "annotations"}
+
+
+def logql_targets(out: Path) -> list[tuple[str, str, str]]:
+    """(where, service/signal or '', expr) for the LogQL in Loki rule files and in dashboards' Loki panels."""
+    found = []
+    for path in sorted((out / LOKI_RULES_DIR).glob("*/*.yml")):
+        for group in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                labels = rule.get("labels", {})
+                key = f"{labels.get('service', '')}/{labels.get('signal', '')}"
+                found.append((f"{path}: {rule.get('record') or rule.get('alert')}", key, rule["expr"]))
+    for path in sorted((out / DASHBOARDS_DIR).glob("*/*.json")):
+        for panel in json.loads(path.read_text(encoding="utf-8")).get("panels", []):
+            for target in panel.get("targets", []):
+                if (target.get("datasource") or {}).get("type") == "loki":
+                    found.append((f"{path}: {panel.get('title')}", "", target["expr"]))
+    return found
+
+
+def check_loki_shape(out: Path) -> list[Finding]:
+    """Loki's ruler reads Prometheus-shaped files: groups with a name and rules of record or alert and expr."""
+    findings = []
+    for path in sorted((out / LOKI_RULES_DIR).glob("*/*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if set(doc) != {"groups"} or not isinstance(doc["groups"], list):
+            findings.append(Finding(str(path), "a Loki rule file holds exactly `groups:`"))
+            continue
+        for group in doc["groups"]:
+            if not group.get("name") or not group.get("rules"):
+                findings.append(Finding(str(path), f"group {group.get('name')!r} needs a name and rules"))
+            for rule in group.get("rules", []):
+                if ("record" in rule) == ("alert" in rule) or "expr" not in rule or set(rule) - LOKI_RULE_KEYS:
+                    findings.append(Finding(str(path), f"rule {rule.get('record') or rule.get('alert')!r} is not a Loki rule"))
+    return findings
+
+
+def logql_check(out: Path, sources: dict[str, str] | None = None) -> list[Finding]:
+    """Every LogQL expression obsgen wrote, parsed by Grafana's own grammar (@grafana/lezer-logql,
+    run by node); an error names the spec file and line the expression came from."""
+    targets = logql_targets(out)
+    if not targets:
+        return []
+    node = require_tool("node")
+    if not (LOGQL_CHECKER.parent / "node_modules" / "@grafana" / "lezer-logql").is_dir():
+        raise ToolMissing("the LogQL grammar is not installed: run `make tools` (npm ci in tools/logql)")
+    payload = json.dumps([{"id": i, "expr": expr} for i, (_, _, expr) in enumerate(targets)])
+    proc = subprocess.run([node, str(LOGQL_CHECKER)], input=payload, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return [Finding(str(LOGQL_CHECKER), proc.stderr.strip())]
+    findings = []
+    for result in json.loads(proc.stdout):
+        if not result["ok"]:
+            where, key, expr = targets[result["id"]]
+            origin = (sources or {}).get(key)
+            findings.append(Finding(origin or where, f"invalid LogQL ({result['error']}) in {expr!r}" + (f" [{where}]" if origin else "")))
+    return findings
+
+
+def validate_output(out: Path, sources: dict[str, str] | None = None) -> list[Finding]:
+    """All checks over a written output folder; an empty list means everything passed."""
+    return (
+        check_expressions(out) + promtool_check_rules(out) + promtool_test_rules(out) + amtool_check(out)
+        + check_loki_shape(out) + logql_check(out, sources)
+    )

@@ -1,0 +1,198 @@
+"""Synthetic input series for promtool tests: raw counters that give an SLI a chosen error ratio.
+
+From the SLI's selectors obsgen finds label sets that match them (and, for the good half of a
+shared counter, label sets that do not match the error selector), then writes counters in
+promtool's `start+step x count` notation. Pure; no I/O.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from obsgen.core import promql
+from obsgen.model.slo import SLO, LatencySLI
+
+# Label values tried for matchers that are not plain equality, most plausible first.
+_BAD_VALUES = ("error", "failed", "500", "failure", "timeout", "5xx", "false")
+_GOOD_VALUES = ("ok", "success", "200", "succeeded", "2xx", "true")
+_OTHER_VALUES = ("", "x", "other", "default")
+BASELINE = 1000.0  # counters start above zero, as real ones do after a restart or two
+
+
+def exact(count: float) -> float:
+    """Nearest multiple of 1/1024: sums of such numbers are exact in floating point, so a counter
+    built from them never steps backwards by a rounding error (which Prometheus reads as a reset)."""
+    return round(count * 1024) / 1024
+
+
+@dataclass(frozen=True)
+class Phase:
+    """`minutes` of traffic with `good` and `bad` events a minute (multiples of 1/1024)."""
+
+    minutes: int
+    good: float
+    bad: float
+
+    @classmethod
+    def of(cls, minutes: int, per_minute: float, error_ratio: float) -> Phase:
+        bad = exact(per_minute * error_ratio)
+        return cls(minutes, exact(per_minute) - bad, bad)
+
+    @property
+    def error_ratio(self) -> float:
+        return self.bad / (self.good + self.bad)
+
+
+@dataclass(frozen=True)
+class Counter:
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    bad: float  # share of a bad event this counter counts (0 or 1)
+    good: float  # share of a good event it counts (0 or 1)
+
+    @property
+    def series(self) -> str:
+        """promtool's series notation: name{label="value", ...}."""
+        return promql.Selector.of(self.name, **dict(self.labels)).render()
+
+    def selected_by(self, selector: promql.Selector) -> bool:
+        labels = dict(self.labels)
+        return selector.name == self.name and all(_matches(m, labels.get(m.name, "")) for m in selector.matchers)
+
+
+class Untestable(ValueError):
+    """The SLI cannot be driven by synthetic series (an expression, or unsatisfiable matchers)."""
+
+
+def counters(slo: SLO) -> list[Counter]:
+    """The raw counters to synthesise, with what each one counts."""
+    sli = slo.sli
+    if isinstance(sli, LatencySLI):
+        labels = _satisfy(sli.histogram.matchers, prefer=_GOOD_VALUES)
+        le = promql.le_values(sli.threshold)[0]
+        return [
+            _counter(sli.bucket.name, {**labels, "le": le}, bad=0, good=1),
+            _counter(sli.count.name, labels, bad=1, good=1),
+        ]
+    part, counts_bad = (sli.errors, True) if sli.errors is not None else (sli.good, False)
+    if not isinstance(part, promql.Selector) or not isinstance(sli.total, promql.Selector):
+        raise Untestable("an expression SLI: obsgen cannot know which series it reads")
+    return ratio_counters(part, sli.total, counts_bad)
+
+
+def ratio_counters(part_sel: promql.Selector, total_sel: promql.Selector, counts_bad: bool = True) -> list[Counter]:
+    """Counters for a part (errors, or good events) over a total, both plain selectors."""
+    own, other = (_BAD_VALUES, _GOOD_VALUES) if counts_bad else (_GOOD_VALUES, _BAD_VALUES)
+    if part_sel.name != total_sel.name:
+        # Separate counters: the part counts its own events, the total counts all of them.
+        return [
+            _counter(part_sel.name, _satisfy(part_sel.matchers, prefer=own), bad=counts_bad, good=not counts_bad),
+            _counter(total_sel.name, _satisfy(total_sel.matchers, prefer=own), bad=1, good=1),
+        ]
+    # One counter split by a label: a series the part selects, and one only the total selects.
+    inside = _satisfy(part_sel.matchers + total_sel.matchers, prefer=own)
+    outside = _satisfy(total_sel.matchers, prefer=other, avoid=part_sel.matchers)
+    return [
+        _counter(total_sel.name, inside, bad=counts_bad, good=not counts_bad),
+        _counter(total_sel.name, outside, bad=not counts_bad, good=counts_bad),
+    ]
+
+
+def input_series(sli_counters: list[Counter], phases: list[Phase]) -> list[dict[str, str]]:
+    """promtool `input_series` for these phases, one sample a minute."""
+    out = []
+    for counter in sli_counters:
+        steps = [(p.bad * counter.bad + p.good * counter.good, p.minutes) for p in phases]
+        out.append({"series": counter.series, "values": counter_values(steps)})
+    return out
+
+
+def counter_values(steps: list[tuple[float, int]]) -> str:
+    """promtool notation for a counter from BASELINE growing by `increment` for `count` samples, per step."""
+    parts = [_exact_number(BASELINE)]
+    value = BASELINE
+    for increment, count in steps:
+        if count <= 0:
+            continue
+        first = value + increment
+        parts.append(f"{_exact_number(first)}+{_exact_number(increment)}x{count - 1}")
+        value = first + increment * (count - 1)
+    return " ".join(parts)
+
+
+def _exact_number(value: float) -> str:
+    """Shortest text that reads back as exactly this float (promql.number rounds to 12 digits)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _counter(name: str, labels: dict[str, str], bad: float, good: float) -> Counter:
+    return Counter(name, tuple(sorted(labels.items())), bad=float(bad), good=float(good))
+
+
+def selectors(slo: SLO) -> list[promql.Selector]:
+    """Every raw selector the SLI reads (for plain-selector SLIs)."""
+    sli = slo.sli
+    if isinstance(sli, LatencySLI):
+        return [sli.bucket, sli.count]
+    return [s for s in (sli.errors, sli.good, sli.total) if isinstance(s, promql.Selector)]
+
+
+def independent(slos: list[tuple[SLO, list[Counter]]]) -> bool:
+    """True when no SLO's selectors pick up another's synthetic series, so their scenarios can share a test."""
+    for slo, own in slos:
+        others = [sel for other, _ in slos if other is not slo for sel in selectors(other)]
+        if any(c.selected_by(sel) for c in own for sel in others):
+            return False
+    return True
+
+
+def _matches(matcher: promql.Matcher, value: str) -> bool:
+    if matcher.op == "=":
+        return value == matcher.value
+    if matcher.op == "!=":
+        return value != matcher.value
+    found = re.fullmatch(matcher.value, value, flags=re.DOTALL) is not None
+    return found if matcher.op == "=~" else not found
+
+
+def _candidates(matchers: tuple[promql.Matcher, ...], label: str, prefer: tuple[str, ...]) -> list[str]:
+    values: list[str] = []
+    for m in matchers:
+        if m.name == label and m.op == "=":
+            values.append(m.value)
+        elif m.name == label and m.op == "=~":
+            # Alternatives of a simple regex such as succeeded|failed are likely values.
+            values += [v for v in m.value.strip("()").split("|") if re.escape(v) == v.replace("-", "\\-")]
+    ordered = list(dict.fromkeys([*values, *prefer, *_BAD_VALUES, *_GOOD_VALUES, *_OTHER_VALUES]))
+    # Status codes want numbers, outcomes want words: rank values shaped like the matchers' first.
+    numeric = any(ch.isdigit() for m in matchers if m.name == label for ch in m.value)
+    return sorted(ordered, key=lambda v: v[:1].isdigit() != numeric)
+
+
+def satisfy(matchers: tuple[promql.Matcher, ...]) -> dict[str, str]:
+    """Label values that meet every matcher (for synthetic series of any selector)."""
+    return _satisfy(matchers, prefer=())
+
+
+def _satisfy(
+    matchers: tuple[promql.Matcher, ...], prefer: tuple[str, ...], avoid: tuple[promql.Matcher, ...] = ()
+) -> dict[str, str]:
+    """Label values meeting every matcher and, when `avoid` is given, failing at least one of those."""
+    labels = sorted({m.name for m in matchers} | {m.name for m in avoid})
+    options = {
+        label: [v for v in _candidates(matchers + avoid, label, prefer) if all(_matches(m, v) for m in matchers if m.name == label)]
+        for label in labels
+    }
+    chosen = {label: values[0] for label, values in options.items() if values}
+    if len(chosen) < len(labels):
+        raise Untestable(f"no label values found that match {', '.join(m.render() for m in matchers)}")
+    if avoid and all(_matches(m, chosen[m.name]) for m in avoid):
+        for m in avoid:
+            escape = [v for v in options[m.name] if not _matches(m, v)]
+            if escape:
+                chosen[m.name] = escape[0]
+                break
+        else:
+            raise Untestable(f"every series the total selects is also selected by {', '.join(m.render() for m in avoid)}")
+    return {k: v for k, v in chosen.items() if v != ""}  # an empty value is an absent label

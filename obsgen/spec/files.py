@@ -1,0 +1,97 @@
+"""The input files' schema: pydantic models of slo/*.yaml and alerts/<service>.yaml as users
+write them. Field-level rules live here and in model/; checks that need a whole SLO or the whole
+project live in checks.py; resolve.py turns these into the typed model."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from obsgen.model.ops import Operations
+from obsgen.model.slo import Dependency, LatencySLI, RatioSLI, Resources
+from obsgen.model.types import LabelName, Labels, Name, Seconds, Strict, Url
+
+
+class SLISpec(Strict):
+    """Exactly one kind of indicator."""
+
+    model_config = ConfigDict(title="SLI")
+
+    ratio: RatioSLI | None = None
+    latency: LatencySLI | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SLISpec:
+        if (self.ratio is None) == (self.latency is None):
+            raise ValueError("give exactly one of `ratio` or `latency`")
+        return self
+
+
+class Alerting(Strict):
+    """Which alerts an SLO gets, and what they carry besides obsgen's own labels."""
+
+    critical: bool = Field(True, description="Page on fast burns (1h/5m and 6h/30m windows).")
+    warning: bool = Field(True, description="Ticket on slow burns (1d/2h and 3d/6h windows).")
+    no_data: bool = Field(True, description="Warn when the SLI has had no data for 15 minutes.")
+    labels: Labels = Field(default_factory=dict)
+    annotations: dict[LabelName, str] = Field(default_factory=dict)
+
+
+class SLOSpec(Strict):
+    model_config = ConfigDict(title="SLO")
+
+    name: Name
+    description: str = ""
+    objective: float = Field(description="Percent of good events over the period, e.g. 99.9. Above 0 and below 100.")
+    period: Seconds = Field("30d", validate_default=True, description="Rolling window of the objective: 30d, 28d, 7d, ...")
+    sli: SLISpec
+    min_events: int = Field(
+        0, ge=0, description="A tier needs at least this many events in its long window to fire (low-traffic guard)."
+    )
+    runbook: Url | None = Field(None, description="Overrides the service's runbook for this SLO's alerts.")
+    alerting: Alerting = Field(default_factory=Alerting)
+
+    @field_validator("objective")
+    @classmethod
+    def _objective_range(cls, value: float) -> float:
+        if value >= 100:
+            raise ValueError(f"must be below 100 (got {value:g}): a 100% objective leaves no error budget")
+        if value <= 0:
+            raise ValueError(f"must be above 0 (got {value:g}); objectives are percentages such as 99.9")
+        return value
+
+
+class DashboardSpec(Strict):
+    """How the service dashboard is laid out; everything is optional."""
+
+    folder: Name | None = Field(None, description="Grafana folder; the owning team's name when left out.")
+    breakdown: LabelName | None = Field(
+        None, description="Label that splits traffic, errors and latency by route or component, e.g. route."
+    )
+    resources: Resources = Field(default_factory=Resources)
+
+
+class ServiceFile(Strict):
+    """One file in slo/: a service, its owner and its SLOs."""
+
+    service: Name
+    team: Name = Field(description="Owning team, one of the teams in alerts/routing.yaml.")
+    description: str = ""
+    runbook: Url
+    labels: Labels = Field(default_factory=dict, description="Added to every series and alert of this service.")
+    depends_on: list[Dependency] = Field(default_factory=list)
+    dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
+    slos: list[SLOSpec] = Field(min_length=1)
+
+
+class OpsFile(Operations):
+    """alerts/<service>.yaml."""
+
+    service: Name = Field(description="A service from slo/: its team and runbook apply here.")
+
+
+def json_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = title
+    return schema

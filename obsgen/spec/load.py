@@ -1,0 +1,299 @@
+"""Reads the spec folders into one typed Project, with file:line errors for every mistake found."""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from obsgen.core import slo_math
+from obsgen.core.durations import format_duration
+from obsgen.errors import SpecError, SpecIssue, user_line
+from obsgen.model.project import CustomDashboard, Project, Settings
+from obsgen.model.routing import Routing, Target
+from obsgen.spec import resolve
+from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
+from obsgen.spec.yamlsrc import Located, YamlSyntaxError, load_located
+
+SLO_DIR = "slo"
+ROUTING_FILE = "alerts/routing.yaml"
+SETTINGS_FILE = "obsgen.yaml"
+DASHBOARDS_DIR = "dashboards"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Source(Generic[M]):
+    """A spec file as loaded: where it is shown, its lines, and the validated model."""
+
+    shown: str
+    located: Located
+    model: M
+
+    def issue(self, path: tuple[str | int, ...], message: str) -> SpecIssue:
+        return SpecIssue(self.shown, self.located.line_of(path), field_path(path), message)
+
+
+def load_project(root: Path) -> Project:
+    """Load and cross-check every spec under `root`; raise SpecError listing all problems."""
+    slo_dir = root / SLO_DIR
+    files = sorted(p for p in slo_dir.glob("*.y*ml") if p.suffix in (".yaml", ".yml")) if slo_dir.is_dir() else []
+    if not files:
+        raise SpecError([SpecIssue(_display(slo_dir), 0, "", "no service specs found (expected *.yaml files)")])
+
+    issues: list[SpecIssue] = []
+    services = [s for s in (_load(p, ServiceFile, issues) for p in files) if s is not None]
+    routing = _load(root / ROUTING_FILE, Routing, issues) if (root / ROUTING_FILE).exists() else None
+    ops_files = sorted(p for p in (root / "alerts").glob("*.yaml") if p.name != Path(ROUTING_FILE).name)
+    ops = [o for o in (_load(p, OpsFile, issues) for p in ops_files) if o is not None]
+    settings = _load(root / SETTINGS_FILE, Settings, issues) if (root / SETTINGS_FILE).exists() else None
+    custom = _load_dashboards(root / DASHBOARDS_DIR, issues)
+    issues.extend(_cross_check(services))
+    issues.extend(_check_ops(ops, services, routing))
+    if routing is not None:
+        issues.extend(_check_routing(routing, services))
+    if issues:
+        raise SpecError(issues)
+    ops_of = {o.model.service: o.model for o in ops}
+    return Project(
+        services=tuple(resolve.service(s.model, ops_of.get(s.model.service)) for s in services),
+        routing=routing.model if routing else None,
+        settings=settings.model if settings else Settings(),
+        custom_dashboards=tuple(custom),
+        sources={
+            f"{o.model.service}/{signal.name}": f"{o.shown}:{o.located.line_of(('logs', i))}"
+            for o in ops
+            for i, signal in enumerate(o.model.logs)
+        },
+    )
+
+
+def _check_ops(ops: list[Source[OpsFile]], services: list[Source[ServiceFile]], routing: Source[Routing] | None) -> list[SpecIssue]:
+    """Each alerts file names a known service once; every team an alert names exists."""
+    issues = []
+    known = {s.model.service: s.model for s in services}
+    seen: dict[str, str] = {}
+    for source in ops:
+        name = source.model.service
+        if name not in known:
+            issues.append(source.issue(("service",), f"unknown service {name!r}; services in slo/: {', '.join(sorted(known))}"))
+            continue
+        if name in seen:
+            issues.append(source.issue(("service",), f"{name!r} already has its alerts in {seen[name]}"))
+        seen.setdefault(name, source.shown)
+        if routing is None:
+            continue
+        for kind in ("queues", "saturation", "dependencies", "anomalies", "logs"):
+            for i, alert in enumerate(getattr(source.model, kind)):
+                if alert.team and alert.team not in routing.model.teams:
+                    issues.append(source.issue((kind, i, "team"), f"unknown team {alert.team!r}; teams in {routing.shown}: {', '.join(routing.model.teams)}"))
+    return issues
+
+
+def _load_dashboards(folder: Path, issues: list[SpecIssue]) -> list[CustomDashboard]:
+    """Imports dashboards/*.dashboard.py; each defines dashboard(project) and may set FOLDER."""
+    found = []
+    for path in sorted(folder.glob("*.dashboard.py")) if folder.is_dir() else []:
+        shown = _display(path)
+        name = "obsgen_custom_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+        try:
+            module_spec = importlib.util.spec_from_file_location(name, path)
+            assert module_spec is not None and module_spec.loader is not None
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - a user's file: report, never a traceback
+            line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else user_line(exc, str(path))
+            issues.append(SpecIssue(shown, line or 0, "", f"cannot load: {type(exc).__name__}: {exc}"))
+            continue
+        build = getattr(module, "dashboard", None)
+        if not callable(build):
+            issues.append(SpecIssue(shown, 1, "dashboard", "define `def dashboard(project):` returning a grafanalib Dashboard"))
+            continue
+        folder_name = getattr(module, "FOLDER", "custom")
+        found.append(CustomDashboard(shown, str(folder_name), build))
+    return found
+
+
+def _load(path: Path, model: type[M], issues: list[SpecIssue]) -> Source[M] | None:
+    shown = _display(path)
+    try:
+        located = load_located(path.read_text(encoding="utf-8"))
+    except YamlSyntaxError as exc:
+        issues.append(SpecIssue(shown, exc.line, "", str(exc)))
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
+        return None
+    if not isinstance(located.data, dict):
+        required = ", ".join(f"`{name}`" for name, f in model.model_fields.items() if f.is_required())
+        issues.append(SpecIssue(shown, located.line_of(()), "", f"expected a mapping with {required}"))
+        return None
+    try:
+        return Source(shown, located, model.model_validate(located.data))
+    except ValidationError as exc:
+        issues.extend(_pydantic_issues(exc, shown, located, model))
+        return None
+
+
+def _display(path: Path) -> str:
+    """Relative to the working directory when inside it, as users type paths; else absolute."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path.resolve()) if rel.startswith("..") else rel
+
+
+def field_path(loc: tuple[str | int, ...]) -> str:
+    """('slos', 0, 'objective') -> 'slos[0].objective'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_issues(exc: ValidationError, shown: str, located: Located, model: type[BaseModel]) -> list[SpecIssue]:
+    issues = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if p != "[key]")
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = _unknown_field(model, loc)
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        elif "input" in err and err["type"] not in ("value_error", "assertion_error") and not isinstance(err["input"], (dict, list)):
+            message = f"{message} (got {err['input']!r})"
+        issues.append(SpecIssue(shown, located.line_of(loc), field_path(loc), message))
+    return issues
+
+
+def _unknown_field(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    """Name the fields allowed where the unknown one stands, and the closest match."""
+    allowed = _fields_at(model, loc[:-1])
+    hint = ""
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    if close:
+        hint = f"; did you mean {close[0]!r}?"
+    return f"unknown field{hint} (allowed here: {', '.join(allowed)})" if allowed else "unknown field"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    current: object = model
+    skip_key = False  # inside dict[str, Model] the next part is a user's key, not a field
+    for part in loc:
+        if isinstance(part, int) or skip_key:
+            skip_key = False
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        annotation = current.model_fields[part].annotation
+        skip_key = getattr(annotation, "__origin__", None) is dict
+        current = _model_of(annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_of(annotation: object) -> object:
+    """The BaseModel inside list[X], X | None and the like."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _cross_check(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    seen: dict[str, str] = {}
+    for shown, located, service in ((s.shown, s.located, s.model) for s in loaded):
+        where = f"{shown}:{located.line_of(('service',))}"
+        if service.service in seen:
+            issues.append(
+                SpecIssue(shown, located.line_of(("service",)), "service", f"{service.service!r} is already defined at {seen[service.service]}")
+            )
+        else:
+            seen[service.service] = where
+        slo_lines: dict[str, int] = {}
+        for i, slo in enumerate(service.slos):
+            line = located.line_of(("slos", i, "name"))
+            if slo.name in slo_lines:
+                issues.append(
+                    SpecIssue(shown, line, f"slos[{i}].name", f"SLO {slo.name!r} is already defined at line {slo_lines[slo.name]}")
+                )
+            slo_lines.setdefault(slo.name, line)
+            issues.extend(_check_slo(slo, i, shown, located))
+    issues.extend(_check_dependencies(loaded))
+    return issues
+
+
+def _check_dependencies(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
+    issues = []
+    known = {s.model.service for s in loaded}
+    for source in loaded:
+        service = source.model
+        for i, dep in enumerate(service.depends_on):
+            if dep.service not in known or dep.service == service.service:
+                what = "itself" if dep.service == service.service else f"unknown service {dep.service!r}"
+                issues.append(source.issue(("depends_on", i, "service"), f"{what}; known services: {', '.join(sorted(known))}"))
+            own = {slo.name for slo in service.slos}
+            for j, name in enumerate(dep.mute):
+                if name not in own:
+                    issues.append(source.issue(("depends_on", i, "mute", j), f"{service.service} has no SLO {name!r} (it has {', '.join(sorted(own))})"))
+    return issues
+
+
+def _check_routing(routing: Source[Routing], services: list[Source[ServiceFile]]) -> list[SpecIssue]:
+    """Every team a service names exists; receivers refer to defined time intervals and mail settings."""
+    issues = []
+    teams = routing.model.teams
+    for source in services:
+        if source.model.team not in teams:
+            issues.append(source.issue(("team",), f"unknown team {source.model.team!r}; teams in {routing.shown}: {', '.join(teams)}"))
+    targets: list[tuple[tuple[str | int, ...], Target]] = [(("default",), routing.model.default)]
+    for name, team in teams.items():
+        targets += [(("teams", name, kind), t) for kind, t in (("critical", team.critical), ("warning", team.warning), ("escalation", team.escalation)) if t]
+    for path, target in targets:
+        for i, interval in enumerate(target.active_during):
+            if interval not in routing.model.time_intervals:
+                defined = ", ".join(routing.model.time_intervals) or "none"
+                issues.append(routing.issue((*path, "active_during", i), f"unknown time interval {interval!r} (defined: {defined})"))
+        if target.email is not None and routing.model.smtp is None:
+            issues.append(routing.issue((*path, "email"), "sending email needs an `smtp` section (sender, smarthost)"))
+    return issues
+
+
+def _check_slo(slo: SLOSpec, index: int, shown: str, located: Located) -> list[SpecIssue]:
+    """Checks that need the SLO as a whole: the period against the tiers, tiers that cannot fire."""
+    issues = []
+    longest = max(t.long_window for t in slo_math.DEFAULT_TIERS)
+
+    def at(field: str) -> tuple[str, int, str]:
+        return shown, located.line_of(("slos", index, field)), f"slos[{index}].{field}"
+
+    if slo.period <= longest or slo.period % slo_math.HOUR:
+        issues.append(
+            SpecIssue(*at("period"), f"must be whole hours and longer than the longest alert window "
+                      f"({format_duration(longest)}), e.g. 7d, 28d or 30d (got {format_duration(slo.period)})")
+        )
+        return issues
+    for tier in resolve.enabled_tiers(slo):
+        if not slo_math.can_fire(tier, slo.objective, slo.period):
+            rate = float(tier.burn_rate(slo.period))
+            most = float(1 / slo_math.error_budget(slo.objective))
+            issues.append(
+                SpecIssue(*at("objective"), f"{slo.objective:g}% over {format_duration(slo.period)}: the {tier.severity} tier "
+                          f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)} needs a "
+                          f"{rate:g}x burn rate, but a total outage burns only {most:g}x, so it could never fire; "
+                          f"raise the objective, lengthen the period, or set alerting.{tier.severity}: false")
+            )
+            break
+    return issues

@@ -1,0 +1,63 @@
+"""Validated spec files -> the typed model: defaults applied, tiers resolved, alerts attached."""
+from __future__ import annotations
+
+from typing import Any
+
+from obsgen.core import slo_math
+from obsgen.model.ops import Operations
+from obsgen.model.slo import SLI, SLO, Dashboard, Service
+from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
+
+
+def enabled_tiers(spec: SLOSpec) -> tuple[slo_math.Tier, ...]:
+    """The default tiers whose severity the SLO's `alerting` leaves on."""
+    on = {"critical": spec.alerting.critical, "warning": spec.alerting.warning}
+    return tuple(t for t in slo_math.DEFAULT_TIERS if on[t.severity])
+
+
+def _sli(spec: SLOSpec) -> SLI:
+    sli = spec.sli.ratio or spec.sli.latency
+    assert sli is not None, "SLISpec holds exactly one"
+    return sli
+
+
+def slo(spec: SLOSpec, service_runbook: str) -> SLO:
+    return SLO(
+        name=spec.name,
+        objective=spec.objective,
+        period=spec.period,
+        sli=_sli(spec),
+        runbook=spec.runbook or service_runbook,
+        tiers=enabled_tiers(spec),
+        description=spec.description,
+        min_events=spec.min_events,
+        no_data=spec.alerting.no_data,
+        alert_labels=dict(spec.alerting.labels),
+        alert_annotations=dict(spec.alerting.annotations),
+    )
+
+
+def service(spec: ServiceFile, ops: OpsFile | None) -> Service:
+    return Service(
+        name=spec.service,
+        team=spec.team,
+        runbook=spec.runbook,
+        slos=tuple(slo(s, spec.runbook) for s in spec.slos),
+        dashboard=Dashboard(spec.dashboard.folder or spec.team, spec.dashboard.breakdown, spec.dashboard.resources),
+        description=spec.description,
+        labels=dict(spec.labels),
+        depends_on=tuple(spec.depends_on),
+        ops=_operations(ops),
+    )
+
+
+def _operations(spec: OpsFile | None) -> Operations:
+    if spec is None:
+        return Operations()
+    # Already validated: the file's lists, without its `service` key.
+    return Operations.model_construct(**{name: getattr(spec, name) for name in Operations.model_fields})
+
+
+def service_from_dict(data: dict[str, Any]) -> Service:
+    """A service of the typed model from a spec given as data (benchmarks, tests); no file:line errors."""
+    return service(ServiceFile.model_validate(data), None)
