@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate validate test bench bench-rules schema tools push plan demo clean
+.PHONY: generate validate test test-fast lint bench bench-rules schema tools push plan demo clean
 
 generate: $(STAMP)
 	$(PY) -m obsgen generate
@@ -25,6 +25,15 @@ push: generate
 
 test: $(STAMP) tools
 	$(PY) -m pytest
+
+# The edit-test loop: every test that needs no real tool (promtool, amtool, Prometheus, node), on both cores.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not tools" -n 2
+
+# ruff (style, imports, bugbear) and mypy --strict on the package.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) bench/bench_compile.py

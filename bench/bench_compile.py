@@ -51,8 +51,8 @@ slos:
 def child(specs: str, out: str) -> None:
     """Runs in a fresh interpreter: import, load, compile and write, as `obsgen generate` does."""
     start = time.perf_counter()
+    from obsgen.pipeline.compile import compile_project
     from obsgen.pipeline.writer import write_output
-    from obsgen.compile import compile_project
     from obsgen.spec.load import load_project
 
     project = load_project(Path(specs))

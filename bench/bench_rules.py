@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from demo.stack import free_port, wait_ready  # noqa: E402
 from obsgen.core import names  # noqa: E402
-from obsgen.core.rules import rule_file  # noqa: E402
-from obsgen.prometheus import slo_rules as rules  # noqa: E402
 from obsgen.core.durations import format_duration, parse_duration  # noqa: E402
+from obsgen.core.rules import rule_file  # noqa: E402
 from obsgen.model.slo import SLO, RatioSLI, Service  # noqa: E402
+from obsgen.prometheus import slo_rules as rules  # noqa: E402
 from obsgen.spec.resolve import service_from_dict  # noqa: E402
 
 SERVICES = ("checkout", "search", "profile")

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from obsgen import __version__
 from obsgen.errors import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, ObsgenError, RemoteError, SpecError, ValidationFailed
@@ -21,7 +23,7 @@ from obsgen.remote.ruler import RuleGroups, local_groups, ruler_from_env
 from obsgen.spec.files import ServiceFile, json_schema
 from obsgen.spec.load import load_project
 
-SCHEMAS = {"slo": (ServiceFile, "obsgen service spec (slo/*.yaml)"), "routing": (Routing, "obsgen routing spec (alerts/routing.yaml)")}
+SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {"slo": (ServiceFile, "obsgen service spec (slo/*.yaml)"), "routing": (Routing, "obsgen routing spec (alerts/routing.yaml)")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         return _COMMANDS[args.command](args)
     except ObsgenError as exc:  # every error a user can cause or meet; its message is safe to print
         for line in exc.lines():
-            print(line if line.startswith("invalid: ") else f"error: {line}", file=sys.stderr)
+            print(line, file=sys.stderr)
         return exc.exit_code
 
 

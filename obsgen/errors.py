@@ -14,8 +14,8 @@ class ObsgenError(Exception):
     exit_code = EXIT_FAILED
 
     def lines(self) -> list[str]:
-        """What the CLI prints, one `error:` line each."""
-        return [str(self)]
+        """What the CLI prints to standard error."""
+        return [f"error: {self}"]
 
 
 @dataclass(frozen=True, order=True)
@@ -40,7 +40,7 @@ class SpecError(ObsgenError):
         super().__init__("\n".join(str(i) for i in self.issues))
 
     def lines(self) -> list[str]:
-        return [str(i) for i in self.issues] + [f"{len(self.issues)} error(s) in the specs; nothing was written."]
+        return [f"error: {i}" for i in self.issues] + [f"{len(self.issues)} error(s) in the specs; nothing was written."]
 
 
 class OutputError(ObsgenError):

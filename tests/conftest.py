@@ -33,6 +33,16 @@ def _tool(name: str, package: str) -> str:
     return path
 
 
+TOOL_FIXTURES = frozenset({"promtool", "amtool", "node", "logql_grammar"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for a real tool is a `tools` test, which `make test-fast` leaves out."""
+    for item in items:
+        if TOOL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.tools)
+
+
 @pytest.fixture(scope="session")
 def promtool() -> str:
     return _tool("promtool", "prometheus")
@@ -46,3 +56,8 @@ def amtool() -> str:
 def slo_of(data: dict[str, Any]) -> SLO:
     """An SLO of the typed model from its spec, as slo/*.yaml would give it."""
     return resolve.slo(SLOSpec.model_validate(data), "https://runbooks.example.com/x")
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    return _tool("node", "nodejs")

@@ -11,12 +11,12 @@ import yaml
 from obsgen.alertmanager import config as alertmanager
 from obsgen.core import names
 from obsgen.core import slo_math as burnrate
-from obsgen.pipeline.writer import write_output
+from obsgen.errors import SpecError
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, ROUTE_TESTS
-from obsgen.errors import SpecError
-from obsgen.spec.load import load_project
 from obsgen.pipeline.validate import amtool_check
+from obsgen.pipeline.writer import write_output
+from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
 
 PROJECT = load_project(ROOT)

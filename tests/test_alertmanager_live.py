@@ -5,7 +5,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,6 +14,8 @@ from obsgen.alertmanager import config as alertmanager
 from obsgen.pipeline.writer import to_yaml
 from obsgen.spec.load import load_project
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.tools  # real Prometheus and Alertmanager processes
 
 
 @pytest.fixture(scope="module")

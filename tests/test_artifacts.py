@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from obsgen.errors import OutputError
-
 from obsgen.pipeline.writer import MARKER, to_yaml, write_output
 from tests.conftest import tree
 

@@ -44,7 +44,7 @@ def test_generate_py_is_the_same_entry_point(tmp_path: Path) -> None:
     assert tree(tmp_path / "out") == tree(ROOT / "output")
 
 
-def test_validate_passes_on_good_output_and_fails_on_a_broken_rule(tmp_path: Path) -> None:
+def test_validate_passes_on_good_output_and_fails_on_a_broken_rule(tmp_path: Path, promtool: str, amtool: str, node: str) -> None:
     out = tmp_path / "out"
     # The small fixture keeps this quick; test_ruletests runs the example's promtool tests.
     assert run_obsgen("generate", "--specs", str(FIXTURES / "periods"), "--out", str(out)).returncode == 0

@@ -13,12 +13,12 @@ import yaml
 
 from obsgen.core import names, promql
 from obsgen.core import slo_math as burnrate
+from obsgen.errors import SpecError
 from obsgen.grafana import dashboards
+from obsgen.grafana.panels import LOKI, MODERN_PANELS, PROMETHEUS, SCHEMA_VERSION
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import PROVISIONING
-from obsgen.errors import SpecError
 from obsgen.spec.load import load_project
-from obsgen.grafana.panels import LOKI, MODERN_PANELS, PROMETHEUS, SCHEMA_VERSION
 from tests.conftest import FIXTURES, ROOT
 
 EXAMPLE = compile_project(load_project(ROOT))

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from demo.stack import Stack
-from obsgen.pipeline.writer import write_output
 from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.writer import write_output
 from obsgen.spec.load import load_project
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.tools  # real Prometheus and Alertmanager processes
 
 
 def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from obsgen.errors import SpecError
-from obsgen.spec.load import field_path, load_project
 from obsgen.core import promql
+from obsgen.errors import SpecError
 from obsgen.model.slo import RatioSLI
-from tests.conftest import slo_of
-from tests.conftest import FIXTURES, ROOT, run_obsgen, tree
+from obsgen.spec.load import field_path, load_project
+from tests.conftest import FIXTURES, ROOT, run_obsgen, slo_of, tree
 
 BAD = sorted((FIXTURES / "bad").glob("*.yaml"))
 

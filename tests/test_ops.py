@@ -10,13 +10,13 @@ import pytest
 import yaml
 
 from obsgen.core import promql
-from obsgen.loki import rules as loki
-from obsgen.prometheus import ops_rules
-from obsgen.pipeline.writer import write_output
-from obsgen.pipeline.compile import compile_project
 from obsgen.errors import SpecError
-from obsgen.spec.load import load_project
+from obsgen.loki import rules as loki
+from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.validate import check_loki_shape, logql_check
+from obsgen.pipeline.writer import write_output
+from obsgen.prometheus import ops_rules
+from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
 
 PROJECT = load_project(ROOT)
@@ -49,7 +49,7 @@ def test_every_ops_expression_parses_and_links_a_runbook_section() -> None:
     assert {a.lower() for a in (*ops_rules.ALERTS, loki.ALERT, "ErrorBudgetBurn", "SLONoData")} <= headings
 
 
-def test_loki_rules_have_the_ruler_shape_and_parse(tmp_path: Path) -> None:
+def test_loki_rules_have_the_ruler_shape_and_parse(tmp_path: Path, node: str) -> None:
     write_output(ARTIFACTS, tmp_path / "out")
     doc = yaml.safe_load(ARTIFACTS["loki/rules/pup/pup-api.yml"])
     (group,) = doc["groups"]
@@ -60,7 +60,7 @@ def test_loki_rules_have_the_ruler_shape_and_parse(tmp_path: Path) -> None:
     assert not logql_check(tmp_path / "out", PROJECT.sources)
 
 
-def test_a_logql_syntax_error_names_the_spec_file_and_line(tmp_path: Path) -> None:
+def test_a_logql_syntax_error_names_the_spec_file_and_line(tmp_path: Path, node: str) -> None:
     shutil.copytree(ROOT, tmp_path / "specs", ignore=shutil.ignore_patterns("output", ".venv", ".git", "node_modules", "tests"))
     spec = tmp_path / "specs" / "alerts" / "pup-api.yaml"
     spec.write_text(spec.read_text().replace("""match: '|= "panic"'""", """match: '|= panic'"""))

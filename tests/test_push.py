@@ -10,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from obsgen.pipeline.writer import write_output
+from obsgen.errors import RemoteError
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import DASHBOARDS_DIR
-from obsgen.errors import RemoteError
+from obsgen.pipeline.writer import write_output
 from obsgen.remote import sync
 from obsgen.remote.grafana import MARK, Dashboards, Grafana, Local, grafana_from_env, load_dashboards
 from obsgen.remote.http import Endpoint
 from obsgen.remote.sync import Action, Change
 from obsgen.spec.load import load_project
+from tests.conftest import ROOT
+from tests.fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
 
 CREATE, DELETE, DRIFT, FOREIGN, UNCHANGED, UPDATE = (
     Action.CREATE, Action.DELETE, Action.DRIFT, Action.FOREIGN, Action.UNCHANGED, Action.UPDATE
 )
-from tests.conftest import ROOT
-from tests.fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from obsgen.core import slo_math as burnrate
-from obsgen.spec.load import load_project
 from obsgen.pipeline.report import report
+from obsgen.spec.load import load_project
 from tests.conftest import ROOT, run_obsgen
 
 TEXT = report(load_project(ROOT))

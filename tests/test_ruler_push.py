@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,15 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsgen.pipeline.writer import write_output
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import RULES_DIR
+from obsgen.pipeline.writer import write_output
 from obsgen.remote import sync
 from obsgen.remote.http import Endpoint
+from obsgen.remote.ruler import LOKI_PREFIX, MIMIR_PREFIX, RuleGroups, Ruler, local_groups
 from obsgen.spec.load import load_project
-from obsgen.remote.ruler import LOKI_PREFIX, MIMIR_PREFIX, Ruler, RuleGroups, local_groups
 from tests.conftest import ROOT
 from tests.fake_ruler import FakeRuler
+
 
 @pytest.fixture
 def out(tmp_path: Path) -> Path:

@@ -9,12 +9,12 @@ import yaml
 
 from obsgen.core import names, promql
 from obsgen.core import slo_math as burnrate
-from obsgen.core.rules import rule_file
-from obsgen.prometheus import slo_rules as rules
-from obsgen.pipeline.compile import compile_project
 from obsgen.core.durations import format_duration
-from obsgen.spec.load import load_project
+from obsgen.core.rules import rule_file
 from obsgen.model.slo import Service
+from obsgen.pipeline.compile import compile_project
+from obsgen.prometheus import slo_rules as rules
+from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
 
 
@@ -177,3 +177,20 @@ def test_thresholds_come_from_burnrate() -> None:
     expected = promql.number(float(burnrate.threshold(tier, slo.objective, slo.period)))
     alert = [a for a in _alerts(EXAMPLE["pup-workers"], slo.name) if a["labels"].get("long_window") == "6h"][0]
     assert f"> {expected}" in alert["expr"]
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_typed_alerts_carry_the_slo_and_tier_their_labels_name(name: str) -> None:
+    """The test generators and the report read the tier from the rule, never from its labels."""
+    service = ALL[name]
+    for group in rules.rule_groups(service):
+        for alert in group.alerts:
+            assert alert.slo == alert.labels[names.SLO]
+            if alert.alert == names.ALERT_BURN:
+                assert alert.tier is not None and alert.tier.severity == alert.labels[names.SEVERITY]
+                assert format_duration(alert.tier.long_window) == alert.labels[names.LONG_WINDOW]
+                assert format_duration(alert.tier.short_window) == alert.labels[names.SHORT_WINDOW]
+                slo = next(s for s in service.slos if s.name == alert.slo)
+                assert alert.tier in slo.tiers
+            else:
+                assert alert.tier is None

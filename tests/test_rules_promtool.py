@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsgen.pipeline.writer import write_output
 from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.writer import write_output
 from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
 

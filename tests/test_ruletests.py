@@ -12,13 +12,12 @@ import yaml
 
 from obsgen.core import names
 from obsgen.core import slo_math as burnrate
-from obsgen.prometheus import series
-from obsgen.prometheus import slo_rules as rules
-from obsgen.prometheus import slo_tests as ruletests
-from obsgen.pipeline.writer import write_output
 from obsgen.pipeline.compile import compile_project
-from obsgen.spec.load import load_project
 from obsgen.pipeline.validate import promtool_test_rules
+from obsgen.pipeline.writer import write_output
+from obsgen.prometheus import series
+from obsgen.prometheus import slo_tests as ruletests
+from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
 
 EXAMPLE = load_project(ROOT)

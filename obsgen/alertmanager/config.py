@@ -157,7 +157,7 @@ def route_tests(project: Project, alerts: list[dict[str, str]]) -> dict[str, Any
     alert obsgen generates, with its own labels."""
     routing = project.routing
     assert routing is not None
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"name": f"{team} {severity}", "labels": {names.TEAM: team, names.SEVERITY: severity}}
         for team in routing.teams
         for severity in SEVERITIES

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator, ValidationInfo
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from obsgen.core import names, promql, slo_math
 from obsgen.model.ops import Operations
@@ -25,10 +25,6 @@ class RatioSLI(Strict):
         if (self.errors is None) == (self.good is None):
             raise ValueError("give exactly one of `errors` or `good`, next to `total`")
         return self
-
-    @property
-    def reads_expressions(self) -> bool:
-        return any(isinstance(e, promql.WindowExpression) for e in (self.errors, self.good, self.total))
 
 
 class LatencySLI(Strict):

@@ -106,7 +106,7 @@ def _scalar(value: str) -> str:
         and ": " not in value
         and " #" not in value
         and _PRINTABLE.fullmatch(value) is not None
-        and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG
+        and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
     ):
         return value
     if "'" not in value and _NO_CONTROL.fullmatch(value) is not None and "\n" not in value:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from obsgen.core import names, promql
 from obsgen.core.durations import format_duration
 from obsgen.core.rules import AlertRule, AlertText, RuleGroup, alert, runbook_section
-from obsgen.model.ops import Queue, Saturation, ExternalDependency, Anomaly
+from obsgen.model.ops import Anomaly, ExternalDependency, Queue, Saturation
 from obsgen.model.slo import Service
 
 INTERVAL = 60

@@ -11,6 +11,7 @@ from obsgen.core.slo_math import MINUTE
 from obsgen.model.slo import Service
 from obsgen.prometheus import ops_rules, series
 from obsgen.prometheus.slo_tests import EVAL
+
 RATE = 600.0  # events per minute in the counter scenarios
 
 
@@ -30,7 +31,7 @@ def _firing(alert: str, service: Service, extra: dict[str, str]) -> str:
 
 def _checks(alert: str, service: Service, extra: dict[str, str], quiet_at: list[int], firing_at: list[int]) -> list[dict[str, Any]]:
     expr = _firing(alert, service, extra)
-    out = [{"expr": expr, "eval_time": format_duration(t), "exp_samples": []} for t in quiet_at]
+    out: list[dict[str, Any]] = [{"expr": expr, "eval_time": format_duration(t), "exp_samples": []} for t in quiet_at]
     out += [{"expr": expr, "eval_time": format_duration(t), "exp_samples": [{"labels": "{}", "value": 1}]} for t in firing_at]
     return out
 
@@ -96,8 +97,8 @@ def ops_tests(service: Service) -> list[dict[str, Any]]:
         what = {"dependency": d.name}
         minutes = (start + d.for_ + 3 * EVAL) // MINUTE
         bad = min(1.0, d.max_failure_ratio / 100 * 3)
-        phases = [series.Phase.of(start // MINUTE, RATE, 0), series.Phase.of(minutes - start // MINUTE, RATE, bad)]
-        calls = series.input_series(series.ratio_counters(d.failures, d.total), phases)
+        traffic = [series.Phase.of(start // MINUTE, RATE, 0), series.Phase.of(minutes - start // MINUTE, RATE, bad)]
+        calls = series.input_series(series.ratio_counters(d.failures, d.total), traffic)
         # The error ratio needs its window of failures before it shows; then the alert's `for`.
         at = _fires_after(start + ops_rules.RATE_WINDOW, d.for_)
         groups.append(_group(

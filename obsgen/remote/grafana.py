@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from obsgen.errors import RemoteError
 from obsgen.remote.http import ApiClient, Endpoint
@@ -25,7 +25,7 @@ VOLATILE = ("id", "version", MARK)  # Grafana assigns ids and versions; the mark
 
 class Grafana(ApiClient):
     name = "Grafana"
-    hints = {
+    hints: ClassVar[dict[int, str]] = {
         401: "Grafana rejected the token: check GRAFANA_TOKEN (a service-account token, sent as Bearer)",
         403: "the token may not do this: give the service account the Editor role, or edit rights on the folder",
         404: "not found: check GRAFANA_URL (and a sub-path if Grafana is served under one)",
@@ -40,7 +40,8 @@ class Grafana(ApiClient):
         super().__init__(config, headers)
 
     def health(self) -> dict[str, Any]:
-        return self._call("GET", "/api/health").json()
+        health: dict[str, Any] = self._call("GET", "/api/health").json()
+        return health
 
     def folder(self, uid: str) -> dict[str, Any] | None:
         response = self._call("GET", f"/api/folders/{uid}", ok=(200, 404))
@@ -59,7 +60,8 @@ class Grafana(ApiClient):
         """Create, or update the version given in `dashboard["version"]`: Grafana refuses (412)
         when someone saved a newer one in between, so nothing is silently overwritten."""
         body = {"dashboard": dashboard, "folderUid": folder_uid, "overwrite": False, "message": message}
-        return self._call("POST", "/api/dashboards/db", json=body).json()
+        saved: dict[str, Any] = self._call("POST", "/api/dashboards/db", json=body).json()
+        return saved
 
     def delete_dashboard(self, uid: str) -> None:
         self._call("DELETE", f"/api/dashboards/uid/{uid}", ok=(200, 404))

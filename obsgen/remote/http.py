@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -64,7 +64,7 @@ class ApiClient:
     a bearer token or tenant header, and errors that say what to do. Subclasses add endpoints."""
 
     name = "the server"
-    hints: dict[int, str] = {}
+    hints: ClassVar[dict[int, str]] = {}
 
     def __init__(self, config: Endpoint, headers: dict[str, str] | None = None) -> None:
         self.config = config

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import yaml
@@ -24,7 +24,7 @@ Groups = dict[str, list[dict[str, Any]]]  # namespace -> rule groups
 
 
 class Ruler(ApiClient):
-    hints = {
+    hints: ClassVar[dict[int, str]] = {
         401: "the ruler wants credentials or a tenant: set the tenant (X-Scope-OrgID) and token",
         403: "the credentials may not change rules for this tenant",
         404: "not found: check the ruler URL",
@@ -60,8 +60,6 @@ def ruler_from_env(kind: str, tenant: str | None = None) -> Ruler | None:
     endpoint = Endpoint.from_env(kind.upper())
     if endpoint is None:
         return None
-
-
     prefix, name = KINDS[kind]
     return Ruler(endpoint, tenant or os.environ.get(f"{kind.upper()}_TENANT"), prefix, name)
 
