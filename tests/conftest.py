@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -8,9 +9,12 @@ from typing import Any
 
 import pytest
 
+from obsgen.model.project import Project
 from obsgen.model.slo import SLO
+from obsgen.pipeline.compile import compile_project
 from obsgen.spec import resolve
 from obsgen.spec.files import SLOSpec
+from obsgen.spec.load import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -61,3 +65,15 @@ def slo_of(data: dict[str, Any]) -> SLO:
 @pytest.fixture(scope="session")
 def node() -> str:
     return _tool("node", "nodejs")
+
+
+@functools.cache
+def project_at(root: Path) -> Project:
+    """The specs under root, loaded once per test session, on first use (never at import)."""
+    return load_project(root)
+
+
+@functools.cache
+def artifacts_at(root: Path) -> dict[str, str]:
+    """Everything obsgen generates from the specs under root, compiled once per session, on first use."""
+    return compile_project(project_at(root))

@@ -17,16 +17,17 @@ from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, ROUTE_TESTS
 from obsgen.pipeline.validate import amtool_check
 from obsgen.pipeline.writer import write_output
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, project_at
 
-PROJECT = load_project(ROOT)
-CONFIG = alertmanager.config(PROJECT)
+
+def _config() -> dict:
+    return alertmanager.config(project_at(ROOT))
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("am")
-    write_output(compile_project(PROJECT), folder)
+    write_output(compile_project(project_at(ROOT)), folder)
     return folder
 
 
@@ -55,7 +56,7 @@ def test_every_generated_alert_has_a_route_case_to_its_team(out: Path) -> None:
 
 
 def test_team_severity_and_unowned_cases() -> None:
-    cases = {c["name"]: c["receivers"] for c in alertmanager.route_tests(PROJECT, [])["cases"]}
+    cases = {c["name"]: c["receivers"] for c in alertmanager.route_tests(project_at(ROOT), [])["cases"]}
     assert cases["platform critical"] == ["platform-critical", "platform-escalation"]
     assert cases["ml-platform warning"] == ["ml-platform-warning"]
     assert cases["platform info"] == ["platform-warning"]
@@ -74,7 +75,7 @@ def test_a_wrong_route_is_caught_by_amtool(out: Path, tmp_path: Path, amtool: st
 
 
 def test_routing_tree_shape() -> None:
-    route = CONFIG["route"]
+    route = _config()["route"]
     assert route["receiver"] == "default" and route["group_by"] == ["alertname", "service", "slo"]
     assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == ("30s", "5m", "4h")
     platform = next(r for r in route["routes"] if r["matchers"] == ['team="platform"'])
@@ -83,19 +84,19 @@ def test_routing_tree_shape() -> None:
     assert critical == {"receiver": "platform-critical", "matchers": ['severity="critical"'], "continue": True}
     assert escalation["receiver"] == "platform-escalation" and escalation["group_wait"] == "30m"
     assert warning["active_time_intervals"] == ["business-hours"]
-    text = yaml.safe_dump(CONFIG)
+    text = yaml.safe_dump(_config())
     assert not re.search(r"\bmatch(_re)?:", text), "deprecated match/match_re"
 
 
 def test_no_secret_is_written_only_files() -> None:
-    text = yaml.safe_dump(CONFIG)
+    text = yaml.safe_dump(_config())
     for field in ("routing_key:", "api_key:", "api_url:", "auth_password:", "credentials:", "service_key:"):
         assert field not in text
     assert text.count("_file: /etc/alertmanager/secrets/") == 6
 
 
 def test_inhibitions() -> None:
-    rules = CONFIG["inhibit_rules"]
+    rules = _config()["inhibit_rules"]
     assert rules[0] == {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity="warning"'],

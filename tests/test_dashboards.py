@@ -19,16 +19,16 @@ from obsgen.grafana.panels import LOKI, MODERN_PANELS, PROMETHEUS, SCHEMA_VERSIO
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import PROVISIONING
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, artifacts_at
 
-EXAMPLE = compile_project(load_project(ROOT))
-FIXTURE = compile_project(load_project(FIXTURES / "good"))
-BOARDS = {
-    f"{origin}:{path}": json.loads(text)
-    for origin, artifacts in (("example", EXAMPLE), ("fixture", FIXTURE))
-    for path, text in artifacts.items()
-    if path.startswith("grafana/dashboards/")
-}
+ORIGINS = {"example": ROOT, "fixture": FIXTURES / "good"}
+
+
+def _boards(origin: str) -> dict[str, dict[str, Any]]:
+    """The dashboards generated from one spec folder, by path."""
+    return {
+        path: json.loads(text) for path, text in artifacts_at(ORIGINS[origin]).items() if path.startswith("grafana/dashboards/")
+    }
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
 
 
@@ -37,7 +37,7 @@ def _panels(board: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_expected_dashboards_exist() -> None:
-    assert sorted(p.split(":", 1)[1] for p in BOARDS if p.startswith("example:")) == [
+    assert sorted(_boards("example")) == [
         "grafana/dashboards/pup-ai/pup-business.json",
         "grafana/dashboards/pup-ai/service-ai-provider.json",
         "grafana/dashboards/pup-ai/service-pup-api.json",
@@ -45,63 +45,65 @@ def test_the_expected_dashboards_exist() -> None:
         "grafana/dashboards/slo/slo-ml-platform.json",
         "grafana/dashboards/slo/slo-platform.json",
     ]
-    assert "fixture:grafana/dashboards/payments/service-checkout.json" in BOARDS  # folder defaults to the team
+    assert "grafana/dashboards/payments/service-checkout.json" in _boards("fixture")  # folder defaults to the team
 
 
-@pytest.mark.parametrize("name", sorted(BOARDS))
-def test_schema_uid_and_panel_types(name: str) -> None:
-    board = BOARDS[name]
-    assert board["schemaVersion"] >= SCHEMA_VERSION >= 39
-    assert re.fullmatch(r"[a-z0-9-]{1,40}", board["uid"])
-    assert name.endswith(f"/{board['uid']}.json")
-    assert "id" not in board and "version" not in board
-    types = {p["type"] for p in _panels(board)}
-    assert types <= MODERN_PANELS and not types & {"graph", "singlestat"}
+@pytest.mark.parametrize("origin", sorted(ORIGINS))
+def test_schema_uid_and_panel_types(origin: str) -> None:
+    for name, board in _boards(origin).items():
+        assert board["schemaVersion"] >= SCHEMA_VERSION >= 39, name
+        assert re.fullmatch(r"[a-z0-9-]{1,40}", board["uid"]), name
+        assert name.endswith(f"/{board['uid']}.json")
+        assert "id" not in board and "version" not in board, name
+        types = {p["type"] for p in _panels(board)}
+        assert types <= MODERN_PANELS and not types & {"graph", "singlestat"}, name
 
 
-@pytest.mark.parametrize("name", sorted(BOARDS))
-def test_panel_ids_unique_and_grid_without_overlaps(name: str) -> None:
-    placed = _panels(BOARDS[name])
-    ids = [p["id"] for p in placed]
-    assert len(ids) == len(set(ids))
-    cells: set[tuple[int, int]] = set()
-    for panel in placed:
-        pos = panel["gridPos"]
-        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24 and pos["h"] > 0
-        mine = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
-        assert not cells & mine, f"{panel['title']} overlaps another panel"
-        cells |= mine
+@pytest.mark.parametrize("origin", sorted(ORIGINS))
+def test_panel_ids_unique_and_grid_without_overlaps(origin: str) -> None:
+    for name, board in _boards(origin).items():
+        placed = _panels(board)
+        ids = [p["id"] for p in placed]
+        assert len(ids) == len(set(ids)), name
+        cells: set[tuple[int, int]] = set()
+        for panel in placed:
+            pos = panel["gridPos"]
+            assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24 and pos["h"] > 0, (name, panel["title"])
+            mine = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
+            assert not cells & mine, f"{name}: {panel['title']} overlaps another panel"
+            cells |= mine
 
 
-@pytest.mark.parametrize("name", sorted(BOARDS))
-def test_units_are_set(name: str) -> None:
-    for panel in _panels(BOARDS[name]):
-        if panel["type"] in {"timeseries", "stat", "gauge", "bargauge"}:
-            assert panel["fieldConfig"]["defaults"].get("unit"), panel["title"]
+@pytest.mark.parametrize("origin", sorted(ORIGINS))
+def test_units_are_set(origin: str) -> None:
+    for name, board in _boards(origin).items():
+        for panel in _panels(board):
+            if panel["type"] in {"timeseries", "stat", "gauge", "bargauge"}:
+                assert panel["fieldConfig"]["defaults"].get("unit"), (name, panel["title"])
 
 
-@pytest.mark.parametrize("name", sorted(BOARDS))
-def test_targets_use_datasource_variables_and_parse(name: str) -> None:
-    board = BOARDS[name]
-    variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
-    assert variables["loki"]["type"] == "datasource" and variables["loki"]["query"] == "loki"
-    assert variables["env"]["type"] == "query" and variables["env"]["includeAll"]
-    for panel in _panels(board):
-        if panel["type"] == "row":
-            continue
-        assert panel["datasource"] in (PROMETHEUS, LOKI), panel["title"]
-        for target in panel["targets"]:
-            assert target["datasource"] == panel["datasource"], panel["title"]
-            if target["datasource"] == PROMETHEUS:
-                expr = target["expr"]
-                for variable, value in GRAFANA_VARIABLES.items():
-                    expr = expr.replace(variable, value)
-                promql.check(expr)
+@pytest.mark.parametrize("origin", sorted(ORIGINS))
+def test_targets_use_datasource_variables_and_parse(origin: str) -> None:
+    for name, board in _boards(origin).items():
+        variables = {v["name"]: v for v in board["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+        assert variables["loki"]["type"] == "datasource" and variables["loki"]["query"] == "loki"
+        assert variables["env"]["type"] == "query" and variables["env"]["includeAll"]
+        for panel in _panels(board):
+            if panel["type"] == "row":
+                continue
+            assert panel["datasource"] in (PROMETHEUS, LOKI), (name, panel["title"])
+            for target in panel["targets"]:
+                assert target["datasource"] == panel["datasource"], (name, panel["title"])
+                if target["datasource"] == PROMETHEUS:
+                    expr = target["expr"]
+                    for variable, value in GRAFANA_VARIABLES.items():
+                        expr = expr.replace(variable, value)
+                    promql.check(expr)
 
 
 def test_service_dashboard_panels_and_links() -> None:
-    board = BOARDS["example:grafana/dashboards/pup-ai/service-pup-api.json"]
+    board = _boards("example")["grafana/dashboards/pup-ai/service-pup-api.json"]
     titles = [p["title"] for p in _panels(board)]
     for title in ("Request rate", "Error ratio (5m)", "availability: error ratio by route", "latency: latency percentiles",
                   "latency: latency distribution", "latency: p99 by route", "CPU", "Memory", "ai-provider: error ratio (5m)",
@@ -118,16 +120,16 @@ def test_service_dashboard_panels_and_links() -> None:
 
 
 def test_alert_dashboard_url_is_the_service_dashboard() -> None:
-    rules = yaml.safe_load(EXAMPLE["prometheus/rules/pup-api.yml"])
+    rules = yaml.safe_load(artifacts_at(ROOT)["prometheus/rules/pup-api.yml"])
     urls = {r["annotations"]["dashboard_url"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
     assert urls == {"https://grafana.pup.ai" + names.dashboard_path("service-pup-api", "pup-api: service overview")}
     assert urls == {dashboards.service_url("pup-api", "https://grafana.pup.ai")}
-    overview = BOARDS["example:grafana/dashboards/slo/slo-platform.json"]
+    overview = _boards("example")["grafana/dashboards/slo/slo-platform.json"]
     assert dashboards.service_url("pup-api", "https://grafana.pup.ai") in {link["url"] for link in overview["links"]}
 
 
 def test_overview_draws_every_tier_on_the_burn_rate_panel() -> None:
-    overview = BOARDS["example:grafana/dashboards/slo/slo-platform.json"]
+    overview = _boards("example")["grafana/dashboards/slo/slo-platform.json"]
     rows = [p["title"] for p in overview["panels"] if p["type"] == "row"]
     assert rows == ["pup-api", "pup-workers"]
     assert not any(p.get("collapsed") for p in overview["panels"] if p["type"] == "row")
@@ -146,7 +148,7 @@ def test_uids_are_stable_and_short() -> None:
 
 
 def test_provisioning_file() -> None:
-    provisioning = yaml.safe_load(EXAMPLE[PROVISIONING])
+    provisioning = yaml.safe_load(artifacts_at(ROOT)[PROVISIONING])
     assert provisioning["apiVersion"] == 1
     (provider,) = provisioning["providers"]
     assert provider["type"] == "file" and provider["folder"] == ""

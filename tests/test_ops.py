@@ -17,14 +17,11 @@ from obsgen.pipeline.validate import check_loki_shape, logql_check
 from obsgen.pipeline.writer import write_output
 from obsgen.prometheus import ops_rules
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT
-
-PROJECT = load_project(ROOT)
-ARTIFACTS = compile_project(PROJECT)
+from tests.conftest import FIXTURES, ROOT, artifacts_at, project_at
 
 
 def _rules(service: str) -> list[dict]:
-    return [r for g in yaml.safe_load(ARTIFACTS[f"prometheus/rules/{service}.yml"])["groups"] for r in g["rules"]]
+    return [r for g in yaml.safe_load(artifacts_at(ROOT)[f"prometheus/rules/{service}.yml"])["groups"] for r in g["rules"]]
 
 
 def test_bundled_example_has_every_kind() -> None:
@@ -50,14 +47,14 @@ def test_every_ops_expression_parses_and_links_a_runbook_section() -> None:
 
 
 def test_loki_rules_have_the_ruler_shape_and_parse(tmp_path: Path, node: str) -> None:
-    write_output(ARTIFACTS, tmp_path / "out")
-    doc = yaml.safe_load(ARTIFACTS["loki/rules/pup/pup-api.yml"])
+    write_output(artifacts_at(ROOT), tmp_path / "out")
+    doc = yaml.safe_load(artifacts_at(ROOT)["loki/rules/pup/pup-api.yml"])
     (group,) = doc["groups"]
     assert [r.get("record") or r.get("alert") for r in group["rules"]] == [loki.RECORD, loki.ALERT] * 2
     assert group["rules"][1]["expr"] == 'sum(rate({app="pup-api"} |= "panic" [5m])) > 0'
     assert group["rules"][3]["expr"].endswith('/ sum(rate({app="pup-api"} [5m])) * 100 > 2')
     assert not check_loki_shape(tmp_path / "out")
-    assert not logql_check(tmp_path / "out", PROJECT.sources)
+    assert not logql_check(tmp_path / "out", project_at(ROOT).sources)
 
 
 def test_a_logql_syntax_error_names_the_spec_file_and_line(tmp_path: Path, node: str) -> None:
@@ -74,10 +71,10 @@ def test_a_logql_syntax_error_names_the_spec_file_and_line(tmp_path: Path, node:
 
 
 def test_dashboard_shows_queues_resources_and_logs() -> None:
-    board = json.loads(ARTIFACTS["grafana/dashboards/pup-ai/service-pup-workers.json"])
+    board = json.loads(artifacts_at(ROOT)["grafana/dashboards/pup-ai/service-pup-workers.json"])
     titles = {p["title"] for p in board["panels"]}
     assert {"jobs: depth", "jobs: enqueued and processed", "postgres-connections: used", "Queues", "Resources"} <= titles
-    api = json.loads(ARTIFACTS["grafana/dashboards/pup-ai/service-pup-api.json"])
+    api = json.loads(artifacts_at(ROOT)["grafana/dashboards/pup-ai/service-pup-api.json"])
     logs = [p for p in api["panels"] if p["type"] == "logs"]
     assert [p["targets"][0]["expr"] for p in logs] == ['{app="pup-api"} |= "panic"', '{app="pup-api"} | json | level="error"']
     assert all(p["datasource"] == {"type": "loki", "uid": "${loki}"} for p in logs)

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 from obsgen.core import slo_math as burnrate
 from obsgen.pipeline.report import report
-from obsgen.spec.load import load_project
-from tests.conftest import ROOT, run_obsgen
+from tests.conftest import ROOT, project_at, run_obsgen
 
-TEXT = report(load_project(ROOT))
+
+def _text() -> str:
+    return report(project_at(ROOT))
 
 
 def _section(name: str) -> str:
-    start = TEXT.index(f"### {name}")
-    end = TEXT.find("\n### ", start + 1)
-    return TEXT[start:end if end > 0 else None]
+    start = _text().index(f"### {name}")
+    end = _text().find("\n### ", start + 1)
+    return _text()[start:end if end > 0 else None]
 
 
 def test_workbook_figures_for_999_over_30_days() -> None:
@@ -40,4 +41,4 @@ def test_figures_come_from_burnrate() -> None:
 def test_explain_prints_the_committed_report() -> None:
     result = run_obsgen("explain")
     assert result.returncode == 0
-    assert result.stdout == TEXT == (ROOT / "output" / "SLO_REPORT.md").read_text()
+    assert result.stdout == _text() == (ROOT / "output" / "SLO_REPORT.md").read_text()

@@ -12,19 +12,19 @@ from obsgen.core import slo_math as burnrate
 from obsgen.core.durations import format_duration
 from obsgen.core.rules import rule_file
 from obsgen.model.slo import Service
-from obsgen.pipeline.compile import compile_project
 from obsgen.prometheus import slo_rules as rules
-from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, artifacts_at, project_at
+
+# Spec files are named after their service: parametrize by name without loading anything at import.
+ROOTS = {root: sorted(p.stem for p in (root / "slo").glob("*.yaml")) for root in (ROOT, FIXTURES / "good")}
+NAMES = sorted(name for names in ROOTS.values() for name in names)
 
 
-def _services(root) -> dict[str, Service]:
-    return {s.name: s for s in load_project(root).services}
-
-
-GOOD = _services(FIXTURES / "good")
-EXAMPLE = _services(ROOT)
-ALL = {**GOOD, **EXAMPLE}
+def _service(name: str) -> Service:
+    root = next(r for r, names in ROOTS.items() if name in names)
+    found = project_at(root).service(name)
+    assert found is not None
+    return found
 
 
 def _groups(service: Service) -> list[dict[str, Any]]:
@@ -40,23 +40,23 @@ def _alerts(service: Service, slo: str) -> list[dict[str, Any]]:
     return [r for r in _rules(service) if "alert" in r and r["labels"][names.SLO] == slo]
 
 
-@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("name", NAMES)
 def test_every_expression_parses(name: str) -> None:
-    for rule in _rules(ALL[name]):
+    for rule in _rules(_service(name)):
         promql.check(rule["expr"])
 
 
-@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("name", NAMES)
 def test_groups_are_small_and_named_uniquely(name: str) -> None:
-    groups = _groups(ALL[name])
+    groups = _groups(_service(name))
     assert len({g["name"] for g in groups}) == len(groups)
     assert all(1 <= len(g["rules"]) <= 20 for g in groups)
     assert {g["interval"] for g in groups} <= {format_duration(rules.FAST_INTERVAL), format_duration(rules.SLOW_INTERVAL)}
 
 
-@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("name", NAMES)
 def test_every_window_is_recorded_with_service_and_slo(name: str) -> None:
-    service = ALL[name]
+    service = _service(name)
     recorded = {(r["record"], r["labels"][names.SLO]) for r in _rules(service) if "record" in r}
     for slo in service.slos:
         for window in [300, 1800, 3600, 7200, 21600, 86400, 259200, slo.period]:
@@ -68,7 +68,7 @@ def test_every_window_is_recorded_with_service_and_slo(name: str) -> None:
 
 def test_ratio_recordings_carry_spec_labels_but_rates_do_not() -> None:
     # Rates are read over long ranges: a relabelled service must not split them into two series.
-    for rule in _rules(EXAMPLE["pup-api"]):
+    for rule in _rules(_service("pup-api")):
         if rule.get("record", "").startswith("slo:sli_error:"):
             assert rule["labels"]["tier"] == "1"
         elif rule.get("record", "").startswith(("slo:sli_errors:", "slo:sli_total:")):
@@ -76,12 +76,12 @@ def test_ratio_recordings_carry_spec_labels_but_rates_do_not() -> None:
 
 
 def test_only_the_base_window_reads_raw_series() -> None:
-    raw = [r for r in _rules(EXAMPLE["pup-api"]) if "record" in r and "http_request" in r["expr"]]
+    raw = [r for r in _rules(_service("pup-api")) if "record" in r and "http_request" in r["expr"]]
     assert {r["record"] for r in raw} == {"slo:sli_errors:rate5m", "slo:sli_total:rate5m"}
 
 
 def test_long_windows_are_sampled_from_shorter_recordings() -> None:
-    exprs = {(r["record"], r["labels"][names.SLO]): r["expr"] for r in _rules(EXAMPLE["pup-api"]) if "record" in r}
+    exprs = {(r["record"], r["labels"][names.SLO]): r["expr"] for r in _rules(_service("pup-api")) if "record" in r}
     assert exprs[("slo:sli_errors:rate1h", "availability")] == (
         'avg_over_time(slo:sli_errors:rate5m{service="pup-api", slo="availability"}[1h])'
     )
@@ -89,13 +89,13 @@ def test_long_windows_are_sampled_from_shorter_recordings() -> None:
     assert exprs[("slo:sli_total:rate30d", "availability")] == (
         'avg_over_time(slo:sli_total:rate1h{service="pup-api", slo="availability"}[30d:1h])'
     )
-    slow = next(g for g in _groups(EXAMPLE["pup-api"]) if g["name"].endswith(":long"))
+    slow = next(g for g in _groups(_service("pup-api")) if g["name"].endswith(":long"))
     assert slow["interval"] == format_duration(rules.SLOW_INTERVAL)
     assert {r["record"] for r in slow["rules"]} >= {"slo:sli_error:ratio_rate1d", "slo:sli_error:ratio_rate30d"}
 
 
 def test_one_alert_per_tier_with_workbook_thresholds() -> None:
-    alerts = _alerts(EXAMPLE["pup-api"], "availability")
+    alerts = _alerts(_service("pup-api"), "availability")
     burn = [a for a in alerts if a["alert"] == names.ALERT_BURN]
     assert [(a["labels"]["severity"], a["labels"]["long_window"], a["labels"]["short_window"]) for a in burn] == [
         ("critical", "1h", "5m"),
@@ -114,53 +114,53 @@ def test_one_alert_per_tier_with_workbook_thresholds() -> None:
 
 
 def test_28_day_period_changes_burn_rates_not_windows() -> None:
-    burn = [a for a in _alerts(EXAMPLE["ai-provider"], "success") if a["alert"] == names.ALERT_BURN]
+    burn = [a for a in _alerts(_service("ai-provider"), "success") if a["alert"] == names.ALERT_BURN]
     # 99.5%: budget 0.005; 28d burn rates 13.44, 5.6, 2.8, 0.9333...
     assert [re.findall(r"> ([0-9.e-]+)", a["expr"])[0] for a in burn] == ["0.0672", "0.028", "0.014", "0.00466666666667"]
     assert "13.44x" in burn[0]["annotations"]["summary"]
 
 
 def test_min_events_guard() -> None:
-    guarded = _alerts(EXAMPLE["pup-api"], "availability")[0]["expr"]
+    guarded = _alerts(_service("pup-api"), "availability")[0]["expr"]
     assert 'and on (service, slo)\nslo:sli_total:rate1h{service="pup-api", slo="availability"} * 3600 >= 50' in guarded
-    unguarded = _alerts(GOOD["ledger"], "writes")[0]["expr"]
+    unguarded = _alerts(_service("ledger"), "writes")[0]["expr"]
     assert "slo:sli_total" not in unguarded
 
 
 def test_disabled_severities_and_no_data() -> None:
-    latency = _alerts(GOOD["checkout"], "latency")
+    latency = _alerts(_service("checkout"), "latency")
     assert {a["labels"]["severity"] for a in latency if a["alert"] == names.ALERT_BURN} == {"critical"}
     assert all(a["labels"]["page"] == "yes" and a["annotations"]["dashboard_hint"] == "checkout overview" for a in latency)
     assert names.ALERT_NO_DATA in {a["alert"] for a in latency}
-    assert names.ALERT_NO_DATA not in {a["alert"] for a in _alerts(GOOD["ledger"], "writes")}
+    assert names.ALERT_NO_DATA not in {a["alert"] for a in _alerts(_service("ledger"), "writes")}
 
 
 def test_latency_sli_reads_the_threshold_bucket() -> None:
-    exprs = rules.sli_expressions(GOOD["checkout"].slos[1], "TOTAL")
+    exprs = rules.sli_expressions(_service("checkout").slos[1], "TOTAL")
     assert 'request_duration_seconds_count{job="checkout"}[5m]' in exprs.total
     assert 'request_duration_seconds_bucket{job="checkout", le=~"1|1\\\\.0"}[5m]' in exprs.errors
     assert exprs.errors.startswith("clamp_min(TOTAL - on () (")
 
 
 def test_expression_slis_get_the_base_window() -> None:
-    exprs = rules.sli_expressions(GOOD["ledger"].slos[0], "TOTAL")
+    exprs = rules.sli_expressions(_service("ledger").slos[0], "TOTAL")
     assert exprs.total == 'sum(sum by (job) (rate(ledger_writes_total[5m])))'
     assert "$window" not in exprs.errors
 
 
 def test_missing_error_counter_counts_as_zero_only_while_there_is_traffic() -> None:
-    exprs = rules.sli_expressions(EXAMPLE["pup-workers"].slos[0], "TOTAL")
+    exprs = rules.sli_expressions(_service("pup-workers").slos[0], "TOTAL")
     assert exprs.errors.endswith(" or on () 0 * TOTAL")
 
 
 def test_base_errors_read_the_total_recorded_just_before() -> None:
-    base = [r for r in _rules(EXAMPLE["pup-api"]) if r.get("record", "").endswith(":rate5m") and r["labels"]["slo"] == "availability"]
+    base = [r for r in _rules(_service("pup-api")) if r.get("record", "").endswith(":rate5m") and r["labels"]["slo"] == "availability"]
     assert [r["record"] for r in base] == ["slo:sli_total:rate5m", "slo:sli_errors:rate5m"]
     assert base[1]["expr"].endswith('or on () 0 * slo:sli_total:rate5m{service="pup-api", slo="availability"}')
 
 
 def test_rule_files_are_prometheus_shaped() -> None:
-    artifacts = compile_project(load_project(ROOT))
+    artifacts = artifacts_at(ROOT)
     rule_files = {k: v for k, v in artifacts.items() if k.startswith("prometheus/rules/")}
     assert sorted(rule_files) == [f"prometheus/rules/{s}.yml" for s in ("ai-provider", "pup-api", "pup-workers")]
     for text in rule_files.values():
@@ -173,16 +173,16 @@ def test_rule_files_are_prometheus_shaped() -> None:
 
 def test_thresholds_come_from_burnrate() -> None:
     tier = burnrate.DEFAULT_TIERS[1]
-    slo = EXAMPLE["pup-workers"].slos[0]
+    slo = _service("pup-workers").slos[0]
     expected = promql.number(float(burnrate.threshold(tier, slo.objective, slo.period)))
-    alert = [a for a in _alerts(EXAMPLE["pup-workers"], slo.name) if a["labels"].get("long_window") == "6h"][0]
+    alert = [a for a in _alerts(_service("pup-workers"), slo.name) if a["labels"].get("long_window") == "6h"][0]
     assert f"> {expected}" in alert["expr"]
 
 
-@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("name", NAMES)
 def test_typed_alerts_carry_the_slo_and_tier_their_labels_name(name: str) -> None:
     """The test generators and the report read the tier from the rule, never from its labels."""
-    service = ALL[name]
+    service = _service(name)
     for group in rules.rule_groups(service):
         for alert in group.alerts:
             assert alert.slo == alert.labels[names.SLO]

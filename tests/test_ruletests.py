@@ -18,9 +18,7 @@ from obsgen.pipeline.writer import write_output
 from obsgen.prometheus import series
 from obsgen.prometheus import slo_tests as ruletests
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT
-
-EXAMPLE = load_project(ROOT)
+from tests.conftest import FIXTURES, ROOT, project_at
 
 
 def _generate(specs: Path, out: Path) -> Path:
@@ -69,7 +67,7 @@ def _alerts_checks(out: Path, service: str) -> list[tuple[dict[str, str], bool]]
 def test_every_alert_has_a_firing_and_a_silent_test(example_out: Path) -> None:
     rules_found = _alert_rules(example_out)
     slo_alerts = sum(
-        len(slo.tiers) + 1 for s in EXAMPLE.services for slo in s.slos
+        len(slo.tiers) + 1 for s in project_at(ROOT).services for slo in s.slos
     )
     assert len([r for _, r in rules_found if "slo" in r["labels"]]) == slo_alerts
     assert len(rules_found) > slo_alerts  # and the operational alerts of alerts/*.yaml
@@ -180,7 +178,7 @@ def test_untestable_slis_are_skipped_and_reported(tmp_path: Path) -> None:
 
 def test_exact_counters_never_step_back() -> None:
     phases = [series.Phase.of(10, 1000, 0), series.Phase.of(7, 1000, 0.0123456789), series.Phase.of(5, 1000, 0)]
-    for item in series.input_series(series.counters(EXAMPLE.services[1].slos[0]), phases):
+    for item in series.input_series(series.counters(project_at(ROOT).services[1].slos[0]), phases):
         values: list[float] = []
         for part in item["values"].split():
             m = re.fullmatch(r"([0-9.e+-]+)\+([0-9.e+-]+)x(\d+)", part)

@@ -30,7 +30,9 @@ _SECRET_FIELDS = {
 _SECRET_QUERY = re.compile(r"(?i)^(token|access_token|api_?key|key|secret|password|passwd|sig|signature|auth)$")
 
 
-class _Strict(Strict):
+class _NoSecrets(Strict):
+    """A routing model: literal secrets are refused with the file-based field to use instead."""
+
     @model_validator(mode="before")
     @classmethod
     def _no_literal_secrets(cls, data: Any) -> Any:
@@ -66,30 +68,30 @@ def _webhook_url(value: str) -> str:
     return value
 
 
-class PagerDuty(_Strict):
+class PagerDuty(_NoSecrets):
     routing_key_file: SecretFile
 
 
-class Opsgenie(_Strict):
+class Opsgenie(_NoSecrets):
     api_key_file: SecretFile
     responders: list[Name] = Field(default_factory=list, description="Opsgenie team names to notify.")
 
 
-class Slack(_Strict):
+class Slack(_NoSecrets):
     channel: Annotated[str, Field(pattern=r"^[#@]?[\w.-]+$")]
     api_url_file: SecretFile
 
 
-class Email(_Strict):
+class Email(_NoSecrets):
     to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
 
 
-class Webhook(_Strict):
+class Webhook(_NoSecrets):
     url: Annotated[Url, AfterValidator(_webhook_url)]
     credentials_file: SecretFile | None = Field(None, description="Bearer token for the webhook.")
 
 
-class Target(_Strict):
+class Target(_NoSecrets):
     """Where notifications go: at least one of pagerduty, opsgenie, slack, email, webhook."""
 
     pagerduty: PagerDuty | None = None
@@ -117,7 +119,7 @@ class Escalation(Target):
     after: Seconds = Field("30m", validate_default=True)
 
 
-class Timing(_Strict):
+class Timing(_NoSecrets):
     group_by: list[LabelName] | None = None
     group_wait: Seconds | None = None
     group_interval: Seconds | None = None
@@ -130,7 +132,7 @@ class Team(Timing):
     escalation: Escalation | None = None
 
 
-class TimeRange(_Strict):
+class TimeRange(_NoSecrets):
     start_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
     end_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
 
@@ -138,13 +140,13 @@ class TimeRange(_Strict):
 _WEEKDAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 
 
-class TimeInterval(_Strict):
+class TimeInterval(_NoSecrets):
     weekdays: list[Annotated[str, Field(pattern=rf"^{_WEEKDAY}(:{_WEEKDAY})?$")]] = Field(default_factory=list)
     times: list[TimeRange] = Field(default_factory=list)
     location: str | None = Field(None, description="IANA time zone, e.g. Europe/Berlin; UTC when left out.")
 
 
-class Smtp(_Strict):
+class Smtp(_NoSecrets):
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
     smarthost: Annotated[str, Field(pattern=r"^[^\s:]+:\d+$")]
     auth_username: str | None = None

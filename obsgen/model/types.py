@@ -85,7 +85,7 @@ def _render(value: promql.Selector | promql.WindowExpression) -> str:
 
 
 Name = Annotated[str, AfterValidator(_name)]
-LabelName = Annotated[str, AfterValidator(_label_name), WithJsonSchema({"type": "string", "pattern": r"^[a-zA-Z_][a-zA-Z0-9_]*$"})]
+LabelName = Annotated[str, AfterValidator(_label_name), WithJsonSchema({"type": "string", "pattern": promql.LABEL_NAME.pattern})]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 Labels = Annotated[dict[LabelName, LabelValue], AfterValidator(_labels)]
 Url = Annotated[str, AfterValidator(_url)]
