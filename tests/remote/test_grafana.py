@@ -20,7 +20,7 @@ from obsgen.remote.http import Endpoint
 from obsgen.remote.sync import Action, Change
 from obsgen.spec.load import load_project
 from tests.conftest import ROOT
-from tests.fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
+from tests.remote.fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
 
 CREATE, DELETE, DRIFT, FOREIGN, UNCHANGED, UPDATE = (
     Action.CREATE, Action.DELETE, Action.DRIFT, Action.FOREIGN, Action.UNCHANGED, Action.UPDATE

@@ -17,7 +17,7 @@ from obsgen.remote.http import Endpoint
 from obsgen.remote.ruler import LOKI_PREFIX, MIMIR_PREFIX, RuleGroups, Ruler, local_groups
 from obsgen.spec.load import load_project
 from tests.conftest import ROOT
-from tests.fake_ruler import FakeRuler
+from tests.remote.fake_ruler import FakeRuler
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.loopback import LoopbackServer
+from tests.remote.loopback import LoopbackServer
 
 EDITOR_TOKEN = "glsa_editor_0123456789abcdef"
 VIEWER_TOKEN = "glsa_viewer_0123456789abcdef"

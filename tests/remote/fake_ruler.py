@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from tests.loopback import LoopbackServer
+from tests.remote.loopback import LoopbackServer
 
 
 class RulerState:
