@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 generate: $(STAMP)
 	$(PY) -m obsgen generate
 
+# With both generations: Debian's Prometheus 2.42 / Alertmanager 0.25 on PATH, the current ones in .tools/bin.
 validate: $(STAMP) tools
-	$(PY) -m obsgen validate
+	$(PY) -m obsgen validate --tools .tools/bin
 
 # The demo service, Prometheus and Alertmanager on loopback with output/ (Ctrl-C stops them).
 demo: generate tools

@@ -7,11 +7,12 @@
    the recordings that other rules read over long ranges with `promtool tsdb create-blocks-from
    rules`: the 5m and 1h rates over the whole range, every other recording for the last minutes.
 3. Runs every expression obsgen generates for those services as the rule engine would (an instant
-   query at the end) with the query API's `stats=all`, and the naive rule set (every window read
-   from the raw series every minute) the same way.
+   query at the end) with the query API's `stats=all`; Sloth's rules for the same SLOs (generated
+   by `.tools/bin/sloth`, their recordings backfilled the same way) and the naive rule set (every
+   window read from the raw series every minute) likewise.
 4. Prints per SLO: rules, samples touched per minute (totalQueryableSamples x evaluations per
-   minute of the rule's group) and query time; the same for the naive set, and the ratio. Checks
-   the period's SLI against errors over events for the whole period, computed directly.
+   minute of the rule's group) and query time for each rule set, and the ratios. Checks the
+   period's SLI against errors over events for the whole period, computed directly.
 
 Usage: bench/bench_rules.py [--days 30] [--keep DIR]
 """
@@ -33,7 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from demo.stack import free_port, wait_ready  # noqa: E402
+from demo.stack import default_tools, free_port, wait_ready  # noqa: E402
 from obsgen.core import names  # noqa: E402
 from obsgen.core.durations import format_duration, parse_duration  # noqa: E402
 from obsgen.core.rules import rule_file  # noqa: E402
@@ -48,6 +49,7 @@ WARMUP_DAYS = 3
 MINUTE = 60
 TARGET_PER_SLO = 10_000
 TARGET_RATIO = 20
+TOOLS = default_tools()  # Prometheus 3 from .tools/bin when `make tools` built it, else the one on PATH
 
 
 def spec(name: str) -> Service:
@@ -59,6 +61,39 @@ def spec(name: str) -> Service:
             "min_events": 50,
         }],
     })
+
+
+SLOTH = ROOT / ".tools" / "bin" / "sloth"
+
+
+def sloth_spec(service: Service) -> dict:
+    """The benchmark SLO as a Sloth prometheus/v1 spec: the same queries, objective and 30d period."""
+    slo = service.slos[0]
+    errors, total = _counters(slo)
+    return {
+        "version": "prometheus/v1", "service": service.name,
+        "slos": [{
+            "name": slo.name, "objective": slo.objective,
+            "sli": {"events": {"error_query": f"sum(rate({errors}[{{{{.window}}}}]))",
+                               "total_query": f"sum(rate({total}[{{{{.window}}}}]))"}},
+            "alerting": {"name": "ErrorBudgetBurn", "page_alert": {"labels": {"severity": "critical"}},
+                         "ticket_alert": {"labels": {"severity": "warning"}}},
+        }],
+    }
+
+
+def sloth_groups(services: list[Service], workdir: Path) -> list[dict]:
+    """Sloth's rule groups for the services, or [] when Sloth is not built (`make tools`)."""
+    if not SLOTH.exists():
+        print(f"  (no Sloth at {SLOTH}: run `make tools` to measure it beside obsgen)")
+        return []
+    specs, out = workdir / "sloth-specs", workdir / "sloth-rules"
+    specs.mkdir()
+    out.mkdir()  # Sloth writes a folder of rule files into an existing folder
+    for service in services:
+        (specs / f"{service.name}.yaml").write_text(yaml.safe_dump(sloth_spec(service), sort_keys=False))
+    subprocess.run([str(SLOTH), "generate", "-i", str(specs), "-o", str(out)], check=True, capture_output=True, text=True)
+    return [g for path in sorted(out.rglob("*.y*ml")) for g in (yaml.safe_load(path.read_text()) or {}).get("groups", [])]
 
 
 def write_openmetrics(path: Path, start: int, minutes: int, seed: int = 7) -> None:
@@ -101,7 +136,7 @@ class Prometheus:
         config = self.workdir / "prometheus.yml"
         config.write_text("global: {scrape_interval: 1m}\n")
         self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.data}",
+            [TOOLS.need("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={self.data}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=400d",
              "--query.max-samples=200000000", "--query.timeout=10m"],
             stdout=subprocess.DEVNULL, stderr=(self.workdir / "prometheus.log").open("a"),
@@ -135,7 +170,7 @@ def backfill(prom: Prometheus, groups: list[dict], start: int, end: int, workdir
     rule_file.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     blocks = workdir / f"blocks-{name}"
     subprocess.run(
-        ["promtool", "tsdb", "create-blocks-from", "rules", "--quiet", f"--url={prom.url}", f"--start={start}",
+        [TOOLS.need("promtool"), "tsdb", "create-blocks-from", "rules", "--quiet", f"--url={prom.url}", f"--start={start}",
          f"--end={end}", f"--output-dir={blocks}", "--eval-interval=60s", str(rule_file)],
         check=True, capture_output=True, text=True,
     )
@@ -188,7 +223,7 @@ def run(days_measured: int, keep: Path | None = None) -> dict:
     stamp = time.perf_counter()
     print(f"work folder {workdir}; {len(SERVICES)} services x {len(INSTANCES)} instances x {len(CODES)} codes, {days} days of 1m samples")
     write_openmetrics(workdir / "series.om", start, minutes)
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(workdir / "series.om"), str(data)],
+    subprocess.run([TOOLS.need("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(workdir / "series.om"), str(data)],
                    check=True, capture_output=True)
     print(f"  blocks written in {time.perf_counter() - stamp:.0f} s")
     prom = Prometheus(data, workdir)
@@ -196,20 +231,12 @@ def run(days_measured: int, keep: Path | None = None) -> dict:
     try:
         services = [spec(s) for s in SERVICES]
         generated = [g for s in services for g in rule_file(rules.rule_groups(s))["groups"]]
-        by_layer = layers(generated)
         long_range = {names.errors_rate(300), names.total_rate(300), names.errors_rate(3600), names.total_rate(3600)}
-        tail = end - 30 * MINUTE
-        for depth, entries in enumerate(by_layer):
-            full = [e for e in entries if e["rule"]["record"] in long_range]
-            rest = [e for e in entries if e["rule"]["record"] not in long_range]
-            for label, chosen, since in (("full", full, start + 5 * MINUTE), ("tail", rest, tail)):
-                if not chosen:
-                    continue
-                stamp = time.perf_counter()
-                groups = [{"name": f"layer{depth}-{label}", "interval": "1m", "rules": [e["rule"] for e in chosen]}]
-                backfill(prom, groups, since, end, workdir, f"layer{depth}-{label}")
-                print(f"  backfilled layer {depth} ({label}, {len(chosen)} rules) in {time.perf_counter() - stamp:.0f} s")
-        return report(prom, services, generated, end)
+        backfill_layers(prom, "obsgen", generated, long_range, start, end, workdir)
+        theirs = sloth_groups(services, workdir)
+        # Sloth's period reads its 5m ratio over 30 days: that recording is backfilled over the whole range.
+        backfill_layers(prom, "sloth", theirs, {names.error_ratio(300)}, start, end, workdir)
+        return report(prom, services, generated, theirs, end)
     finally:
         prom.stop()
         if keep:
@@ -217,11 +244,39 @@ def run(days_measured: int, keep: Path | None = None) -> dict:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def report(prom: Prometheus, services: list[Service], generated: list[dict], end: int) -> dict:
+def backfill_layers(prom: Prometheus, who: str, groups: list[dict], long_range: set[str], start: int, end: int, workdir: Path) -> None:
+    """The recordings layer by layer: those read over long ranges for the whole run, the rest for its tail."""
+    tail = end - 30 * MINUTE
+    for depth, entries in enumerate(layers(groups)):
+        full = [e for e in entries if e["rule"]["record"] in long_range]
+        rest = [e for e in entries if e["rule"]["record"] not in long_range]
+        for label, chosen, since in (("full", full, start + 5 * MINUTE), ("tail", rest, tail)):
+            if not chosen:
+                continue
+            stamp = time.perf_counter()
+            name = f"{who}-layer{depth}-{label}"
+            backfill(prom, [{"name": name, "interval": "1m", "rules": [e["rule"] for e in chosen]}], since, end, workdir, name)
+            print(f"  backfilled {who} layer {depth} ({label}, {len(chosen)} rules) in {time.perf_counter() - stamp:.0f} s")
+
+
+def _cost(prom: Prometheus, groups: list[dict], end: int) -> tuple[int, float, float]:
+    """(rules, samples touched per minute, query ms per minute) of these groups, each at its interval."""
+    count, samples_min, ms_min = 0, 0.0, 0.0
+    for group in groups:
+        per_minute = MINUTE / parse_duration(group.get("interval", "1m"))
+        for rule in group["rules"]:
+            _, samples, seconds = prom.query(rule["expr"], end)
+            samples_min += samples * per_minute
+            ms_min += seconds * 1000 * per_minute
+            count += 1
+    return count, samples_min, ms_min
+
+
+def report(prom: Prometheus, services: list[Service], generated: list[dict], theirs: list[dict], end: int) -> dict:
     per_minute = {g["name"]: MINUTE / parse_duration(g.get("interval", "1m")) for g in generated}
     print()
     print(f"{'SLO':28} {'rule set':8} {'rules':>5} {'samples/min':>12} {'query ms/min':>12}")
-    worst_ratio = math.inf
+    worst_ratio = worst_sloth = math.inf
     worst_slo = 0.0
     period_error = 0.0
     for service in services:
@@ -253,8 +308,14 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], end
             naive_ms += seconds * 1000
         print(f"{label:28} {'obsgen':8} {count:>5} {obsgen_samples:>12,.0f} {obsgen_ms:>12.1f}")
         print("\n".join(layer_lines))
-        print(f"{'':28} {'naive':8} {len(windows):>5} {naive_samples:>12,.0f} {naive_ms:>12.1f}")
-        print(f"{'':28} {'ratio':8} {'':>5} {naive_samples / obsgen_samples:>11.1f}x")
+        sloth = [g for g in theirs if g["name"].endswith(f"-{service.name}-{slo.name}")]
+        if sloth:
+            sloth_count, sloth_samples, sloth_ms = _cost(prom, sloth, end)
+            print(f"{'':28} {'sloth':8} {sloth_count:>5} {sloth_samples:>12,.0f} {sloth_ms:>12.1f}"
+                  f"   ({sloth_samples / obsgen_samples:.1f}x obsgen's)")
+            worst_sloth = min(worst_sloth, sloth_samples / obsgen_samples)
+        print(f"{'':28} {'naive':8} {len(windows):>5} {naive_samples:>12,.0f} {naive_ms:>12.1f}"
+              f"   ({naive_samples / obsgen_samples:.1f}x obsgen's)")
         worst_ratio = min(worst_ratio, naive_samples / obsgen_samples)
         worst_slo = max(worst_slo, obsgen_samples)
         period_error = max(period_error, check_period(prom, service, end))
@@ -262,7 +323,9 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], end
     ok = worst_slo <= TARGET_PER_SLO and worst_ratio >= TARGET_RATIO
     print(f"target: at most {TARGET_PER_SLO:,} samples per SLO per minute and 1/{TARGET_RATIO} of naive: "
           f"worst {worst_slo:,.0f}, {worst_ratio:.1f}x -> {'met' if ok else 'MISSED'}")
-    return {"samples_per_slo": worst_slo, "ratio": worst_ratio, "period_error": period_error, "met": ok}
+    if theirs:
+        print(f"Sloth's rules for the same SLOs touch at least {worst_sloth:.1f}x the samples obsgen's do")
+    return {"samples_per_slo": worst_slo, "ratio": worst_ratio, "sloth_ratio": worst_sloth, "period_error": period_error, "met": ok}
 
 
 def _counters(slo: SLO) -> tuple[str, str]:

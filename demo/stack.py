@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import yaml
 from obsgen.alertmanager import config as alertmanager
 from obsgen.core.durations import format_duration, parse_duration
 from obsgen.model.project import Project
+from obsgen.pipeline.tools import Generation, in_folder, on_path
 
 SPEEDUP = 60
 _DURATION = r"((?:\d+[smhdw])+)"  # compound durations too: 7d12h
@@ -135,10 +135,20 @@ class Sink:
         self.server.server_close()
 
 
+CURRENT_TOOLS = Path(__file__).resolve().parent.parent / ".tools" / "bin"
+
+
+def default_tools() -> Generation:
+    """Prometheus 3 and the current Alertmanager from .tools/bin (`make tools`), else those on PATH."""
+    current = in_folder(CURRENT_TOOLS)
+    return current if current.prometheus and current.alertmanager else on_path()
+
+
 class Stack:
     """The demo service, Prometheus and Alertmanager, each on a free loopback port."""
 
-    def __init__(self, project: Project, output: Path, workdir: Path | None = None) -> None:
+    def __init__(self, project: Project, output: Path, workdir: Path | None = None, tools: Generation | None = None) -> None:
+        self.tools = tools or default_tools()
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="obsgen-demo-"))
         self.project, self.output = project, output
         self.procs: list[subprocess.Popen] = []
@@ -169,11 +179,10 @@ class Stack:
                                 "static_configs": [{"targets": [f"127.0.0.1:{self.demo_port}"]}]}],
         }, sort_keys=False))
         self._spawn("demo", [sys.executable, "-m", "demo.service", "--port", str(self.demo_port)])
-        alertmanager_bin = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager") or "alertmanager"
-        self._spawn("alertmanager", [alertmanager_bin, f"--config.file={self.workdir / 'alertmanager.yml'}",
+        self._spawn("alertmanager", [self.tools.need("alertmanager"), f"--config.file={self.workdir / 'alertmanager.yml'}",
                                      f"--storage.path={self.workdir / 'am-data'}", f"--web.listen-address=127.0.0.1:{self.am_port}",
                                      "--cluster.listen-address="])
-        self._spawn("prometheus", ["prometheus", f"--config.file={self.workdir / 'prometheus.yml'}",
+        self._spawn("prometheus", [self.tools.need("prometheus"), f"--config.file={self.workdir / 'prometheus.yml'}",
                                    f"--storage.tsdb.path={self.workdir / 'prom-data'}", f"--web.listen-address=127.0.0.1:{self.prom_port}",
                                    "--rules.alert.resend-delay=1s"])
         self._wait_ready(f"{self.demo_url}/metrics", "demo")

@@ -15,6 +15,7 @@ from obsgen.errors import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, ObsgenError, Remot
 from obsgen.model.routing import Routing
 from obsgen.pipeline import layout, report
 from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.tools import generations
 from obsgen.pipeline.validate import validate_output
 from obsgen.pipeline.writer import write_output
 from obsgen.remote import sync
@@ -56,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="generated folder (default: output)")
     val.add_argument("--specs", type=Path, default=Path("."), metavar="DIR",
                      help="the specs OUT came from, so LogQL errors name their file and line (default: .)")
+    val.add_argument("--tools", type=Path, action="append", default=[], metavar="DIR",
+                     help="also check with the promtool and amtool in DIR (repeatable), e.g. a second Prometheus "
+                     "generation; the ones on PATH are always used")
 
     for name, helptext, description in (
         ("plan", "show what a push would change in Grafana",
@@ -132,11 +136,12 @@ def _validate(args: argparse.Namespace) -> int:
         sources = load_project(args.specs).sources
     except SpecError:
         sources = {}  # validating output whose specs are elsewhere: errors then name the generated file
-    findings = validate_output(args.out, dict(sources))
+    tools = generations(args.tools)
+    findings = validate_output(args.out, dict(sources), tools)
     if findings:
         raise ValidationFailed([str(f) for f in findings])
     print(f"obsgen: {args.out} is valid (PromQL and LogQL parse; promtool check rules and test rules, "
-          "amtool check-config and routes test pass)")
+          f"amtool check-config and routes test pass with {'; '.join(g.label for g in tools)})")
     return EXIT_OK
 
 

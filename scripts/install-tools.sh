@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs the real checkers the tests run: promtool (Debian package `prometheus`) and
-# amtool (`prometheus-alertmanager`). Does nothing when both are already on PATH.
+# Installs the real checkers the tests run, in two generations:
+#  - Debian's Prometheus 2.42 and Alertmanager 0.25 (packages `prometheus`, `prometheus-alertmanager`);
+#  - current Prometheus 3 and Alertmanager, and Sloth for the benchmarks, built from the Go modules
+#    pinned in tools/go/*/go.mod into .tools/bin (git-ignored; rebuilt only when a go.sum changes);
+# and Grafana's LogQL grammar from npm. Does nothing for what is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,26 +16,86 @@ if [ ! -d tools/logql/node_modules/@grafana/lezer-logql ]; then
   npm ci --prefix tools/logql --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
+# --- Debian's generation -------------------------------------------------------------------------
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if ! command -v apt-get >/dev/null; then
-  echo "obsgen needs promtool and amtool on PATH; this machine has no apt-get." >&2
-  echo "Install Prometheus and Alertmanager (2.42+ / 0.25+) from https://prometheus.io/download/ and retry." >&2
-  exit 1
-fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null; then sudo="sudo"; else
-    echo "obsgen needs the Debian packages: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "obsgen needs promtool and amtool on PATH; this machine has no apt-get." >&2
+    echo "Install Prometheus and Alertmanager (2.42+ / 0.25+) from https://prometheus.io/download/ and retry." >&2
     exit 1
   fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then sudo="sudo"; else
+      echo "obsgen needs the Debian packages: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  echo "Installing ${missing[*]} (for promtool and amtool)..."
+  $sudo apt-get update -qq
+  # The packages' services are not needed: only their command-line tools.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  command -v promtool >/dev/null && command -v amtool >/dev/null || {
+    echo "apt-get finished but promtool or amtool is still missing from PATH" >&2; exit 1; }
 fi
-echo "Installing ${missing[*]} (for promtool and amtool)..."
-$sudo apt-get update -qq
-# The packages' services are not needed: only their command-line tools.
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-command -v promtool >/dev/null && command -v amtool >/dev/null || {
-  echo "apt-get finished but promtool or amtool is still missing from PATH" >&2; exit 1; }
+
+# --- The current generation, from the Go module proxy --------------------------------------------
+GO=$(command -v go || echo /usr/local/go/bin/go)
+BIN=.tools/bin
+mkdir -p "$BIN" .tools/stamps
+
+# The version a module's binaries report: prometheus module v0.316.0 is Prometheus 3.16.0.
+module_version() {  # go.mod, module path
+  awk -v m="$2" '$1 == m {print $2}' "$1" | head -n1
+}
+
+build() {  # folder under tools/go, ldflags, binaries...
+  local folder=$1 ldflags=$2; shift 2
+  local stamp
+  stamp=".tools/stamps/$folder.$(sha256sum "tools/go/$folder/go.sum" | cut -c1-16)"
+  local have=1
+  for tool in "$@"; do [ -x "$BIN/$(basename "$tool")" ] || have=0; done
+  if [ $have -eq 1 ] && [ -e "$stamp" ]; then return 0; fi
+  if [ ! -x "$GO" ]; then
+    echo "obsgen builds the current Prometheus tools with Go 1.26 or later; install Go and retry." >&2
+    exit 1
+  fi
+  echo "Building $* from tools/go/$folder (the first build takes a few minutes)..."
+  local start=$SECONDS
+  if [ "$folder" = alertmanager ]; then
+    # Alertmanager embeds its web UI from ui/app/dist, which its module does not ship (a release
+    # builds it with npm). The tests use its API only: build from a copy of the pinned module's
+    # source, with its own go.mod and go.sum, and a placeholder page where the UI would be.
+    local version dir src=.tools/src/alertmanager
+    version=$(module_version "tools/go/$folder/go.mod" github.com/prometheus/alertmanager)
+    dir=$(cd "tools/go/$folder" && "$GO" mod download -json "github.com/prometheus/alertmanager@$version" \
+          | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    rm -rf "$src" && mkdir -p "$(dirname "$src")" && cp -r "$dir" "$src" && chmod -R u+w "$src"
+    for ui in elm mantine; do
+      mkdir -p "$src/ui/app/dist/$ui"
+      echo '<!doctype html><title>Alertmanager (built by obsgen without its web UI)</title>' > "$src/ui/app/dist/$ui/index.html"
+    done
+    local packages=()
+    for tool in "$@"; do packages+=("./${tool#github.com/prometheus/alertmanager/}"); done
+    (cd "$src" && "$GO" build -trimpath -ldflags "$ldflags" -o "../../bin/" "${packages[@]}")
+  else
+    (cd "tools/go/$folder" && "$GO" build -trimpath -ldflags "$ldflags" -o "../../../$BIN/" "$@")
+  fi
+  rm -f ".tools/stamps/$folder".*
+  touch "$stamp"
+  echo "  built in $((SECONDS - start)) s"
+}
+
+prom=$(module_version tools/go/prometheus/go.mod github.com/prometheus/prometheus)  # v0.316.0
+prom_minor=$(( 10#$(echo "$prom" | cut -d. -f2) - 300 ))
+prom_version="3.$prom_minor.$(echo "$prom" | cut -d. -f3)"
+am_version=$(module_version tools/go/alertmanager/go.mod github.com/prometheus/alertmanager | sed 's/^v//')
+
+build prometheus "-X github.com/prometheus/common/version.Version=$prom_version" \
+  github.com/prometheus/prometheus/cmd/promtool github.com/prometheus/prometheus/cmd/prometheus
+build alertmanager "-X github.com/prometheus/common/version.Version=$am_version" \
+  github.com/prometheus/alertmanager/cmd/amtool github.com/prometheus/alertmanager/cmd/alertmanager
+sloth_version=$(module_version tools/go/sloth/go.mod github.com/slok/sloth)
+build sloth "-X github.com/slok/sloth/internal/info.Version=$sloth_version" github.com/slok/sloth/cmd/sloth

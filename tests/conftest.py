@@ -12,6 +12,7 @@ import pytest
 from obsgen.model.project import Project
 from obsgen.model.slo import SLO
 from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.tools import Generation, in_folder, on_path
 from obsgen.spec import resolve
 from obsgen.spec.files import SLOSpec
 from obsgen.spec.load import load_project
@@ -37,7 +38,25 @@ def _tool(name: str, package: str) -> str:
     return path
 
 
-TOOL_FIXTURES = frozenset({"promtool", "amtool", "node", "logql_grammar"})
+TOOL_FIXTURES = frozenset({"promtool", "amtool", "node", "generation"})
+CURRENT_TOOLS = ROOT / ".tools" / "bin"  # Prometheus 3 and the current Alertmanager, built by `make tools`
+GENERATIONS = ("debian", "current")
+
+
+def generation_named(name: str) -> Generation:
+    """Debian's Prometheus 2.42 / Alertmanager 0.25 (on PATH), or the current releases (.tools/bin);
+    a test that needs one fails, with the way to install it, when it is missing."""
+    found = on_path() if name == "debian" else in_folder(CURRENT_TOOLS)
+    missing = [t for t in ("promtool", "prometheus", "amtool", "alertmanager") if getattr(found, t) is None]
+    if missing:
+        how = "Debian packages prometheus, prometheus-alertmanager" if name == "debian" else "built into .tools/bin"
+        pytest.fail(f"{', '.join(missing)} of the {name} generation missing: run `make tools` ({how})")
+    return found
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--e2e-tools", choices=GENERATIONS, default="current",
+                     help="which Prometheus and Alertmanager the end-to-end test runs on (default: current)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,14 +66,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.tools)
 
 
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    return _tool("promtool", "prometheus")
+@pytest.fixture(scope="session", params=GENERATIONS)
+def generation(request: pytest.FixtureRequest) -> Generation:
+    """Each generation of the Prometheus tools in turn: output must work on both."""
+    return generation_named(request.param)
 
 
 @pytest.fixture(scope="session")
-def amtool() -> str:
-    return _tool("amtool", "prometheus-alertmanager")
+def promtool(generation: Generation) -> str:
+    return generation.need("promtool")
+
+
+@pytest.fixture(scope="session")
+def amtool(generation: Generation) -> str:
+    return generation.need("amtool")
 
 
 def slo_of(data: dict[str, Any]) -> SLO:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from obsgen.cli import SCHEMAS
 from obsgen.spec.files import json_schema
-from tests.conftest import FIXTURES, ROOT, run_obsgen, tree
+from tests.conftest import CURRENT_TOOLS, FIXTURES, ROOT, generation_named, run_obsgen, tree
 
 
 def test_help_explains_each_command() -> None:
@@ -44,13 +44,14 @@ def test_generate_py_is_the_same_entry_point(tmp_path: Path) -> None:
     assert tree(tmp_path / "out") == tree(ROOT / "output")
 
 
-def test_validate_passes_on_good_output_and_fails_on_a_broken_rule(tmp_path: Path, promtool: str, amtool: str, node: str) -> None:
+def test_validate_passes_on_good_output_and_fails_on_a_broken_rule(tmp_path: Path, node: str) -> None:
+    debian, current = generation_named("debian"), generation_named("current")
     out = tmp_path / "out"
     # The small fixture keeps this quick; test_ruletests runs the example's promtool tests.
     assert run_obsgen("generate", "--specs", str(FIXTURES / "periods"), "--out", str(out)).returncode == 0
-    ok = run_obsgen("validate", "--out", str(out))
+    ok = run_obsgen("validate", "--out", str(out), "--tools", str(CURRENT_TOOLS))
     assert ok.returncode == 0, ok.stderr
-    assert "test rules" in ok.stdout
+    assert "test rules" in ok.stdout and debian.label in ok.stdout and current.label in ok.stdout
 
     rule_file = out / "prometheus" / "rules" / "mailer.yml"
     rule_file.write_text(rule_file.read_text().replace("vector(0.99)", "vector(0.99", 1))

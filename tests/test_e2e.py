@@ -15,7 +15,7 @@ from demo.stack import Stack
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.writer import write_output
 from obsgen.spec.load import load_project
-from tests.conftest import ROOT
+from tests.conftest import ROOT, generation_named
 
 pytestmark = pytest.mark.tools  # real Prometheus and Alertmanager processes
 
@@ -32,11 +32,14 @@ def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, promtool: str, amtool: str) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The stack on Prometheus 3 and the current Alertmanager; `--e2e-tools debian` runs it on Debian's."""
+    tools = generation_named(request.config.getoption("--e2e-tools"))
     project = load_project(ROOT)
     out = tmp_path_factory.mktemp("out")
     write_output(compile_project(project), out)
-    running = Stack(project, out, tmp_path_factory.mktemp("stack"))
+    running = Stack(project, out, tmp_path_factory.mktemp("stack"), tools)
+    print(f"\n  on {tools.label}")
     started = time.monotonic()
     running.start()
     print(f"\n  stack started: {time.monotonic() - started:.1f} s")

@@ -41,7 +41,8 @@ def _receiver(name: str, target: Target) -> dict[str, Any]:
     if target.email:
         out["email_configs"] = [{"to": target.email.to, "send_resolved": True}]
     if target.webhook:
-        hook: dict[str, Any] = {"url": target.webhook.url, "send_resolved": True}
+        where = {"url": target.webhook.url} if target.webhook.url else {"url_file": target.webhook.url_file}
+        hook: dict[str, Any] = {**where, "send_resolved": True}
         if target.webhook.credentials_file:
             hook["http_config"] = {"authorization": {"credentials_file": target.webhook.credentials_file}}
         out["webhook_configs"] = [hook]

@@ -29,6 +29,17 @@ class Settings(Strict):
         None, description="Base URL of Grafana, e.g. https://grafana.example.com; makes alert dashboard_url links absolute."
     )
     loki_tenant: str = Field("fake", pattern=r"^[A-Za-z0-9_.-]+$", description="Loki tenant of the log rules (Loki's default is fake).")
+    alertmanager_version: str = Field(
+        "0.25", pattern=r"^0\.\d+$",
+        description="The oldest Alertmanager the configuration must load on; 0.26 or later allows webhook `url_file`.",
+    )
+
+    def alertmanager_at_least(self, version: str) -> bool:
+        return _minor(self.alertmanager_version) >= _minor(version)
+
+
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
 
 
 @dataclass(frozen=True)

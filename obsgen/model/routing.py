@@ -87,8 +87,19 @@ class Email(_NoSecrets):
 
 
 class Webhook(_NoSecrets):
-    url: Annotated[Url, AfterValidator(_webhook_url)]
+    """A webhook: its `url`, or `url_file` when the URL itself is a secret (Alertmanager 0.26 or later)."""
+
+    url: Annotated[Url, AfterValidator(_webhook_url)] | None = None
+    url_file: SecretFile | None = Field(
+        None, description="File holding the URL; needs `alertmanager_version: \"0.26\"` or later in obsgen.yaml."
+    )
     credentials_file: SecretFile | None = Field(None, description="Bearer token for the webhook.")
+
+    @model_validator(mode="after")
+    def _one_url(self) -> Webhook:
+        if (self.url is None) == (self.url_file is None):
+            raise ValueError("give exactly one of `url` or `url_file`")
+        return self
 
 
 class Target(_NoSecrets):

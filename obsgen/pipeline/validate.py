@@ -15,11 +15,7 @@ import yaml
 from obsgen.core import promql
 from obsgen.errors import ToolMissing
 from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, DASHBOARDS_DIR, LOKI_RULES_DIR, ROUTE_TESTS, RULES_DIR, TESTS_DIR
-
-TOOL_HINT = (
-    "{tool} not found on PATH. On Debian or Ubuntu: `sudo apt-get install prometheus` "
-    "(promtool) and `prometheus-alertmanager` (amtool); `make tools` does this for you."
-)
+from obsgen.pipeline.tools import TOOL_HINT, Generation, generations, on_path, version_of
 
 
 @dataclass(frozen=True)
@@ -56,48 +52,55 @@ def check_expressions(out: Path) -> list[Finding]:
 def require_tool(tool: str) -> str:
     found = shutil.which(tool)
     if not found:
-        raise ToolMissing(TOOL_HINT.format(tool=tool))
+        raise ToolMissing(f"{tool} not found on PATH; `make tools` installs what obsgen checks with")
     return found
 
 
-def promtool_check_rules(out: Path) -> list[Finding]:
+def _default(generation: Generation | None) -> Generation:
+    return generation or on_path()
+
+
+def promtool_check_rules(out: Path, generation: Generation | None = None) -> list[Finding]:
     files = sorted((out / RULES_DIR).glob("*.yml"))
     if not files:
         return [Finding(str(out / RULES_DIR), "no rule files; run `obsgen generate` first")]
-    promtool = require_tool("promtool")
-    proc = subprocess.run([promtool, "check", "rules", *map(str, files)], capture_output=True, text=True)
+    gen = _default(generation)
+    proc = subprocess.run([gen.need("promtool"), "check", "rules", *map(str, files)], capture_output=True, text=True)
     if proc.returncode == 0:
         return []
-    return [Finding("promtool check rules", line) for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    where = f"promtool check rules ({gen.label})"
+    return [Finding(where, line) for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
 
 
-def promtool_test_rules(out: Path) -> list[Finding]:
+def promtool_test_rules(out: Path, generation: Generation | None = None) -> list[Finding]:
     """Runs the generated unit tests, one promtool per file, as many at once as there are cores."""
     files = sorted((out / TESTS_DIR).glob("*.test.yml"))
     if not files:
         return []
-    promtool = require_tool("promtool")
+    gen = _default(generation)
+    promtool = gen.need("promtool")
 
     def run(path: Path) -> list[Finding]:
         proc = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
         if proc.returncode == 0:
             return []
         text = (proc.stdout + proc.stderr).strip()
-        return [Finding(str(path), "promtool test rules failed:\n" + text)]
+        return [Finding(str(path), f"promtool test rules failed ({gen.label}):\n" + text)]
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return [f for found in pool.map(run, files) for f in found]
 
 
-def amtool_check(out: Path) -> list[Finding]:
+def amtool_check(out: Path, generation: Generation | None = None) -> list[Finding]:
     """`amtool check-config`, then every routing case through `amtool config routes test`."""
     config = out / ALERTMANAGER_CONFIG
     if not config.exists():
         return []
-    amtool = require_tool("amtool")
+    gen = _default(generation)
+    amtool = gen.need("amtool")
     proc = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
     if proc.returncode != 0:
-        return [Finding(str(config), "amtool check-config failed:\n" + (proc.stdout + proc.stderr).strip())]
+        return [Finding(str(config), f"amtool check-config failed ({gen.label}):\n" + (proc.stdout + proc.stderr).strip())]
     cases = (yaml.safe_load((out / ROUTE_TESTS).read_text(encoding="utf-8")) or {}).get("cases", [])
 
     def run(case: dict[str, Any]) -> list[Finding]:
@@ -110,7 +113,7 @@ def amtool_check(out: Path) -> list[Finding]:
         if proc.returncode == 0:
             return []
         got = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else proc.stderr.strip()
-        return [Finding(str(out / ROUTE_TESTS), f"{case['name']}: expected {expected}, Alertmanager routes to {got}")]
+        return [Finding(str(out / ROUTE_TESTS), f"{case['name']}: expected {expected}, Alertmanager {version_of(amtool)} routes to {got}")]
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return [f for found in pool.map(run, cases) for f in found]
@@ -176,9 +179,13 @@ def logql_check(out: Path, sources: dict[str, str] | None = None) -> list[Findin
     return findings
 
 
-def validate_output(out: Path, sources: dict[str, str] | None = None) -> list[Finding]:
-    """All checks over a written output folder; an empty list means everything passed."""
-    return (
-        check_expressions(out) + promtool_check_rules(out) + promtool_test_rules(out) + amtool_check(out)
-        + check_loki_shape(out) + logql_check(out, sources)
-    )
+def validate_output(out: Path, sources: dict[str, str] | None = None, tools: list[Generation] | None = None) -> list[Finding]:
+    """All checks over a written output folder, the tools' with every generation given (default:
+    the tools on PATH); an empty list means everything passed."""
+    found = tools if tools is not None else generations()
+    if not found:
+        raise ToolMissing(TOOL_HINT.format(tool="promtool"))
+    findings = check_expressions(out)
+    for gen in found:
+        findings += promtool_check_rules(out, gen) + promtool_test_rules(out, gen) + amtool_check(out, gen)
+    return findings + check_loki_shape(out) + logql_check(out, sources)

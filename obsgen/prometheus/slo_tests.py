@@ -202,7 +202,10 @@ def _guard_tests(service: Service, slo: SLO, sli: list[series.Counter], critical
     )
     start = longest
     phases = [
-        Phase(_minutes(start), per_minute, 0),
+        # The failed request is counted between the samples one and two minutes after `start`:
+        # inside the next 5m window under Prometheus 2's closed ranges and Prometheus 3's left-open
+        # ones alike (counted at `start` itself, a left-open 5m window would never see it).
+        Phase(_minutes(start) + 1, per_minute, 0),
         Phase(1, per_minute, 1),  # one failed request
         Phase(_minutes(longest), per_minute, 0),
     ]

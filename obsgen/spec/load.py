@@ -57,7 +57,7 @@ def load_project(root: Path) -> Project:
     issues.extend(_cross_check(services))
     issues.extend(_check_ops(ops, services, routing))
     if routing is not None:
-        issues.extend(_check_routing(routing, services))
+        issues.extend(_check_routing(routing, services, settings.model if settings else Settings(), SETTINGS_FILE))
     if issues:
         raise SpecError(issues)
     ops_of = {o.model.service: o.model for o in ops}
@@ -251,8 +251,11 @@ def _check_dependencies(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
     return issues
 
 
-def _check_routing(routing: Source[Routing], services: list[Source[ServiceFile]]) -> list[SpecIssue]:
-    """Every team a service names exists; receivers refer to defined time intervals and mail settings."""
+def _check_routing(
+    routing: Source[Routing], services: list[Source[ServiceFile]], settings: Settings, settings_file: str
+) -> list[SpecIssue]:
+    """Every team a service names exists; receivers refer to defined time intervals and mail settings,
+    and use only what the oldest Alertmanager in settings can load."""
     issues = []
     teams = routing.model.teams
     for source in services:
@@ -268,6 +271,12 @@ def _check_routing(routing: Source[Routing], services: list[Source[ServiceFile]]
                 issues.append(routing.issue((*path, "active_during", i), f"unknown time interval {interval!r} (defined: {defined})"))
         if target.email is not None and routing.model.smtp is None:
             issues.append(routing.issue((*path, "email"), "sending email needs an `smtp` section (sender, smarthost)"))
+        if target.webhook is not None and target.webhook.url_file and not settings.alertmanager_at_least("0.26"):
+            issues.append(routing.issue(
+                (*path, "webhook", "url_file"),
+                f"`url_file` needs Alertmanager 0.26 or later; set `alertmanager_version: \"0.26\"` in {settings_file} "
+                f"if every Alertmanager you run is that new (it says {settings.alertmanager_version})",
+            ))
     return issues
 
 

@@ -14,10 +14,11 @@ from obsgen.core import slo_math as burnrate
 from obsgen.errors import SpecError
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, ROUTE_TESTS
+from obsgen.pipeline.tools import Generation, version_of
 from obsgen.pipeline.validate import amtool_check
 from obsgen.pipeline.writer import write_output
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT, project_at
+from tests.conftest import FIXTURES, ROOT, generation_named, project_at
 
 
 def _config() -> dict:
@@ -31,8 +32,8 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_amtool_accepts_the_config_and_every_route_case(out: Path, amtool: str) -> None:
-    findings = amtool_check(out)
+def test_amtool_accepts_the_config_and_every_route_case(out: Path, generation: Generation) -> None:
+    findings = amtool_check(out, generation)
     assert not findings, "\n".join(map(str, findings))
 
 
@@ -63,15 +64,16 @@ def test_team_severity_and_unowned_cases() -> None:
     assert cases["no team"] == cases["unknown team"] == ["default"]
 
 
-def test_a_wrong_route_is_caught_by_amtool(out: Path, tmp_path: Path, amtool: str) -> None:
+def test_a_wrong_route_is_caught_by_amtool(out: Path, tmp_path: Path, generation: Generation) -> None:
     broken = tmp_path / "out"
     shutil.copytree(out, broken)
     config = broken / ALERTMANAGER_CONFIG
     # Send ml-platform's pages to platform: amtool must notice.
     config.write_text(config.read_text().replace("receiver: ml-platform-critical", "receiver: platform-critical"))
-    findings = amtool_check(broken)
+    findings = amtool_check(broken, generation)
     assert findings and all("ml-platform" in str(f) for f in findings)
-    assert any("expected ml-platform-critical, Alertmanager routes to platform-critical" in str(f) for f in findings)
+    version = version_of(generation.need("amtool"))
+    assert any(f"expected ml-platform-critical, Alertmanager {version} routes to platform-critical" in str(f) for f in findings)
 
 
 def test_routing_tree_shape() -> None:
@@ -149,3 +151,38 @@ def test_dependency_must_exist(tmp_path: Path) -> None:
     assert [(i.line, i.field) for i in caught.value.issues] == [(5, "depends_on[0].mute[0]"), (5, "depends_on[0].service")]
     assert "has no SLO 'speed'" in caught.value.issues[0].message
     assert "unknown service 'db'" in caught.value.issues[1].message
+
+
+def _with_webhook_url_file(tmp_path: Path, alertmanager_version: str | None) -> Path:
+    """The example, with the default receiver's webhook URL read from a file."""
+    for part in ("slo", "alerts"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    routing = tmp_path / "alerts" / "routing.yaml"
+    text = routing.read_text()
+    hook = re.search(r"^  webhook: \{url: \S+\}$", text[text.index("\ndefault:"):], re.M)
+    assert hook, "the example's default receiver is a webhook"
+    routing.write_text(text.replace(hook[0], "  webhook: {url_file: /etc/alertmanager/secrets/default-hook}"))
+    if alertmanager_version:
+        (tmp_path / "obsgen.yaml").write_text(f'alertmanager_version: "{alertmanager_version}"\n')
+    return tmp_path
+
+
+def test_webhook_url_file_needs_the_setting_that_says_alertmanager_is_new_enough(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_project(_with_webhook_url_file(tmp_path, None))
+    (issue,) = caught.value.issues
+    assert issue.file.endswith("alerts/routing.yaml") and issue.field == "default.webhook.url_file"
+    assert "Alertmanager 0.26 or later" in issue.message and "obsgen.yaml" in issue.message
+
+
+@pytest.mark.tools
+def test_webhook_url_file_loads_on_a_new_alertmanager_and_not_on_0_25(tmp_path: Path) -> None:
+    """Why the setting exists: Debian's amtool 0.25 rejects `url_file`, the current one accepts it."""
+    out = tmp_path / "out"
+    write_output(compile_project(load_project(_with_webhook_url_file(tmp_path / "specs", "0.26"))), out)
+    config = yaml.safe_load((out / ALERTMANAGER_CONFIG).read_text())
+    (default,) = [r for r in config["receivers"] if r["name"] == "default"]
+    assert default["webhook_configs"][0]["url_file"] == "/etc/alertmanager/secrets/default-hook"
+    assert amtool_check(out, generation_named("current")) == []
+    old = amtool_check(out, generation_named("debian"))
+    assert old and "url_file" in str(old[0])

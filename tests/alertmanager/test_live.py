@@ -1,7 +1,6 @@
-"""The generated inhibitions in a real Alertmanager (Debian's prometheus-alertmanager) on loopback."""
+"""The generated inhibitions in a real Alertmanager on loopback: Debian's 0.25 and the current release."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ import requests
 
 from demo.stack import free_port, wait_ready
 from obsgen.alertmanager import config as alertmanager
+from obsgen.pipeline.tools import Generation
 from obsgen.pipeline.writer import to_yaml
 from obsgen.spec.load import load_project
 from tests.conftest import ROOT
@@ -19,10 +19,9 @@ pytestmark = pytest.mark.tools  # real Prometheus and Alertmanager processes
 
 
 @pytest.fixture(scope="module")
-def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-    if not binary:
-        pytest.fail("Alertmanager is missing: run `make tools` (Debian package `prometheus-alertmanager`)")
+def am_url(tmp_path_factory: pytest.TempPathFactory, generation: Generation) -> Iterator[str]:
+    """The generated configuration in a real Alertmanager, of each generation in turn."""
+    binary = generation.need("alertmanager")
     folder = tmp_path_factory.mktemp("alertmanager")
     config = folder / "alertmanager.yml"
     config.write_text(to_yaml(alertmanager.config(load_project(ROOT))))

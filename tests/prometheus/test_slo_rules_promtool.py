@@ -12,7 +12,7 @@ from obsgen.pipeline.writer import write_output
 from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
 
-DAY = 288  # samples a day at the 5m input interval
+DAY = 720  # samples a day at the 2m input interval
 
 
 def _generate(specs: Path, out: Path) -> list[Path]:
@@ -61,8 +61,10 @@ def test_period_sli_is_errors_over_events_not_a_mean_of_ratios(tmp_path: Path, p
         "evaluation_interval": "5m",
         "tests": [
             {
-                # 5m samples: promtool's sample limit allows the direct 7-day query below.
-                "interval": "5m",
+                # 2m samples: a 5m rate needs two samples in its window (Prometheus 3's left-open
+                # ranges hold only one of 5m-spaced samples), and promtool's sample limit still
+                # allows the direct 7-day query below.
+                "interval": "2m",
                 "input_series": [
                     {"series": 'requests_total{job="shop", code="200"}', "values": _counter(ok)},
                     {"series": 'requests_total{job="shop", code="500"}', "values": _counter(failed)},

@@ -13,6 +13,7 @@ import yaml
 from obsgen.core import names
 from obsgen.core import slo_math as burnrate
 from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.tools import Generation
 from obsgen.pipeline.validate import promtool_test_rules
 from obsgen.pipeline.writer import write_output
 from obsgen.prometheus import series
@@ -32,12 +33,12 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("specs", [ROOT, FIXTURES / "periods"], ids=["example-30d-28d", "fixture-7d"])
-def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, promtool: str) -> None:
+def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, generation: Generation) -> None:
     out = _generate(specs, tmp_path / "out")
     assert sorted(p.name for p in (out / "prometheus" / "tests").iterdir()) == sorted(
         f"{s.name}.test.yml" for s in load_project(specs).services
     )
-    findings = promtool_test_rules(out)
+    findings = promtool_test_rules(out, generation)
     assert not findings, "\n".join(str(f) for f in findings)
 
 
