@@ -166,10 +166,12 @@ def versus_sloth(size: int, runs: int) -> None:
         sloth_rules, obsgen_rules = _count_rules(Path(tmp, "sloth-out-0")), _count_rules(Path(tmp, "rules-0"))
         median = {k: statistics.median(v) for k, v in times.items()}
         print(f"\n{size} services x 3 SLOs, Prometheus rules only, whole processes, median of {runs}:")
-        print(f"  sloth  {median['sloth']:6.2f} s  ({sloth_rules:,} rules)")
-        print(f"  obsgen {median['rules']:6.2f} s  ({obsgen_rules:,} rules)   sloth / obsgen = {median['sloth'] / median['rules']:.1f}x")
+        per_k = {k: median[k] / n * 1000 for k, n in (("sloth", sloth_rules), ("rules", obsgen_rules))}
+        print(f"  sloth  {median['sloth']:6.2f} s  ({sloth_rules:,} rules, {per_k['sloth'] * 1000:.1f} ms per 1,000)")
+        print(f"  obsgen {median['rules']:6.2f} s  ({obsgen_rules:,} rules, {per_k['rules'] * 1000:.1f} ms per 1,000)"
+              f"   time sloth / obsgen = {median['sloth'] / median['rules']:.2f}x, per rule {per_k['sloth'] / per_k['rules']:.2f}x")
         print(f"  obsgen full output (rules, promtool tests, dashboards, report) {median['full']:.2f} s"
-              f"   sloth / obsgen full = {median['sloth'] / median['full']:.1f}x")
+              f"   sloth / obsgen full = {median['sloth'] / median['full']:.2f}x")
 
 
 def main(argv: list[str]) -> int:
