@@ -231,7 +231,8 @@ def run(days_measured: int, keep: Path | None = None) -> dict:
     try:
         services = [spec(s) for s in SERVICES]
         generated = [g for s in services for g in rule_file(rules.rule_groups(s))["groups"]]
-        long_range = {names.errors_rate(300), names.total_rate(300), names.errors_rate(3600), names.total_rate(3600)}
+        # Every window but the period is a slice of a longer one, read at offsets up to the period.
+        long_range = {n(w) for w in rules.slo_windows(services[0].slos[0])[:-1] for n in (names.errors_rate, names.total_rate)}
         backfill_layers(prom, "obsgen", generated, long_range, start, end, workdir)
         theirs = sloth_groups(services, workdir)
         # Sloth's period reads its 5m ratio over 30 days: that recording is backfilled over the whole range.
@@ -284,19 +285,20 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], the
         label = f"{service.name}/{slo.name}"
         obsgen_samples = obsgen_ms = 0.0
         count = 0
-        layer_lines = []
+        kinds: dict[str, list[float]] = {}  # kind of rule -> [rules, samples per minute]
         for group in generated:
-            if not group["name"].startswith(f"slo:{service.name}:{slo.name}:"):
+            if group["name"] != names.group_name(service.name, slo.name):
                 continue
-            group_samples = 0.0
             for rule in group["rules"]:
                 _, samples, seconds = prom.query(rule["expr"], end)
-                group_samples += samples * per_minute[group["name"]]
+                obsgen_samples += samples * per_minute[group["name"]]
                 obsgen_ms += seconds * 1000 * per_minute[group["name"]]
                 count += 1
-            obsgen_samples += group_samples
-            layer = group["name"].rsplit(":", 1)[1]
-            layer_lines.append(f"{'':28} {'  ' + layer:8} {len(group['rules']):>5} {group_samples:>12,.0f}   every {group.get('interval', '1m')}")
+                kind = _kind(rule)
+                kinds.setdefault(kind, [0, 0.0])
+                kinds[kind][0] += 1
+                kinds[kind][1] += samples * per_minute[group["name"]]
+        layer_lines = [f"{'':28} {'  ' + kind:8} {n:>5.0f} {samples:>12,.0f}" for kind, (n, samples) in kinds.items()]
         naive_samples = naive_ms = 0.0
         errors, total = _counters(slo)
         windows = rules.slo_windows(slo)
@@ -326,6 +328,15 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], the
     if theirs:
         print(f"Sloth's rules for the same SLOs touch at least {worst_sloth:.1f}x the samples obsgen's do")
     return {"samples_per_slo": worst_slo, "ratio": worst_ratio, "sloth_ratio": worst_sloth, "period_error": period_error, "met": ok}
+
+
+def _kind(rule: dict) -> str:
+    """raw (the 5m rates), windows (tiled), meta, or alerts: the rows of the report."""
+    if "alert" in rule:
+        return "alerts"
+    if rule["record"] in (names.total_rate(300), names.errors_rate(300)):
+        return "raw"
+    return "windows" if ":sli_" in rule["record"] else "meta"
 
 
 def _counters(slo: SLO) -> tuple[str, str]:

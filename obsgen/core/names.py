@@ -56,8 +56,9 @@ LOG_GROUP = "logs"
 OWNED_GROUP_PREFIXES = tuple(f"{p}:" for p in (SLO_GROUP, OPS_GROUP, LOG_GROUP))
 
 
-def group_name(service: str, slo: str, layer: str) -> str:
-    return f"{SLO_GROUP}:{service}:{slo}:{layer}"
+def group_name(service: str, slo: str) -> str:
+    """The one rule group of an SLO: its recordings and alerts, evaluated together."""
+    return f"{SLO_GROUP}:{service}:{slo}"
 
 
 def ops_group_name(service: str, part: int = 0) -> str:

@@ -99,12 +99,13 @@ def ops_tests(service: Service) -> list[dict[str, Any]]:
         bad = min(1.0, d.max_failure_ratio / 100 * 3)
         traffic = [series.Phase.of(start // MINUTE, RATE, 0), series.Phase.of(minutes - start // MINUTE, RATE, bad)]
         calls = series.input_series(series.ratio_counters(d.failures, d.total), traffic)
-        # The error ratio needs its window of failures before it shows; then the alert's `for`.
+        # Quiet until the condition can have held for `for` (failures start after `start`); firing
+        # once the rate window is full of them and `for` has passed.
         at = _fires_after(start + ops_rules.RATE_WINDOW, d.for_)
         groups.append(_group(
             f"ops {d.name}: {bad:.0%} failed calls fire after {format_duration(d.for_)}; none fail before",
             calls,
-            _checks(ops_rules.DEPENDENCY_ERRORS, service, what, [start - EVAL, at - 2 * EVAL], [at + EVAL]),
+            _checks(ops_rules.DEPENDENCY_ERRORS, service, what, [start - EVAL, start + d.for_], [at + EVAL]),
         ))
         if d.latency:
             base = d.latency.histogram
@@ -119,7 +120,7 @@ def ops_tests(service: Service) -> list[dict[str, Any]]:
             at = _fires_after(start + ops_rules.RATE_WINDOW, d.for_)
             groups.append(_group(
                 f"ops {d.name}: p{d.latency.percentile:g} over {d.latency.max:g} s fires after {format_duration(d.for_)}; fast calls do not",
-                buckets, _checks(ops_rules.DEPENDENCY_LATENCY, service, what, [start - EVAL, at - 2 * EVAL], [at + EVAL]),
+                buckets, _checks(ops_rules.DEPENDENCY_LATENCY, service, what, [start - EVAL, start + d.for_], [at + EVAL]),
             ))
     for a in ops.anomalies:
         what = {"signal": a.name}

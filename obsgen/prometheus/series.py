@@ -16,7 +16,10 @@ from obsgen.model.slo import SLO, LatencySLI
 _BAD_VALUES = ("error", "failed", "500", "failure", "timeout", "5xx", "false")
 _GOOD_VALUES = ("ok", "success", "200", "succeeded", "2xx", "true")
 _OTHER_VALUES = ("", "x", "other", "default")
-BASELINE = 1000.0  # counters start above zero, as real ones do after a restart or two
+# Counters start far above zero, as long-running ones do: Prometheus then extrapolates a rate at the
+# start of a series to the range's edge instead of stopping where the counter would reach zero, which
+# keeps every series' extrapolation the same (2^30: increments of 1/1024 stay exact in a float).
+BASELINE = float(2**30)
 
 
 def exact(count: float) -> float:

@@ -1,13 +1,19 @@
 """Prometheus recording and alerting rules for SLOs. Pure: a Service in, typed rule groups out.
 
-Layers, per SLO (see README, "How the rules are layered"):
-  sli   (every 1m)  raw counters -> 5m rates; 30m..6h averaged from the 5m recordings.
-  long  (every 2m)  1d and 3d from 5m recordings sampled every 5m (a subquery, so each 5m
-                    slice is counted once), the period from 1h recordings sampled every 1h,
-                    plus objective, budget and burn-rate metadata.
-  alerts(every 1m)  one multiwindow alert per burn-rate tier, and a no-data alert.
-Averaging rates of equal-length slices and dividing errors by total weights every
-window by traffic: the period's SLI equals its errors over its events.
+One group per SLO, evaluated every minute, in dependency order (see README, "How the rules are
+layered"):
+  5m       the only rates read from raw series.
+  windows  every other window tiles exactly the span that ends now with consecutive slices: the
+           longest shorter window recorded before it that divides it, read at offsets. 30m is
+           six 5m slices (`offset 5m`, ..., `offset 25m`), 1h two 30m, 2h two 1h, 6h three 2h,
+           1d four 6h, 3d three 1d, 30d ten 3d. A window read at minute t covers (t - W, t],
+           however long it is, and costs a few samples.
+  metadata objective, budget, burn rates.
+  alerts   one multiwindow alert per burn-rate tier, with the low-traffic guard, and a no-data
+           alert; in the same group, so they read this minute's windows, never a stale one.
+A slice missing because the rules are younger than the window counts as no events, so a partly
+filled window's events are counted, not extrapolated. Dividing errors by total weights every window
+by traffic: the period's SLI equals its errors over its events.
 """
 from __future__ import annotations
 
@@ -20,10 +26,7 @@ from obsgen.core.rules import AlertRule, AlertText, RecordingRule, RuleGroup, al
 from obsgen.model.slo import SLO, LatencySLI, Service
 
 BASE_WINDOW = names.BASE_WINDOW
-PERIOD_STEP = 3600  # the period is summed from 1h slices
-LONG_WINDOW = 86400  # windows this long or longer are sampled by subquery in the slow group
-FAST_INTERVAL = 60
-SLOW_INTERVAL = 120  # well inside the 5m lookback, so instant reads never see a gap
+INTERVAL = 60  # every recording and alert, once a minute: alerts see a window at most this old
 NO_DATA_FOR = 900
 
 
@@ -60,34 +63,54 @@ def sli_expressions(slo: SLO, total_recording: str) -> SLIExpressions:
 
 
 def slo_windows(slo: SLO) -> list[int]:
-    """Every window recorded for the SLO: the tiers' windows, the period, the 5m and 1h slices."""
-    return sorted(set(slo_math.windows(slo_math.DEFAULT_TIERS, slo.period)) | {BASE_WINDOW, PERIOD_STEP})
+    """Every window recorded for the SLO: the base window, the tiers' windows and the period, shortest first."""
+    return sorted(set(slo_math.windows(slo_math.DEFAULT_TIERS, slo.period)) | {BASE_WINDOW})
+
+
+def tiling(window: int, recorded: list[int]) -> tuple[int, int]:
+    """(slice, count): the window as `count` consecutive slices ending now, each the longest
+    recorded window shorter than it that divides it: 30m -> 6 x 5m, 1d -> 4 x 6h, 30d -> 10 x 3d."""
+    for size in sorted(recorded, reverse=True):
+        if size < window and window % size == 0:
+            return size, window // size
+    raise ValueError(f"a {format_duration(window)} window cannot be tiled by {', '.join(map(format_duration, recorded))}")
+
+
+def tiled(recording: str, size: int, count: int) -> str:
+    """Events per second over the window, from `recording` (a rate over the slice) read at offsets.
+
+    A slice the rules have not recorded yet (they are younger than the window) counts as zero: the
+    zero takes the labels of the newest slice, which must exist for the window to exist.
+    """
+    newest = recording
+    older = [f"({recording} offset {format_duration(size * k)} or on () 0 * {newest})" for k in range(1, count)]
+    return "(\n  " + "\n  + ".join([newest, *older]) + f"\n) / {count}\n"
 
 
 def rule_groups(service: Service, dashboard_url: str = "") -> list[RuleGroup]:
-    """The service's SLO rule groups; alerts link to `dashboard_url` when given."""
-    return [group for slo in service.slos for group in _slo_groups(service, slo, dashboard_url)]
+    """The service's SLO rule groups, one per SLO; alerts link to `dashboard_url` when given."""
+    return [_slo_group(service, slo, dashboard_url) for slo in service.slos]
 
 
 Select = Callable[[str], str]
 
 
-def _slo_groups(service: Service, slo: SLO, dashboard_url: str) -> list[RuleGroup]:
+def _slo_group(service: Service, slo: SLO, dashboard_url: str) -> RuleGroup:
     ids = service.ids(slo)
     series_labels = service.labelled(slo)
 
     def sel(name: str) -> str:
         return promql.selector(name, *ids.items())
 
+    windows = slo_windows(slo)
+
     def window_rules(window: int) -> list[RecordingRule]:
         if window == BASE_WINDOW:
             exprs = sli_expressions(slo, sel(names.total_rate(BASE_WINDOW)))
             errors, total = exprs.errors, exprs.total
         else:
-            source, step = (PERIOD_STEP, PERIOD_STEP) if window == slo.period else (BASE_WINDOW, BASE_WINDOW)
-            rng = f"[{format_duration(window)}:{format_duration(step)}]" if window >= LONG_WINDOW else f"[{format_duration(window)}]"
-            errors = f"avg_over_time({sel(names.errors_rate(source))}{rng})"
-            total = f"avg_over_time({sel(names.total_rate(source))}{rng})"
+            size, count = tiling(window, windows)
+            errors, total = tiled(sel(names.errors_rate(size)), size, count), tiled(sel(names.total_rate(size)), size, count)
         return [
             # Rates carry only {service, slo}: relabelling a service never splits its long windows.
             RecordingRule(names.total_rate(window), total, ids),
@@ -95,11 +118,9 @@ def _slo_groups(service: Service, slo: SLO, dashboard_url: str) -> list[RuleGrou
             RecordingRule(names.error_ratio(window), f"{sel(names.errors_rate(window))} / {sel(names.total_rate(window))}", series_labels),
         ]
 
-    windows = slo_windows(slo)
-    fast: list[RecordingRule] = [r for w in windows if w < LONG_WINDOW for r in window_rules(w)]
-    slow: list[RecordingRule] = [r for w in windows if w >= LONG_WINDOW for r in window_rules(w)]
+    recordings = [r for w in windows for r in window_rules(w)]
     budget_text = promql.number(float(slo.budget))
-    slow += [
+    recordings += [
         RecordingRule(names.OBJECTIVE, f"vector({promql.number(float(slo_math.objective_ratio(slo.objective)))})", series_labels),
         RecordingRule(names.ERROR_BUDGET, f"vector({budget_text})", series_labels),
         RecordingRule(names.BUDGET_REMAINING, f"1 - {sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
@@ -109,13 +130,15 @@ def _slo_groups(service: Service, slo: SLO, dashboard_url: str) -> list[RuleGrou
     alerts = [_burn_alert(service, slo, tier, sel, dashboard_url) for tier in slo.tiers]
     if slo.no_data:
         alerts.append(_no_data_alert(service, slo, sel, dashboard_url))
-    groups = [
-        RuleGroup(names.group_name(service.name, slo.name, "sli"), tuple(fast), FAST_INTERVAL),
-        RuleGroup(names.group_name(service.name, slo.name, "long"), tuple(slow), SLOW_INTERVAL),
-    ]
-    if alerts:
-        groups.append(RuleGroup(names.group_name(service.name, slo.name, "alerts"), tuple(alerts), FAST_INTERVAL))
-    return groups
+    return RuleGroup(names.group_name(service.name, slo.name), (*recordings, *alerts), INTERVAL)
+
+
+def wilson_lower_expr(errors: str, events: str) -> str:
+    """PromQL of slo_math.wilson_lower for instant vectors of errors and events (same labels)."""
+    z = promql.number(slo_math.CONFIDENCE_Z)
+    z2 = promql.number(slo_math.CONFIDENCE_Z**2)
+    inner = f"clamp_min({z2} - 2 - 1 / {events} + 4 * {errors} / {events} * ({events} - {errors} + 1), 0)"
+    return f"clamp_min((2 * {errors} + {z2} - 1 - {z} * sqrt({inner})) / (2 * ({events} + {z2})), 0)"
 
 
 def _slo_alert(
@@ -137,17 +160,23 @@ def _burn_alert(service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, da
     threshold = float(slo_math.threshold(tier, slo.objective, slo.period))
     limit = promql.number(threshold)
     long_w, short_w = format_duration(tier.long_window), format_duration(tier.short_window)
+    errors = f"({sel(names.errors_rate(tier.long_window))} * {tier.long_window})"
+    events = f"({sel(names.total_rate(tier.long_window))} * {tier.long_window})"
     lines = [
         f"{sel(names.error_ratio(tier.long_window))} > {limit}",
         "and",
         f"{sel(names.error_ratio(tier.short_window))} > {limit}",
+        # Low traffic: the long window's ratio counts only when it holds enough events to be
+        # precise, or when even its 99% lower bound is above the threshold.
+        f"and on ({names.SERVICE}, {names.SLO})",
+        "(",
+        f"  {events} >= {slo_math.precise_events(threshold)}",
+        "  or",
+        f"  {wilson_lower_expr(errors, events)} > {limit}",
+        ")",
     ]
     if slo.min_events:
-        # Low traffic: too few events in the long window say nothing about the budget.
-        lines += [
-            f"and on ({names.SERVICE}, {names.SLO})",
-            f"{sel(names.total_rate(tier.long_window))} * {tier.long_window} >= {slo.min_events}",
-        ]
+        lines += [f"and on ({names.SERVICE}, {names.SLO})", f"{events} >= {slo.min_events}"]
     rate_text = promql.number(float(rate))
     summary = f"{service.name} is burning its {slo.name} error budget {rate_text}x too fast."
     description = (

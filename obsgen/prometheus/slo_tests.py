@@ -1,18 +1,19 @@
-"""promtool unit tests that prove each generated alert fires when the SLO maths says, and only then.
+"""promtool unit tests that prove, to the minute, when each generated SLO alert fires and clears.
 
-Pure: a Service and its typed rule groups in, a promtool test file out. The expected times come
-from core/slo_math.py, the same functions that write SLO_REPORT.md.
+Pure: a Service and its typed rule groups in, a promtool test file out. Every scenario is a steady
+traffic with a steady error ratio; simulate.py predicts the minute each tier fires and clears under
+Prometheus 2's closed and Prometheus 3's left-open ranges, and the generator refuses a prediction
+that strays from the SRE Workbook's time (see `_check_timing`). Tests evaluate every minute, so a
+lag the on-call would see fails them.
 
-How the scenarios stay exact. promtool evaluates every group at the test's evaluation interval
-(EVAL, 5m), and errors start on that grid, so each window's error ratio is the share of its 5m
-samples that saw errors. Prometheus 2 counts both ends of a range (n + 1 samples), Prometheus 3
-only the right end (n): the error ratio of each scenario is chosen so that the Workbook's time to
-fire falls strictly inside one evaluation interval under both counts, and the test expects the
-alert at the first evaluation after it and not at the one before, with either promtool.
+Per SLO: a total outage and its recovery; burns at 20x, 8x, 4x and 1.5x the budget; just over each
+tier's threshold; half the budget (silent; every recording checked); at 10 events an hour, one
+failure (silent) and an outage (pages); and, without series, the no-data alert. Before the errors,
+a clean history fills the paging tiers' windows (6h10m); the ticket tiers' windows are then partly
+filled, and fire when the errors over the events they hold cross the threshold.
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -22,67 +23,30 @@ from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration
 from obsgen.core.rules import AlertRule, RuleGroup
 from obsgen.model.slo import SLO, Service
-from obsgen.prometheus import series
+from obsgen.prometheus import series, simulate
 from obsgen.prometheus.series import Phase
-from obsgen.prometheus.slo_rules import BASE_WINDOW
+from obsgen.prometheus.slo_rules import BASE_WINDOW, slo_windows
 
-EVAL = 300  # seconds between evaluations in the generated tests
-FIRE_WITHIN = 6 * 3600  # scenarios fire within this time of errors starting (slow tiers burn harder)
+EVAL = 60  # seconds between evaluations in the generated tests: the minute users see
 MINUTE = slo_math.MINUTE
 TRAFFIC = 1000.0  # events per minute in the scenarios; low-traffic ones say otherwise
+LOW_TRAFFIC = 10 / 60  # 10 events an hour
+HISTORY = 6 * 60 + 10  # clean minutes before an outage: the paging tiers' windows are full
+BRIEF_HISTORY = 70  # before the other burns: the 1h window is full, longer ones partly filled
+SHORT_HISTORY = 30  # before a burn just over a ticket tier's threshold: a partly filled window
+HORIZON = 12 * 60  # minutes of errors a scenario runs at most; slower tiers must stay silent
+BURNS = (20.0, 8.0, 4.0, 1.5)  # multiples of the error budget
+JUST_OVER = 1.13  # of a tier's threshold
 TOLERANCE = 1e-6  # relative, for recorded values
 
 
 @dataclass(frozen=True)
-class Detection:
-    """A scenario for one tier: this error ratio fires it at `fires_at` seconds after errors start."""
+class Timing:
+    """When one tier's alert fires and clears in a scenario, in minutes, under both range semantics."""
 
-    error_ratio: float
-    after: float  # the Workbook's time to fire, seconds after errors start
-    fires_at: int  # the first evaluation that fires under both range semantics
-    silent_until: int  # the last evaluation that is quiet under both; fires_at - EVAL when they agree
-
-
-def _share(steps: int, window: int, closed: bool) -> float:
-    """Share of a window's samples that saw errors, `steps` evaluations after errors began."""
-    if window == BASE_WINDOW:
-        return 1.0 if steps >= 1 else 0.0  # the 5m ratio is read directly, not averaged
-    size = window // EVAL + (1 if closed else 0)
-    return min(steps, size) / size
-
-
-def _first_firing_step(tier: slo_math.Tier, limit: float, ratio: float, closed: bool) -> int | None:
-    for step in range(1, tier.long_window // EVAL + 2):
-        if ratio * _share(step, tier.long_window, closed) > limit and ratio * _share(step, tier.short_window, closed) > limit:
-            return step
-    return None
-
-
-@functools.lru_cache(maxsize=1024)  # a few tiers x objectives x periods, asked for by every SLO
-def detection(tier: slo_math.Tier, objective: float, period: int) -> Detection:
-    """The scenario for a tier: an error ratio above its threshold whose firing time is unambiguous.
-
-    About twice the threshold for the paging tiers; slow tiers get a harder burn that fires within
-    FIRE_WITHIN, which keeps the suite fast without changing what it proves. A threshold so close
-    to 100% that no ratio is unambiguous gets a total outage, and the test allows both answers.
-    """
-    limit = float(slo_math.threshold(tier, objective, period))
-    n = tier.long_window // EVAL
-    for step in range(max(1, math.ceil(min(n / 2, FIRE_WITHIN / EVAL))), n + 1):
-        # Puts the Workbook crossing half an interval before `step`, under both range semantics.
-        ratio = Phase.of(1, TRAFFIC, limit * (n + 0.5) / (step - 0.5)).error_ratio
-        if ratio >= 1:
-            continue
-        after = slo_math.time_to_fire(tier, objective, period, ratio)
-        if after is None or math.ceil(after / EVAL) != step:
-            continue
-        if _first_firing_step(tier, limit, ratio, True) == _first_firing_step(tier, limit, ratio, False) == step:
-            return Detection(ratio, after, step * EVAL, (step - 1) * EVAL)
-    found = [_first_firing_step(tier, limit, 1.0, closed) for closed in (True, False)]
-    steps = [s for s in found if s is not None]
-    after = slo_math.time_to_fire(tier, objective, period, 1.0)
-    assert after is not None and len(steps) == 2, "the loader rejects tiers that cannot fire"
-    return Detection(1.0, after, max(steps) * EVAL, (min(steps) - 1) * EVAL)
+    fires: tuple[int, int] | None  # (earliest, latest) of the two; None: silent through the scenario
+    clears: tuple[int, int] | None = None
+    quiet_until: int | None = None  # only one semantics fires within the scenario: quiet before this
 
 
 def _minutes(seconds: int) -> int:
@@ -125,104 +89,209 @@ def _tier_of(rule: AlertRule) -> slo_math.Tier:
     return rule.tier
 
 
-def _burn_tests(service: Service, slo: SLO, sli: list[series.Counter], rule: AlertRule) -> dict[str, Any]:
-    """Fires at the predicted evaluation and not the one before; resolves once errors stop."""
-    tier = _tier_of(rule)
-    found = detection(tier, slo.objective, slo.period)
-    start = tier.long_window  # a clean prefix as long as the long window
-    fires = start + found.fires_at
-    stop = fires + EVAL
-    resolved = stop + tier.short_window + EVAL
-    phases = [
-        Phase.of(_minutes(start), TRAFFIC, 0),
-        Phase.of(_minutes(stop - start), TRAFFIC, found.error_ratio),
-        Phase.of(_minutes(resolved - stop) + 1, TRAFFIC, 0),
-    ]
-    long_w, short_w = format_duration(tier.long_window), format_duration(tier.short_window)
-    tier_alert = _alerts_selector(alertname=names.ALERT_BURN, service=service.name, slo=slo.name, long_window=long_w)
-    firing = [{"labels": _firing(rule, service.labelled(slo)), "value": 1}]
-    ratio5m = promql.selector(names.error_ratio(BASE_WINDOW), *service.ids(slo).items())
-    checks = [
-        _expect(tier_alert, start + found.silent_until, []),
-        _expect(tier_alert, fires, firing),
-        _close_to(ratio5m, found.error_ratio, fires),
-        _expect(tier_alert, stop, firing),
-        _expect(tier_alert, resolved, []),
-    ]
-    name = (
-        f"{slo.name}: {tier.severity} {long_w}/{short_w} fires {_at(found.fires_at)} into a {found.error_ratio:.4%} error ratio "
-        f"(Workbook: {found.after:.0f}s), not before, and resolves within {_at(tier.short_window + EVAL)} of recovery"
+def _traffic(phases: list[Phase]) -> simulate.Traffic:
+    good = [p.good for p in phases for _ in range(p.minutes)]
+    bad = [p.bad for p in phases for _ in range(p.minutes)]
+    return simulate.Traffic(tuple(good), tuple(bad))
+
+
+def _first(flags: tuple[bool, ...], start: int, value: bool = True) -> int | None:
+    return next((i for i in range(start, len(flags)) if flags[i] == value), None)
+
+
+def timing(slo: SLO, tier: slo_math.Tier, phases: list[Phase], start: int, stop: int | None = None) -> Timing:
+    """The minutes this tier fires after `start` (errors begin) and clears after `stop` (errors end),
+    under both range semantics; the test asserts what holds under both."""
+    numbers = simulate.Objective(slo.objective, slo.period, slo.tiers, slo.min_events, tuple(slo_windows(slo)))
+    flags = [simulate.firing(numbers, _traffic(phases), left_open)[tier] for left_open in (False, True)]
+    fired = [m for m in (_first(f, start) for f in flags) if m is not None]
+    if len(fired) == 1:
+        return Timing(None, quiet_until=fired[0])
+    if not fired:
+        return Timing(None)
+    if stop is None:
+        return Timing((min(fired), max(fired)))
+    cleared = [m for m in (_first(f, max(stop, fire), False) for f, fire in zip(flags, fired)) if m is not None]
+    return Timing((min(fired), max(fired)), (min(cleared), max(cleared)) if len(cleared) == 2 else None)
+
+
+def workbook_minutes(slo: SLO, tier: slo_math.Tier, ratio: float, history: int) -> float | None:
+    """Minutes after a steady error ratio starts until the long window's errors over its events
+    exceed the threshold, with `history` clean minutes before (a full window when history >= it)."""
+    limit = float(slo_math.threshold(tier, slo.objective, slo.period))
+    if ratio <= limit:
+        return None
+    window = tier.long_window / MINUTE
+    if history < window:
+        partial = history * limit / (ratio - limit)  # errors k r over history + k events
+        if history + partial <= window:
+            return partial
+    return limit / ratio * window
+
+
+def _traffic_for(slo: SLO, history: int) -> float:
+    """Events a minute so that every tier's window is precise (no low-traffic guard) when errors start."""
+    needed = max(
+        slo_math.precise_events(float(slo_math.threshold(t, slo.objective, slo.period))) / min(history, t.long_window // MINUTE)
+        for t in slo.tiers
     )
-    return _group(name, sli, phases, checks)
+    return float(max(TRAFFIC, math.ceil(needed * 1.2)))
 
 
-def _steady_tests(
-    service: Service, slo: SLO, sli: list[series.Counter], burn_rules: list[AlertRule], no_data: AlertRule | None
+def _checks(service: Service, slo: SLO, rule: AlertRule, found: Timing, start: int, end: int) -> list[dict[str, Any]]:
+    """Quiet from `start` until the earlier prediction, firing at the later one; cleared on time.
+    A tier that does not fire is checked silent over the whole scenario."""
+    assert rule.tier is not None
+    selector = _alerts_selector(
+        alertname=rule.alert, service=service.name, slo=slo.name, long_window=format_duration(rule.tier.long_window)
+    )
+    firing = [{"labels": _firing(rule, service.labelled(slo)), "value": 1}]
+
+    def never(since: int, until: int) -> dict[str, Any]:
+        return _expect(f"count_over_time({selector}[{_at((until - since + 1) * MINUTE)}])", until * MINUTE, [])
+
+    if found.quiet_until is not None:
+        return [never(0, found.quiet_until - 1)]
+    if found.fires is None:
+        return [never(0, end)]
+    lo, hi = found.fires
+    checks = [never(0, lo - 1), _expect(selector, hi * MINUTE, firing)]
+    if found.clears is not None:
+        cleared_lo, cleared_hi = found.clears
+        checks += [_expect(selector, (cleared_lo - 1) * MINUTE, firing), _expect(selector, cleared_hi * MINUTE, [])]
+    return checks
+
+
+def _describe(slo: SLO, tier: slo_math.Tier, found: Timing, start: int, stop: int | None, workbook: float | None) -> str:
+    windows = f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)}"
+    if found.quiet_until is not None:
+        return f"{windows} quiet for {found.quiet_until - start - 1}m"
+    if found.fires is None:
+        return f"{windows} silent"
+    lo, hi = (m - start for m in found.fires)
+    when = f"{lo}m" if lo == hi else f"{lo}-{hi}m"
+    text = f"{windows} fires at {when}" + (f" (Workbook {workbook:.2f}m)" if workbook is not None else "")
+    if found.clears is not None and stop is not None:
+        lo, hi = (m - stop for m in found.clears)
+        text += f", clears {lo}m" + ("" if lo == hi else f"-{hi}m") + " after errors stop"
+    return text
+
+
+def _scenario(
+    service: Service, slo: SLO, sli: list[series.Counter], alerts: list[AlertRule], title: str,
+    phases: list[Phase], start: int, stop: int | None, ratio: float | None, history: int,
 ) -> dict[str, Any]:
-    """A burn just under the lowest threshold never fires; every recording holds the expected value."""
-    period = slo.period
-    tiers = [_tier_of(r) for r in burn_rules]
-    budget = float(slo_math.error_budget(slo.objective))
-    limits = [float(slo_math.threshold(t, slo.objective, period)) for t in tiers] or [budget]
-    ratio = Phase.of(1, TRAFFIC, 0.9 * min(limits)).error_ratio
-    longest = max((t.long_window for t in tiers), default=slo_math.DAY)
-    end = longest + EVAL
+    """One timeline; every tier's alert is checked against its simulated timing."""
+    end = sum(p.minutes for p in phases)
+    checks: list[dict[str, Any]] = []
+    parts = []
+    for rule in alerts:
+        assert rule.tier is not None
+        found = timing(slo, rule.tier, phases, start, stop)
+        checks += _checks(service, slo, rule, found, start, end)
+        workbook = workbook_minutes(slo, rule.tier, ratio, history) if ratio is not None else None
+        parts.append(_describe(slo, rule.tier, found, start, stop, workbook))
+    return _group(f"{slo.name}: {title}: {'; '.join(parts)}", sli, phases, checks)
+
+
+def _off_the_minute(slo: SLO, ratio: float, history: int) -> float:
+    """The ratio, nudged so that no tier's crossing falls on a whole minute, where the window's
+    ratio would equal the threshold and floating point would decide."""
+    for _ in range(20):
+        times = [workbook_minutes(slo, t, ratio, history) for t in slo.tiers]
+        if all(t is None or abs(t - round(t)) > 0.01 for t in times):
+            return ratio
+        ratio *= 1.003
+    return ratio
+
+
+def _horizon(slo: SLO, alerts: list[AlertRule], ratio: float, history: int) -> int:
+    """Minutes of errors: until the slowest tier that fires within HORIZON has fired, plus two."""
+    times = [workbook_minutes(slo, r.tier, ratio, history) for r in alerts if r.tier is not None]
+    due = [t for t in times if t is not None and t <= HORIZON]
+    return min(HORIZON, math.ceil(max(due, default=60.0)) + 2)
+
+
+def _steady(service: Service, slo: SLO, sli: list[series.Counter], ratio: float, minutes: int, traffic: float) -> list[dict[str, Any]]:
+    """After a steady error ratio every recording holds what it should."""
+    end = minutes * MINUTE
     ids = service.ids(slo)
-    checks = [
-        _expect(_alerts_selector(alertname=names.ALERT_BURN, **ids), at, [])
-        for at in sorted({t.long_window + EVAL for t in tiers} | {end})
-    ]
-    if no_data is not None:
-        checks.append(_expect(_alerts_selector(alertname=names.ALERT_NO_DATA, **ids), end, []))
-    windows = slo_math.windows(slo_math.DEFAULT_TIERS, period)
-    checks += [_close_to(promql.selector(names.error_ratio(w), *ids.items()), ratio, end) for w in windows]
+    budget = float(slo.budget)
+    checks = [_close_to(promql.selector(names.error_ratio(w), *ids.items()), ratio, end) for w in slo_windows(slo)]
     checks += [
-        _close_to(promql.selector(names.total_rate(BASE_WINDOW), *ids.items()), TRAFFIC / MINUTE, end),
+        _close_to(promql.selector(names.total_rate(BASE_WINDOW), *ids.items()), traffic / MINUTE, end),
         _close_to(promql.selector(names.OBJECTIVE, *ids.items()), float(slo_math.objective_ratio(slo.objective)), end),
         _close_to(promql.selector(names.ERROR_BUDGET, *ids.items()), budget, end),
         _close_to(promql.selector(names.BUDGET_REMAINING, *ids.items()), 1 - ratio / budget, end),
         _close_to(promql.selector(names.CURRENT_BURN_RATE, *ids.items()), ratio / budget, end),
         _close_to(promql.selector(names.PERIOD_BURN_RATE, *ids.items()), ratio / budget, end),
     ]
-    name = f"{slo.name}: a steady {ratio:.4%} error ratio (90% of the lowest threshold) never fires over {_at(end)}"
-    return _group(name, sli, [Phase.of(_minutes(end) + 1, TRAFFIC, ratio)], checks)
+    return checks
 
 
-def _guard_tests(service: Service, slo: SLO, sli: list[series.Counter], critical: list[AlertRule]) -> dict[str, Any]:
-    """At low traffic one failed request would page; the minimum-events guard keeps it quiet."""
-    period = slo.period
-    tiers = [_tier_of(r) for r in critical]
-    longest = max(t.long_window for t in tiers)
-    fastest = min(tiers, key=lambda t: t.long_window)
-    limit = float(slo_math.threshold(fastest, slo.objective, period))
-    # Half the guard in the longest paging window, and few enough that one failure tops the
-    # fastest tier's threshold: 1 / (1 + per_minute x (window + one evaluation)) > limit.
-    per_minute = series.exact(
-        min(slo.min_events / 2 / _minutes(longest), 0.5 * (1 / limit - 1) / _minutes(fastest.long_window + EVAL))
-    )
-    start = longest
-    phases = [
-        # The failed request is counted between the samples one and two minutes after `start`:
-        # inside the next 5m window under Prometheus 2's closed ranges and Prometheus 3's left-open
-        # ones alike (counted at `start` itself, a left-open 5m window would never see it).
-        Phase(_minutes(start) + 1, per_minute, 0),
-        Phase(1, per_minute, 1),  # one failed request
-        Phase(_minutes(longest), per_minute, 0),
-    ]
-    ids = service.ids(slo)
-    pages = _alerts_selector(alertname=names.ALERT_BURN, severity="critical", **ids)
-    unguarded = (
-        f"count({promql.selector(names.error_ratio(fastest.long_window), *ids.items())} > {promql.number(limit)} and "
-        f"{promql.selector(names.error_ratio(fastest.short_window), *ids.items())} > {promql.number(limit)})"
-    )
-    checks = [_expect(pages, start + after, []) for after in (EVAL, 2 * EVAL, 6 * EVAL, 12 * EVAL)]
-    # Without the guard the fastest tier would fire: both its windows are over the threshold.
-    checks.append(_true(unguarded, start + EVAL))
-    name = (
-        f"{slo.name}: one failed request among {per_minute * 60:.1f} an hour does not page "
-        f"(min_events {slo.min_events} in the long window)"
-    )
-    return _group(name, sli, phases, checks)
+def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts: list[AlertRule]) -> dict[str, dict[str, Any]]:
+    """Every scenario of one SLO, by kind; kinds of independent SLOs share a test group."""
+    burns = [r for r in alerts if r.tier is not None]
+    out: dict[str, dict[str, Any]] = {}
+    if not burns:
+        return out
+    budget = float(slo.budget)
+    tiers = [r.tier for r in burns if r.tier is not None]
+    paging = [t for t in tiers if t.severity == "critical"]
+    pages_within = max(t.long_window for t in paging or tiers) // MINUTE
+
+    # A total outage after a history that fills the paging tiers' windows, then recovery: every
+    # tier fires and clears.
+    traffic = _traffic_for(slo, HISTORY)
+    first = [Phase.of(HISTORY, traffic, 0)]
+    probe = first + [Phase.of(60, traffic, 1.0)]
+    fired = [timing(slo, t, probe, HISTORY).fires for t in tiers]
+    stop = max(f[1] for f in fired if f is not None) + 1
+    clear_for = max(t.short_window // MINUTE for t in tiers) + 3
+    phases = first + [Phase.of(stop - HISTORY, traffic, 1.0), Phase.of(clear_for, traffic, 0)]
+    out["outage"] = _scenario(service, slo, sli, burns, "a total outage, then recovery", phases, HISTORY, stop, 1.0, HISTORY)
+
+    # Burns at multiples of the budget, and just over each paging tier's threshold, after a history
+    # that fills the tier's window.
+    burn_ratios = [(f"{m:g}x the budget", m * budget, BRIEF_HISTORY) for m in BURNS if m * budget < 1]
+    for t in paging:
+        limit = JUST_OVER * float(slo_math.threshold(t, slo.objective, slo.period))
+        if limit < 1:
+            burn_ratios.append((f"just over the {format_duration(t.long_window)} threshold", limit, t.long_window // MINUTE + 10))
+    for title, wanted, before in burn_ratios:
+        traffic = _traffic_for(slo, before)
+        ratio = Phase.of(1, traffic, _off_the_minute(slo, wanted, before)).error_ratio
+        phases = [Phase.of(before, traffic, 0), Phase.of(_horizon(slo, burns, ratio, before), traffic, ratio)]
+        out[title] = _scenario(service, slo, sli, burns, f"{title}, {ratio:.4%} errors", phases, before, None, ratio, before)
+    for tier in (t for t in tiers if t.severity != "critical"):
+        limit = float(slo_math.threshold(tier, slo.objective, slo.period))
+        if JUST_OVER * limit >= 1:
+            continue
+        fast = _traffic_for(slo, SHORT_HISTORY)
+        ratio = Phase.of(1, fast, _off_the_minute(slo, JUST_OVER * limit, SHORT_HISTORY)).error_ratio
+        phases = [Phase.of(SHORT_HISTORY, fast, 0), Phase.of(_horizon(slo, burns, ratio, SHORT_HISTORY), fast, ratio)]
+        title = f"just over the {format_duration(tier.long_window)} threshold after {SHORT_HISTORY}m of history"
+        out[title] = _scenario(service, slo, sli, burns, f"{title}, {ratio:.4%} errors", phases, SHORT_HISTORY, None, ratio, SHORT_HISTORY)
+
+    # Half the budget never fires, and every recording holds the expected value.
+    traffic = _traffic_for(slo, BRIEF_HISTORY)
+    half = Phase.of(1, traffic, 0.5 * budget).error_ratio
+    steady = [Phase.of(BRIEF_HISTORY, traffic, half)]
+    group = _scenario(service, slo, sli, burns, f"a steady {half:.4%} errors (half the budget)", steady, 0, None, None, BRIEF_HISTORY)
+    group["promql_expr_test"] += _steady(service, slo, sli, half, BRIEF_HISTORY, traffic)
+    out["half"] = group
+
+    # 10 events an hour: one failure says nothing; an outage still pages within the window.
+    # (Checked for as long as a paging tier's short window holds the failure, plus 5 minutes.)
+    quiet = series.exact(LOW_TRAFFIC)
+    after = max(t.short_window for t in paging or tiers) // MINUTE + 5
+    one = [Phase(BRIEF_HISTORY, quiet, 0), Phase(1, quiet, 1), Phase(after, quiet, 0)]
+    out["one failure"] = _scenario(service, slo, sli, burns, "one failure among 10 events an hour", one, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
+    probe = [Phase(BRIEF_HISTORY, quiet, 0), Phase(pages_within, 0, quiet)]
+    paged = [f[1] for f in (timing(slo, t, probe, BRIEF_HISTORY).fires for t in paging) if f is not None]
+    down = [Phase(BRIEF_HISTORY, quiet, 0), Phase(min(paged, default=pages_within + BRIEF_HISTORY) - BRIEF_HISTORY + 2, 0, quiet)]
+    out["low outage"] = _scenario(service, slo, sli, burns, "an outage at 10 events an hour", down, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
+    return out
 
 
 _LABEL_TEMPLATE = re.compile(r"\{\{ *\$labels\.([a-zA-Z_][a-zA-Z0-9_]*) *\}\}")
@@ -285,32 +354,17 @@ def test_file(service: Service, groups: list[RuleGroup], rule_file: str) -> dict
             testable.append((slo, series.counters(slo)))
         except series.Untestable:
             continue  # reported in SLO_REPORT.md: such SLIs need hand-written tests
-    scenarios: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (kind, slo) -> test groups
-    for slo, sli in testable:
-        mine = [r for r in alerts if r.slo == slo.name]
-        burn = [r for r in mine if r.tier is not None]
-        no_data = next((r for r in mine if r.alert == names.ALERT_NO_DATA), None)
-        for rule in burn:
-            kind = f"tier {format_duration(_tier_of(rule).long_window)}"
-            scenarios.setdefault((kind, slo.name), []).append(_burn_tests(service, slo, sli, rule))
-        if burn or no_data:
-            scenarios[("steady", slo.name)] = [_steady_tests(service, slo, sli, burn, no_data)]
-        critical = [r for r in burn if _tier_of(r).severity == "critical"]
-        if slo.min_events and critical:
-            scenarios[("guard", slo.name)] = [_guard_tests(service, slo, sli, critical)]
-    tests: list[dict[str, Any]] = []
+    scenarios = {slo.name: slo_scenarios(service, slo, sli, [r for r in alerts if r.slo == slo.name]) for slo, sli in testable}
+    kinds = list(dict.fromkeys(kind for found in scenarios.values() for kind in found))
     if series.independent(testable):
-        kinds = list(dict.fromkeys(kind for kind, _ in scenarios))
-        tests = [_merge([g for (k, _), gs in scenarios.items() if k == kind for g in gs]) for kind in kinds]
+        tests = [_merge([found[kind] for found in scenarios.values() if kind in found]) for kind in kinds]
     else:
-        tests = [g for gs in scenarios.values() for g in gs]
+        tests = [found[kind] for found in scenarios.values() for kind in found]
     no_data_rules = [r for r in alerts if r.alert == names.ALERT_NO_DATA]
     if no_data_rules:
         tests.append(_no_data_tests(no_data_rules))
     return {
         "rule_files": [rule_file],
         "evaluation_interval": _at(EVAL),
-        # promtool would otherwise sort groups by name; alerts must read this evaluation's recordings.
-        "group_eval_order": [g.name for g in groups],
         "tests": tests,
     }

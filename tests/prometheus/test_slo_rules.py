@@ -47,11 +47,20 @@ def test_every_expression_parses(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_groups_are_small_and_named_uniquely(name: str) -> None:
-    groups = _groups(_service(name))
-    assert len({g["name"] for g in groups}) == len(groups)
-    assert all(1 <= len(g["rules"]) <= 20 for g in groups)
-    assert {g["interval"] for g in groups} <= {format_duration(rules.FAST_INTERVAL), format_duration(rules.SLOW_INTERVAL)}
+def test_one_group_per_slo_every_minute_alerts_after_what_they_read(name: str) -> None:
+    """Alerts share their SLO's group, after its recordings: they read this minute's windows."""
+    service = _service(name)
+    groups = _groups(service)
+    assert [g["name"] for g in groups] == [f"slo:{service.name}:{slo.name}" for slo in service.slos]
+    assert {g["interval"] for g in groups} == {format_duration(rules.INTERVAL)}
+    for group in groups:
+        kinds = ["alert" in r for r in group["rules"]]
+        assert kinds == sorted(kinds)  # every recording before every alert
+        recorded: set[str] = set()
+        for rule in group["rules"]:
+            read = set(re.findall(r"(slo:[a-z_]+:[a-z_0-9]+)\{", rule["expr"]))
+            assert read <= recorded | {rule.get("record")}, rule.get("record") or rule["alert"]
+            recorded.add(rule.get("record", ""))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -80,18 +89,18 @@ def test_only_the_base_window_reads_raw_series() -> None:
     assert {r["record"] for r in raw} == {"slo:sli_errors:rate5m", "slo:sli_total:rate5m"}
 
 
-def test_long_windows_are_sampled_from_shorter_recordings() -> None:
+def test_long_windows_tile_the_span_that_ends_now() -> None:
+    """No avg_over_time and no aligned subquery: each window is consecutive shorter windows at offsets."""
     exprs = {(r["record"], r["labels"][names.SLO]): r["expr"] for r in _rules(_service("pup-api")) if "record" in r}
-    assert exprs[("slo:sli_errors:rate1h", "availability")] == (
-        'avg_over_time(slo:sli_errors:rate5m{service="pup-api", slo="availability"}[1h])'
-    )
-    assert "[1d:5m]" in exprs[("slo:sli_total:rate1d", "availability")]
-    assert exprs[("slo:sli_total:rate30d", "availability")] == (
-        'avg_over_time(slo:sli_total:rate1h{service="pup-api", slo="availability"}[30d:1h])'
-    )
-    slow = next(g for g in _groups(_service("pup-api")) if g["name"].endswith(":long"))
-    assert slow["interval"] == format_duration(rules.SLOW_INTERVAL)
-    assert {r["record"] for r in slow["rules"]} >= {"slo:sli_error:ratio_rate1d", "slo:sli_error:ratio_rate30d"}
+    sel = '{service="pup-api", slo="availability"}'
+    one_hour = exprs[("slo:sli_errors:rate1h", "availability")]
+    assert one_hour.count("slo:sli_errors:rate30m" + sel) == 3 and f"rate30m{sel} offset 30m or on () 0 *" in one_hour
+    assert one_hour.rstrip().endswith(") / 2")
+    assert [f"offset {o}" in exprs[("slo:sli_total:rate1d", "availability")] for o in ("6h", "12h", "18h")] == [True] * 3
+    assert "rate3d" + sel + " offset 27d" in exprs[("slo:sli_total:rate30d", "availability")]
+    assert not any("avg_over_time" in e or ":5m]" in e or ":1h]" in e for e in exprs.values())
+    assert rules.tiling(1800, [300, 1800]) == (300, 6)
+    assert rules.tiling(28 * 86400, rules.slo_windows(_service("ai-provider").slos[0])) == (86400, 28)
 
 
 def test_one_alert_per_tier_with_workbook_thresholds() -> None:
@@ -104,7 +113,7 @@ def test_one_alert_per_tier_with_workbook_thresholds() -> None:
         ("warning", "3d", "6h"),
     ]
     thresholds = [re.findall(r"> ([0-9.e-]+)", a["expr"]) for a in burn]
-    assert thresholds == [["0.0144"] * 2, ["0.006"] * 2, ["0.003"] * 2, ["0.001"] * 2]
+    assert thresholds == [["0.0144"] * 3, ["0.006"] * 3, ["0.003"] * 3, ["0.001"] * 3]  # both windows and the guard
     for alert in alerts:
         assert alert["labels"]["team"] == "platform" and alert["labels"]["service"] == "pup-api"
         assert alert["annotations"]["runbook_url"] == "https://runbooks.pup.ai/services/pup-api"
@@ -120,11 +129,14 @@ def test_28_day_period_changes_burn_rates_not_windows() -> None:
     assert "13.44x" in burn[0]["annotations"]["summary"]
 
 
-def test_min_events_guard() -> None:
+def test_low_traffic_guard_and_min_events() -> None:
+    """Every tier: precise enough, or its 99% Wilson lower bound above the threshold; min_events on top."""
     guarded = _alerts(_service("pup-api"), "availability")[0]["expr"]
-    assert 'and on (service, slo)\nslo:sli_total:rate1h{service="pup-api", slo="availability"} * 3600 >= 50' in guarded
+    assert f'(slo:sli_total:rate1h{{service="pup-api", slo="availability"}} * 3600) >= {burnrate.precise_events(0.0144)}' in guarded
+    assert "sqrt(clamp_min(6.635776 - 2 - 1 / (slo:sli_total:rate1h" in guarded
+    assert guarded.rstrip().endswith('(slo:sli_total:rate1h{service="pup-api", slo="availability"} * 3600) >= 50')
     unguarded = _alerts(_service("ledger"), "writes")[0]["expr"]
-    assert "slo:sli_total" not in unguarded
+    assert ">= 50" not in unguarded and "sqrt(" in unguarded
 
 
 def test_disabled_severities_and_no_data() -> None:

@@ -50,7 +50,7 @@ def test_push_rules_to_mimir_and_loki_then_nothing_changes(out: Path) -> None:
         pushed = _cli("push", "--rules", "--out", str(out), env=env)
         assert pushed.returncode == 0, pushed.stderr
         assert set(mimir.state.rules["pup"]) == {"ai-provider", "pup-api", "pup-workers"}
-        assert "slo:pup-api:availability:alerts" in mimir.state.rules["pup"]["pup-api"]
+        assert "slo:pup-api:availability" in mimir.state.rules["pup"]["pup-api"]
         generated = yaml.safe_load((out / "loki" / "rules" / "pup" / "pup-api.yml").read_text())["groups"][0]
         assert loki.state.rules["pup"]["pup-api"]["logs:pup-api"] == generated  # tenant from the folder
 

@@ -1,0 +1,110 @@
+"""What the generated SLO rules compute at each minute, for synthetic traffic, under Prometheus 2's
+closed and Prometheus 3's left-open ranges. Pure.
+
+The test generator uses it to predict the exact minute each alert fires and clears; its tests then
+prove the prediction with both promtools. It follows slo_rules.py rule by rule: 5m rates from the
+counters with Prometheus's extrapolation, longer windows tiled from earlier recordings at offsets,
+missing slices counted as no events, and each tier's condition with the low-traffic guard.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from obsgen.core import slo_math
+from obsgen.prometheus.slo_rules import BASE_WINDOW, tiling
+
+MINUTE = slo_math.MINUTE
+Series = list[float | None]  # a recording's value at each minute; None where it does not exist
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Events counted in each minute: good[i] and bad[i] arrive between samples i and i + 1."""
+
+    good: tuple[float, ...]
+    bad: tuple[float, ...]
+
+    @property
+    def minutes(self) -> int:
+        return len(self.good)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the rules of one SLO depend on: the same for every SLO with the same numbers."""
+
+    objective: float
+    period: int
+    tiers: tuple[slo_math.Tier, ...]
+    min_events: int
+    windows: tuple[int, ...]
+
+
+def _rates(counts: list[float], minutes: int, left_open: bool) -> Series:
+    """rate(counter[5m]) at each minute 0 .. minutes, samples taken every minute from minute 0."""
+    span = BASE_WINDOW // MINUTE
+    prefix = [0.0]
+    for c in counts:
+        prefix.append(prefix[-1] + c)
+    out: Series = []
+    for t in range(minutes + 1):
+        start = t - span
+        first = max(0, start + 1 if left_open else start)
+        if t - first < 1:
+            out.append(None)
+            continue
+        sampled = (t - first) * MINUTE
+        average = sampled / (t - first)
+        to_start = (first - start) * MINUTE
+        # Prometheus extrapolates to the range's start when the first sample is close to it, else by half an interval.
+        extend = to_start if to_start < average * 1.1 else average / 2
+        out.append((prefix[t] - prefix[first]) * (sampled + extend) / sampled / BASE_WINDOW)
+    return out
+
+
+def _tile(slices: Series, size: int, count: int) -> Series:
+    step = size // MINUTE
+    out: Series = []
+    for t, newest in enumerate(slices):
+        if newest is None:
+            out.append(None)
+            continue
+        older = (slices[t - k * step] if t - k * step >= 0 else None for k in range(1, count))
+        out.append((newest + sum(v or 0.0 for v in older)) / count)
+    return out
+
+
+@functools.lru_cache(maxsize=128)  # SLOs with the same numbers share their predictions
+def firing(slo: Objective, traffic: Traffic, left_open: bool) -> dict[slo_math.Tier, tuple[bool, ...]]:
+    """Whether each tier's alert fires at each minute 0 .. traffic.minutes."""
+    minutes = traffic.minutes
+    total = _rates([g + b for g, b in zip(traffic.good, traffic.bad)], minutes, left_open)
+    bad = _rates(list(traffic.bad), minutes, left_open)
+    rates: dict[int, tuple[Series, Series]] = {
+        BASE_WINDOW: ([None if t is None else (b or 0.0) for t, b in zip(total, bad)], total)
+    }
+    for window in slo.windows:
+        if window != BASE_WINDOW:
+            size, count = tiling(window, list(slo.windows))
+            rates[window] = (_tile(rates[size][0], size, count), _tile(rates[size][1], size, count))
+
+    def ratio(window: int, t: int) -> float | None:
+        errors, events = rates[window][0][t], rates[window][1][t]
+        return None if errors is None or not events else errors / events
+
+    out = {}
+    for tier in slo.tiers:
+        limit = float(slo_math.threshold(tier, slo.objective, slo.period))
+        flags = []
+        for t in range(minutes + 1):
+            long_ratio, short_ratio = ratio(tier.long_window, t), ratio(tier.short_window, t)
+            fires = long_ratio is not None and short_ratio is not None and long_ratio > limit and short_ratio > limit
+            if fires:
+                events = (rates[tier.long_window][1][t] or 0.0) * tier.long_window
+                errors = (rates[tier.long_window][0][t] or 0.0) * tier.long_window
+                trusted = events >= slo_math.precise_events(limit) or slo_math.wilson_lower(errors, events) > limit
+                fires = trusted and events >= slo.min_events
+            flags.append(fires)
+        out[tier] = tuple(flags)
+    return out
