@@ -88,11 +88,15 @@ def test_a_broken_threshold_fails_the_generated_tests(factor: float, why: str, t
     good = burnrate.threshold(tier, 99, 7 * burnrate.DAY)
     text = rule_file.read_text()
     needle = f"> {float(good):g}\n"
-    assert text.count(needle) == 2  # long and short window of the 1h tier
-    rule_file.write_text(text.replace(needle, f"> {float(good) * factor:g}\n"))
-    result = subprocess.run(
-        [promtool, "test", "rules", str(out / "prometheus" / "tests" / "mailer.test.yml")], capture_output=True, text=True
-    )
+    assert text.count(needle) == 3  # long and short window of the 1h tier, and its low-traffic guard
+    rule_file.write_text(text.replace(needle, f"> {float(good) * factor:g}\n", 2))
+    # The scenarios that time the 1h tier are enough to catch it (and keep this test quick).
+    tests_file = out / "prometheus" / "tests" / "mailer.test.yml"
+    doc = yaml.safe_load(tests_file.read_text())
+    doc["tests"] = [g for g in doc["tests"] if "total outage" in g["name"] or "just over the 1h threshold" in g["name"]]
+    assert len(doc["tests"]) == 2
+    tests_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = subprocess.run([promtool, "test", "rules", str(tests_file)], capture_output=True, text=True)
     assert result.returncode != 0, f"a threshold that {why} went unnoticed"
     assert 'long_window=\\"1h\\"' in result.stdout + result.stderr
 
