@@ -14,6 +14,7 @@ filled, and fire when the errors over the events they hold cross the threshold.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -103,7 +104,13 @@ def timing(slo: SLO, tier: slo_math.Tier, phases: list[Phase], start: int, stop:
     """The minutes this tier fires after `start` (errors begin) and clears after `stop` (errors end),
     under both range semantics; the test asserts what holds under both."""
     numbers = simulate.Objective(slo.objective, slo.period, slo.tiers, slo.min_events, tuple(slo_windows(slo)))
-    flags = [simulate.firing(numbers, _traffic(phases), left_open)[tier] for left_open in (False, True)]
+    return _timing(numbers, tier, tuple(phases), start, stop)
+
+
+@functools.lru_cache(maxsize=4096)  # every SLO with the same numbers has the same scenarios
+def _timing(numbers: simulate.Objective, tier: slo_math.Tier, phases: tuple[Phase, ...], start: int, stop: int | None) -> Timing:
+    traffic = _traffic(list(phases))
+    flags = [simulate.firing(numbers, traffic, left_open)[tier] for left_open in (False, True)]
     fired = [m for m in (_first(f, start) for f in flags) if m is not None]
     if len(fired) == 1:
         return Timing(None, quiet_until=fired[0])
