@@ -24,6 +24,13 @@ def _sli(slo: SLO) -> str:
     return f"{part} over total `{sli.total.render()}`"
 
 
+def _minutes(span: tuple[int, int] | None) -> str:
+    """`2m`, or `2-3m` where Prometheus 2 and 3 differ by an evaluation."""
+    if span is None:
+        return "never"
+    return f"{span[0]}m" if span[0] == span[1] else f"{span[0]}-{span[1]}m"
+
+
 def _slo_section(service: Service, slo: SLO) -> list[str]:
     period = slo.period
     written = format_duration(period)
@@ -39,16 +46,19 @@ def _slo_section(service: Service, slo: SLO) -> list[str]:
     ]
     if slo.min_events:
         lines.append(f"- Low-traffic guard: a tier fires only with at least {slo.min_events} events in its long window.")
+    testable = True
     try:
         series.counters(slo)
     except series.Untestable as exc:
+        testable = False
         lines.append(f"- No generated promtool tests: {exc}. Write tests for this SLO by hand.")
     lines += [
         "",
         "| severity | long / short window | burn rate | fires above error ratio | time to fire at 100% errors "
-        "| at 2x the threshold | budget spent when it fires | clears after errors stop |",
-        "|---|---|---|---|---|---|---|---|",
+        "| proven: fires at 100% errors | at 2x the threshold | budget spent when it fires | proven: clears after errors stop |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    proven = slo_tests.outage_timings(slo) if testable else {}
     for tier in slo_math.DEFAULT_TIERS:
         limit = slo_math.threshold(tier, slo.objective, period)
         full = slo_math.time_to_fire(tier, slo.objective, period, 1.0)
@@ -58,9 +68,10 @@ def _slo_section(service: Service, slo: SLO) -> list[str]:
             f"| {tier.severity}{state} | {format_duration(tier.long_window)} / {format_duration(tier.short_window)} "
             f"| {float(tier.burn_rate(period)):.4g}x | {_pct(float(limit) * 100)} "
             f"| {human_duration(full) if full is not None else 'never'} "
+            f"| {_minutes(proven[tier].fires) if tier in proven else 'n/a'} "
             f"| {human_duration(double) if double is not None else 'n/a'} "
             f"| {_pct(float(slo_math.budget_spent_when_fired(tier, period)) * 100)} "
-            f"| {format_duration(tier.short_window)} |"
+            f"| {_minutes(proven[tier].clears) if tier in proven else 'n/a'} |"
         )
     lines.append("")
     return lines
@@ -81,7 +92,9 @@ def report(project: Project) -> str:
         "2 in the evaluation after it; Prometheus 3, whose ranges are left-open, at most one before or after) and "
         "the ticket tiers at the minute their partly filled windows cross the threshold. Once errors stop, a "
         "tier clears when its short window falls under the threshold, at most the short window plus one "
-        "evaluation later.",
+        "evaluation later. The `proven` columns are what the generated tests assert for a total outage after "
+        "6h10m of clean traffic (a span where the two Prometheus generations differ by an evaluation): the "
+        "paging tiers' windows are full, the ticket tiers' only partly, so those fire sooner than with full windows.",
         "",
     ]
     for service in project.services:

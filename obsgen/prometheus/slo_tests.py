@@ -236,6 +236,30 @@ def _steady(service: Service, slo: SLO, sli: list[series.Counter], ratio: float,
     return checks
 
 
+def outage(slo: SLO) -> tuple[list[Phase], int]:
+    """The outage scenario's traffic, and the minute errors stop: once every enabled tier has fired."""
+    traffic = _traffic_for(slo, HISTORY)
+    first = [Phase.of(HISTORY, traffic, 0)]
+    probe = first + [Phase.of(60, traffic, 1.0)]
+    fired = [timing(slo, t, probe, HISTORY).fires for t in slo.tiers]
+    stop = max(f[1] for f in fired if f is not None) + 1
+    clear_for = max(t.short_window // MINUTE for t in slo.tiers) + 3
+    return first + [Phase.of(stop - HISTORY, traffic, 1.0), Phase.of(clear_for, traffic, 0)], stop
+
+
+def outage_timings(slo: SLO) -> dict[slo_math.Tier, Timing]:
+    """Each enabled tier's firing and clearing minutes in the outage scenario, relative to the
+    errors starting and stopping: what the generated tests prove, for the report."""
+    phases, stop = outage(slo)
+    out = {}
+    for tier in slo.tiers:
+        found = timing(slo, tier, phases, HISTORY, stop)
+        fires = None if found.fires is None else (found.fires[0] - HISTORY, found.fires[1] - HISTORY)
+        clears = None if found.clears is None else (found.clears[0] - stop, found.clears[1] - stop)
+        out[tier] = Timing(fires, clears)
+    return out
+
+
 def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts: list[AlertRule]) -> dict[str, dict[str, Any]]:
     """Every scenario of one SLO, by kind; kinds of independent SLOs share a test group."""
     burns = [r for r in alerts if r.tier is not None]
@@ -249,13 +273,7 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
 
     # A total outage after a history that fills the paging tiers' windows, then recovery: every
     # tier fires and clears.
-    traffic = _traffic_for(slo, HISTORY)
-    first = [Phase.of(HISTORY, traffic, 0)]
-    probe = first + [Phase.of(60, traffic, 1.0)]
-    fired = [timing(slo, t, probe, HISTORY).fires for t in tiers]
-    stop = max(f[1] for f in fired if f is not None) + 1
-    clear_for = max(t.short_window // MINUTE for t in tiers) + 3
-    phases = first + [Phase.of(stop - HISTORY, traffic, 1.0), Phase.of(clear_for, traffic, 0)]
+    phases, stop = outage(slo)
     out["outage"] = _scenario(service, slo, sli, burns, "a total outage, then recovery", phases, HISTORY, stop, 1.0, HISTORY)
 
     # Burns at multiples of the budget, and just over each paging tier's threshold, after a history
