@@ -240,7 +240,8 @@ def outage(slo: SLO) -> tuple[list[Phase], int]:
     """The outage scenario's traffic, and the minute errors stop: once every enabled tier has fired."""
     traffic = _traffic_for(slo, HISTORY)
     first = [Phase.of(HISTORY, traffic, 0)]
-    probe = first + [Phase.of(60, traffic, 1.0)]
+    due = [workbook_minutes(slo, t, 1.0, HISTORY) for t in slo.tiers]
+    probe = first + [Phase.of(min(HORIZON, math.ceil(max(d or 0.0 for d in due)) + 5), traffic, 1.0)]
     fired = [timing(slo, t, probe, HISTORY).fires for t in slo.tiers]
     stop = max(f[1] for f in fired if f is not None) + 1
     clear_for = max(t.short_window // MINUTE for t in slo.tiers) + 3

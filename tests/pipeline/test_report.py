@@ -19,10 +19,12 @@ def test_workbook_figures_for_999_over_30_days() -> None:
     section = _section("pup-api / availability")
     assert "43m 12s of total outage (43.2 minutes) per 30d" in section
     # 0.001 / 1.0 x 1h x 14.4 = 51.84 s; at twice the threshold the window fills halfway: 30m.
-    assert "| critical | 1h / 5m | 14.4x | 1.44% | 52s | 30m | 2% | 5m |" in section
-    assert "| critical | 6h / 30m | 6x | 0.6% | 2m 10s | 3h | 5% | 30m |" in section
-    assert "| warning | 1d / 2h | 3x | 0.3% | 4m 19s | 12h | 10% | 2h |" in section
-    assert "| warning | 3d / 6h | 1x | 0.1% | 4m 19s | 1d 12h | 10% | 6h |" in section
+    # Proven: the first minute after 52 s (Prometheus 3 may fire a minute earlier than 2), and
+    # cleared within the short window plus a minute of the errors stopping.
+    assert "| critical | 1h / 5m | 14.4x | 1.44% | 52s | 1m | 30m | 2% | 4-5m |" in section
+    assert "| critical | 6h / 30m | 6x | 0.6% | 2m 10s | 2-3m | 3h | 5% | 29-30m |" in section
+    assert "| warning | 1d / 2h | 3x | 0.3% | 4m 19s | 1-2m | 12h | 10% | 119-120m |" in section
+    assert "| warning | 3d / 6h | 1x | 0.1% | 4m 19s | 1m | 1d 12h | 10% | 359-360m |" in section
     assert "at least 50 events" in section
 
 
@@ -35,7 +37,7 @@ def test_28_day_figures_and_disabled_tiers() -> None:
 def test_figures_come_from_burnrate() -> None:
     tier = burnrate.DEFAULT_TIERS[1]
     spent = float(burnrate.budget_spent_when_fired(tier, 28 * burnrate.DAY)) * 100
-    assert f"| {spent:.4g}% | 30m |" in _section("ai-provider / latency")
+    assert f"| {spent:.4g}% | 22m |" in _section("ai-provider / latency")  # a 28% threshold clears early
 
 
 def test_explain_prints_the_committed_report() -> None:
