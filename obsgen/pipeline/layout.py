@@ -19,6 +19,10 @@ def test_file(service: str) -> str:
     return f"{TESTS_DIR}/{service}.test.yml"
 
 
+def ops_test_file(service: str) -> str:
+    return f"{TESTS_DIR}/{service}.ops.test.yml"
+
+
 def rule_file_from_tests(service: str) -> str:
     """The rule file as a test file names it: promtool resolves rule_files relative to the test file."""
     return f"../rules/{service}.yml"

@@ -10,7 +10,11 @@ from obsgen.core.durations import format_duration
 from obsgen.core.slo_math import MINUTE
 from obsgen.model.slo import Service
 from obsgen.prometheus import ops_rules, series
-from obsgen.prometheus.slo_tests import EVAL
+
+# Operational alerts hold for minutes (`for`) and one compares with last week, so their tests run
+# in a file of their own, evaluated every 5 minutes: a week of one-minute evaluations of every rule
+# of the service would take promtool minutes.
+EVAL = 300
 
 RATE = 600.0  # events per minute in the counter scenarios
 
@@ -43,6 +47,14 @@ def _fires_after(start: int, hold: int) -> int:
 
 def _group(name: str, input_series: list[dict[str, str]], checks: list[dict[str, Any]]) -> dict[str, Any]:
     return {"name": name, "interval": "1m", "input_series": input_series, "promql_expr_test": checks}
+
+
+def test_file(service: Service, rule_file: str) -> dict[str, Any] | None:
+    """The promtool test file for a service's operational alerts; None when it has none."""
+    tests = ops_tests(service)
+    if not tests:
+        return None
+    return {"rule_files": [rule_file], "evaluation_interval": format_duration(EVAL), "tests": tests}
 
 
 def ops_tests(service: Service) -> list[dict[str, Any]]:

@@ -52,9 +52,10 @@ def _alert_rules(out: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def _alerts_checks(out: Path, service: str) -> list[tuple[dict[str, str], bool]]:
     """(label matchers, expects firing) for every ALERTS check in a service's generated tests."""
-    doc = yaml.safe_load((out / "prometheus" / "tests" / f"{service}.test.yml").read_text())
+    files = [out / "prometheus" / "tests" / f"{service}{kind}.test.yml" for kind in ("", ".ops")]
+    groups = [g for path in files if path.exists() for g in yaml.safe_load(path.read_text())["tests"]]
     checks = []
-    for group in doc["tests"]:
+    for group in groups:
         for check in group.get("promql_expr_test", []):
             if check["expr"].startswith(("ALERTS{", "count(ALERTS{", "count_over_time(ALERTS{")):
                 matchers = dict(re.findall(r'(\w+)="([^"]*)"', check["expr"]))
