@@ -16,7 +16,7 @@ from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.tools import Generation
 from obsgen.pipeline.validate import promtool_test_rules
 from obsgen.pipeline.writer import write_output
-from obsgen.prometheus import series
+from obsgen.prometheus import ops_tests, series
 from obsgen.prometheus import slo_tests as ruletests
 from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT, project_at, slo_of
@@ -35,8 +35,9 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("specs", [ROOT, FIXTURES / "periods"], ids=["example-30d-28d", "fixture-7d"])
 def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, generation: Generation) -> None:
     out = _generate(specs, tmp_path / "out")
+    services = load_project(specs).services
     assert sorted(p.name for p in (out / "prometheus" / "tests").iterdir()) == sorted(
-        f"{s.name}.test.yml" for s in load_project(specs).services
+        [f"{s.name}.test.yml" for s in services] + [f"{s.name}.ops.test.yml" for s in services if ops_tests.ops_tests(s)]
     )
     findings = promtool_test_rules(out, generation)
     assert not findings, "\n".join(str(f) for f in findings)
