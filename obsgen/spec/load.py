@@ -248,6 +248,45 @@ def _check_dependencies(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
             for j, name in enumerate(dep.mute):
                 if name not in own:
                     issues.append(source.issue(("depends_on", i, "mute", j), f"{service.service} has no SLO {name!r} (it has {', '.join(sorted(own))})"))
+    return issues + _mute_cycles(loaded)
+
+
+def _mute_cycles(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
+    """Mutes that form a cycle (A mutes SLOs while B pages, B while A pages, ...) can silence every
+    page of the cycle at once: Alertmanager inhibits with firing alerts, inhibited or not."""
+    edges: dict[str, list[tuple[str, Source[ServiceFile], int]]] = {}
+    for source in loaded:
+        for i, dep in enumerate(source.model.depends_on):
+            if dep.mute:
+                edges.setdefault(source.model.service, []).append((dep.service, source, i))
+    issues: list[SpecIssue] = []
+    reported: set[frozenset[str]] = set()
+    Edge = tuple[str, Source[ServiceFile], int]
+
+    def walk(start: str, service: str, seen: frozenset[str]) -> list[Edge] | None:
+        """A path of muting dependencies from `service` back to `start`, if there is one."""
+        for target, source, i in edges.get(service, []):
+            if target == start:
+                return [(target, source, i)]
+            if target not in seen and (found := walk(start, target, seen | {target})) is not None:
+                return [(target, source, i), *found]
+        return None
+
+    for start in sorted(edges):
+        cycle = walk(start, start, frozenset({start}))
+        if cycle is None or frozenset(s.model.service for _, s, _ in cycle) in reported:
+            continue
+        reported.add(frozenset(s.model.service for _, s, _ in cycle))
+        first_target, first, index = min(cycle, key=lambda c: c[1].shown)
+        others = "; ".join(
+            f"{s.shown}:{s.located.line_of(('depends_on', i, 'mute'))} mutes {', '.join(s.model.depends_on[i].mute)} while {t} pages"
+            for t, s, i in cycle if s is not first
+        )
+        issues.append(first.issue(
+            ("depends_on", index, "mute"),
+            f"mutes {', '.join(first.model.depends_on[index].mute)} while {first_target} pages, and {others}: "
+            "a cycle of mutes can silence both pages at once; drop the mute on one side",
+        ))
     return issues
 
 

@@ -186,3 +186,18 @@ def test_webhook_url_file_loads_on_a_new_alertmanager_and_not_on_0_25(tmp_path: 
     assert amtool_check(out, generation_named("current")) == []
     old = amtool_check(out, generation_named("debian"))
     assert old and "url_file" in str(old[0])
+
+
+def test_mutual_mute_is_refused_naming_both_files(tmp_path: Path) -> None:
+    """pup-api mutes availability while ai-provider pages, and ai-provider mutes success while pup-api
+    pages: in Alertmanager both pages inhibit each other and nobody is paged."""
+    for part in ("slo", "alerts"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    api, provider = tmp_path / "slo" / "pup-api.yaml", tmp_path / "slo" / "ai-provider.yaml"
+    api.write_text(api.read_text().replace("  - service: ai-provider ", "  - service: ai-provider\n    mute: [availability]\n   "))
+    provider.write_text(provider.read_text().replace("slos:", "depends_on:\n  - service: pup-api\n    mute: [success]\nslos:", 1))
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    (issue,) = caught.value.issues
+    assert issue.file.endswith("slo/ai-provider.yaml") and issue.field == "depends_on[0].mute"
+    assert "slo/pup-api.yaml:" in issue.message and "silence both" in issue.message
