@@ -8,6 +8,9 @@ import yaml
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Path = tuple[str | int, ...]
+# A spec is a few hundred values; aliases expanded beyond this many are an alias bomb, not a spec.
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
 
 
 class YamlSyntaxError(Exception):
@@ -49,11 +52,15 @@ def load_located(text: str) -> Located:
     located = Located(data=None)
     if node is None:
         return located
-    located.data = _convert(node, (), located.lines, _Scalars())
+    located.data = _convert(node, (), located.lines, _Scalars(), [0])
     return located
 
 
-def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], scalars: _Scalars) -> Any:
+def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], scalars: _Scalars, count: list[int]) -> Any:
+    count[0] += 1
+    if count[0] > MAX_VALUES or len(path) > MAX_DEPTH:
+        what = f"more than {MAX_VALUES:,} values" if count[0] > MAX_VALUES else f"nested deeper than {MAX_DEPTH} levels"
+        raise YamlSyntaxError(node.start_mark.line + 1, f"invalid YAML: {what} once aliases are expanded; a spec is far smaller")
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -64,11 +71,11 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], scalars: _Scal
             if key in out:
                 raise YamlSyntaxError(key_node.start_mark.line + 1, f"invalid YAML: duplicate key {key!r}")
             child = (*path, str(key))
-            out[key] = _convert(value_node, child, lines, scalars)
+            out[key] = _convert(value_node, child, lines, scalars, count)
             lines[child] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), lines, scalars) for i, item in enumerate(node.value)]
+        return [_convert(item, (*path, i), lines, scalars, count) for i, item in enumerate(node.value)]
     try:
         return scalars.construct_object(node)
     except yaml.constructor.ConstructorError as exc:
