@@ -70,6 +70,11 @@ def log_group_name(service: str) -> str:
     return f"{LOG_GROUP}:{service}"
 
 
+# Grafana's own rules for a dashboard uid, and obsgen's for folder names: both become path parts.
+UID = re.compile(r"[a-zA-Z0-9_-]{1,40}")
+FOLDER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}")
+
+
 def dashboard_uid(kind: str, name: str = "") -> str:
     """Stable Grafana uid from names: at most 40 characters, letters, digits and '-'."""
     base = re.sub(r"[^a-z0-9-]+", "-", f"{kind}-{name}".lower() if name else kind.lower()).strip("-")

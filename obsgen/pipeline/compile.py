@@ -121,6 +121,6 @@ def _build_custom(custom: CustomDashboard, project: Project) -> Any:
         raise SpecError([SpecIssue(custom.path, user_line(exc, custom.path), "dashboard()", f"{type(exc).__name__}: {exc}")]) from None
     if not isinstance(board, Dashboard) or not board.uid:
         raise SpecError([SpecIssue(custom.path, 0, "dashboard()", "must return a grafanalib Dashboard with a uid (use obsgen.grafana.panels.dashboard)")])
-    if len(board.uid) > 40:
-        raise SpecError([SpecIssue(custom.path, 0, "uid", f"{board.uid!r} is longer than Grafana's 40 characters")])
+    if not isinstance(board.uid, str) or not names.UID.fullmatch(board.uid):
+        raise SpecError([SpecIssue(custom.path, 0, "uid", f"{board.uid!r} is not a Grafana uid: letters, digits, '-' and '_', at most 40")])
     return board

@@ -130,6 +130,8 @@ def write_output(artifacts: Artifacts, out: Path) -> None:
     try:
         for rel, text in artifacts.items():
             target = staging / rel
+            if ".." in Path(rel).parts or Path(rel).is_absolute():  # every file stays inside the output
+                raise OutputError(f"refusing to write {rel!r} outside {out}")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8", newline="\n")
         (staging / MARKER).write_text("This folder is written by `obsgen generate` and replaced on every run.\n")

@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from obsgen.core import slo_math
+from obsgen.core import names, slo_math
 from obsgen.core.durations import format_duration
 from obsgen.errors import SpecError, SpecIssue, user_line
 from obsgen.model.project import CustomDashboard, Project, Settings
@@ -116,7 +116,10 @@ def _load_dashboards(folder: Path, issues: list[SpecIssue]) -> list[CustomDashbo
             issues.append(SpecIssue(shown, 1, "dashboard", "define `def dashboard(project):` returning a grafanalib Dashboard"))
             continue
         folder_name = getattr(module, "FOLDER", "custom")
-        found.append(CustomDashboard(shown, str(folder_name), build))
+        if not isinstance(folder_name, str) or not names.FOLDER.fullmatch(folder_name):
+            issues.append(SpecIssue(shown, 0, "FOLDER", f"{folder_name!r} is not a folder name: letters, digits, '-' and '_', at most 40"))
+            continue
+        found.append(CustomDashboard(shown, folder_name, build))
     return found
 
 

@@ -19,7 +19,7 @@ from obsgen.grafana.panels import LOKI, MODERN_PANELS, PROMETHEUS, SCHEMA_VERSIO
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import PROVISIONING
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT, artifacts_at
+from tests.conftest import FIXTURES, ROOT, artifacts_at, run_obsgen
 
 ORIGINS = {"example": ROOT, "fixture": FIXTURES / "good"}
 
@@ -201,3 +201,20 @@ def test_large_team_overviews_start_collapsed() -> None:
     assert len(rows) == len(board["panels"]) == len(many)
     assert all(r["collapsed"] and r["panels"] for r in rows)
     assert [r["gridPos"]["y"] for r in rows] == list(range(len(many)))
+
+
+@pytest.mark.parametrize(("folder", "uid", "field"), [
+    ("../../../tmp/escaped", "fine", "FOLDER"),
+    ("custom", "../../escaped", "uid"),
+    ("custom", "a/b", "uid"),
+])
+def test_custom_dashboard_folder_and_uid_cannot_leave_the_output(folder: str, uid: str, field: str, tmp_path: Path) -> None:
+    root = _with_dashboard(
+        tmp_path / "specs",
+        f"from obsgen.grafana import panels\nFOLDER = {folder!r}\n\ndef dashboard(project):\n    return panels.dashboard('x', {uid!r}, [])\n",
+    )
+    out = tmp_path / "out"
+    result = run_obsgen("generate", "--specs", str(root), "--out", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "team.dashboard.py" in result.stderr and field in result.stderr
+    assert not out.exists() and not (tmp_path / "escaped").exists() and not list(tmp_path.rglob("escaped*"))
