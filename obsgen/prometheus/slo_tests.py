@@ -50,10 +50,6 @@ class Timing:
     quiet_until: int | None = None  # only one semantics fires within the scenario: quiet before this
 
 
-def _minutes(seconds: int) -> int:
-    return seconds // MINUTE
-
-
 def _at(seconds: int) -> str:
     return format_duration(seconds) if seconds else "0s"
 
@@ -83,11 +79,6 @@ def _close_to(selector: str, value: float, at: int) -> dict[str, Any]:
 
 def _group(name: str, sli: list[series.Counter], phases: list[Phase], checks: list[dict[str, Any]]) -> dict[str, Any]:
     return {"name": name, "interval": "1m", "input_series": series.input_series(sli, phases), "promql_expr_test": checks}
-
-
-def _tier_of(rule: AlertRule) -> slo_math.Tier:
-    assert rule.tier is not None, "burn-rate alerts carry their tier"
-    return rule.tier
 
 
 def _traffic(phases: list[Phase]) -> simulate.Traffic:
