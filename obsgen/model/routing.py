@@ -7,11 +7,14 @@ Alertmanager reads at run time. A literal secret is rejected with the field to u
 """
 from __future__ import annotations
 
+import difflib
+import functools
 import re
+import zoneinfo
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from obsgen.model.types import LabelName, Name, Seconds, Strict, Url
 
@@ -44,6 +47,11 @@ class _NoSecrets(Strict):
                         f"Alertmanager can read and write `{instead}: /etc/alertmanager/secrets/...` instead"
                     )
         return data
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC", "Local"}
 
 
 def _file(value: str) -> str:
@@ -155,6 +163,16 @@ class TimeInterval(_NoSecrets):
     weekdays: list[Annotated[str, Field(pattern=rf"^{_WEEKDAY}(:{_WEEKDAY})?$")]] = Field(default_factory=list)
     times: list[TimeRange] = Field(default_factory=list)
     location: str | None = Field(None, description="IANA time zone, e.g. Europe/Berlin; UTC when left out.")
+
+    @field_validator("location")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        """Alertmanager refuses to start on a zone it does not know; say so here, with the closest."""
+        if value is None or value in _zones() or len(_zones()) <= 2:  # no tz database here: cannot tell
+            return value
+        close = difflib.get_close_matches(value, sorted(_zones()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin{hint}")
 
 
 class Smtp(_NoSecrets):

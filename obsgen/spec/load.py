@@ -50,7 +50,9 @@ def load_project(root: Path) -> Project:
     issues: list[SpecIssue] = []
     services = [s for s in (_load(p, ServiceFile, issues) for p in files) if s is not None]
     routing = _load(root / ROUTING_FILE, Routing, issues) if (root / ROUTING_FILE).exists() else None
-    ops_files = sorted(p for p in (root / "alerts").glob("*.yaml") if p.name != Path(ROUTING_FILE).name)
+    ops_files = sorted(
+        p for p in (root / "alerts").glob("*.y*ml") if p.suffix in (".yaml", ".yml") and p.stem != Path(ROUTING_FILE).stem
+    )
     ops = [o for o in (_load(p, OpsFile, issues) for p in ops_files) if o is not None]
     settings = _load(root / SETTINGS_FILE, Settings, issues) if (root / SETTINGS_FILE).exists() else None
     custom = _load_dashboards(root / DASHBOARDS_DIR, issues)
@@ -87,6 +89,13 @@ def _check_ops(ops: list[Source[OpsFile]], services: list[Source[ServiceFile]], 
         if name in seen:
             issues.append(source.issue(("service",), f"{name!r} already has its alerts in {seen[name]}"))
         seen.setdefault(name, source.shown)
+        for kind in ("queues", "saturation", "dependencies", "anomalies", "logs"):
+            lines: dict[str, int] = {}
+            for i, alert in enumerate(getattr(source.model, kind)):
+                line = source.located.line_of((kind, i, "name"))
+                if alert.name in lines:  # two alerts of one name would be one rule written twice
+                    issues.append(source.issue((kind, i, "name"), f"{alert.name!r} is already defined at line {lines[alert.name]}"))
+                lines.setdefault(alert.name, line)
         if routing is None:
             continue
         for kind in ("queues", "saturation", "dependencies", "anomalies", "logs"):

@@ -201,3 +201,15 @@ def test_mutual_mute_is_refused_naming_both_files(tmp_path: Path) -> None:
     (issue,) = caught.value.issues
     assert issue.file.endswith("slo/ai-provider.yaml") and issue.field == "depends_on[0].mute"
     assert "slo/pup-api.yaml:" in issue.message and "silence both" in issue.message
+
+
+def test_an_unknown_time_zone_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    for part in ("slo", "alerts"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    routing = tmp_path / "alerts" / "routing.yaml"
+    routing.write_text(routing.read_text().replace("location: Europe/Berlin", "location: Europe/Berlni"))
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    (issue,) = caught.value.issues
+    assert issue.file.endswith("alerts/routing.yaml") and issue.line == 12
+    assert issue.field == "time_intervals.business-hours[0].location" and "Europe/Berlin" in issue.message

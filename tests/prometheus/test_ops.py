@@ -109,3 +109,25 @@ def test_bad_alert_specs(edit: tuple[str, str], field: str, fragment: str, tmp_p
 def test_fixture_without_alerts_has_no_ops_or_loki_output() -> None:
     artifacts = compile_project(load_project(FIXTURES / "good"))
     assert not any(p.startswith("loki/") for p in artifacts)
+
+
+def test_two_queues_of_one_name_are_an_error(tmp_path: Path) -> None:
+    """They would write two rules of the same name and labels: duplicates a ruler refuses."""
+    shutil.copytree(ROOT / "slo", tmp_path / "slo")
+    shutil.copytree(ROOT / "alerts", tmp_path / "alerts")
+    spec = tmp_path / "alerts" / "pup-workers.yaml"
+    spec.write_text(spec.read_text().replace("  - name: emails ", "  - name: jobs   ", 1))
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    (issue,) = caught.value.issues
+    assert issue.file.endswith("alerts/pup-workers.yaml") and (issue.line, issue.field) == (12, "queues[1].name")
+    assert "already defined at line 4" in issue.message
+
+
+def test_alert_files_ending_in_yml_are_read(tmp_path: Path) -> None:
+    """slo/ accepts .yml; so does alerts/, rather than ignoring a file silently."""
+    shutil.copytree(ROOT / "slo", tmp_path / "slo")
+    shutil.copytree(ROOT / "alerts", tmp_path / "alerts")
+    (tmp_path / "alerts" / "pup-api.yaml").rename(tmp_path / "alerts" / "pup-api.yml")
+    assert load_project(tmp_path).service("pup-api").ops.queues == load_project(ROOT).service("pup-api").ops.queues
+    assert load_project(tmp_path).service("pup-api").ops.dependencies
