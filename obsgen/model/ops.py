@@ -22,6 +22,22 @@ def _log_selector(value: str) -> str:
 
 
 LogSelector = Annotated[str, AfterValidator(_log_selector)]
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
+
+
+def _log_pipeline(value: str) -> str:
+    """Line filters, parsers and label filters only: `match` is pasted inside rate(...), and a
+    bracket outside a string would let it close that and add, say, `or vector(1)`, which always fires."""
+    bare = _QUOTED.sub('""', value).strip()
+    if bare and (not bare.startswith(("|", "!=", "!~")) or any(c in bare for c in "()[]{}")):
+        raise ValueError(
+            f"{value!r} is not a pipeline of line filters or parsers, such as |= \"panic\" or | json | level=\"error\" "
+            "(brackets belong inside quoted strings)"
+        )
+    return value
+
+
+LogPipeline = Annotated[str, AfterValidator(_log_pipeline)]
 
 
 class _Alert(Strict):
@@ -88,7 +104,7 @@ class Anomaly(_Alert):
 class LogSignal(_Alert):
     name: Name
     selector: LogSelector
-    match: str = Field("", description="Line filters or a parser stage, e.g. |= \"panic\" or | json | level=\"error\".")
+    match: LogPipeline = Field("", description="Line filters or a parser stage, e.g. |= \"panic\" or | json | level=\"error\".")
     above: float | None = Field(None, ge=0, description="Alert when matching lines per second exceed this.")
     above_ratio: Percent | None = Field(None, description="Alert when matching lines exceed this percent of all lines.")
 

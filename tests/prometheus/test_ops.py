@@ -131,3 +131,30 @@ def test_alert_files_ending_in_yml_are_read(tmp_path: Path) -> None:
     (tmp_path / "alerts" / "pup-api.yaml").rename(tmp_path / "alerts" / "pup-api.yml")
     assert load_project(tmp_path).service("pup-api").ops.queues == load_project(ROOT).service("pup-api").ops.queues
     assert load_project(tmp_path).service("pup-api").ops.dependencies
+
+
+@pytest.mark.parametrize("match", [
+    '|= "panic" [5m])) or vector(1) or sum(rate({app="x"} |= "y"',
+    '|= "x") or vector(1',
+    'or vector(1)',
+])
+def test_a_log_match_that_leaves_the_pipeline_is_refused(match: str, tmp_path: Path) -> None:
+    """`match` is pasted into rate(...): closing it would make an alert that always fires."""
+    shutil.copytree(ROOT / "slo", tmp_path / "slo")
+    shutil.copytree(ROOT / "alerts", tmp_path / "alerts")
+    spec = tmp_path / "alerts" / "pup-api.yaml"
+    text = spec.read_text()
+    old = re.search(r"match: .*", text)
+    assert old
+    spec.write_text(text.replace(old[0], f"match: {json.dumps(match)}", 1))
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    (issue,) = caught.value.issues
+    assert issue.field.endswith(".match") and "line filters" in issue.message
+
+
+@pytest.mark.parametrize("match", ['|= "panic"', '| json | level="error"', '|~ "timeout (after|while)"', '| status >= 500', ""])
+def test_log_filters_and_parsers_are_accepted(match: str) -> None:
+    from obsgen.model.ops import LogSignal
+
+    assert LogSignal.model_validate({"name": "x", "selector": '{app="a"}', "match": match, "above": 1}).match == match
