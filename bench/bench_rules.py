@@ -34,7 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from demo.stack import default_tools, free_port, wait_ready  # noqa: E402
+from demo.stack import CURRENT_TOOLS, default_tools, free_port, wait_ready  # noqa: E402
 from obsgen.core import names  # noqa: E402
 from obsgen.core.durations import format_duration, parse_duration  # noqa: E402
 from obsgen.core.rules import rule_file  # noqa: E402
@@ -63,7 +63,7 @@ def spec(name: str) -> Service:
     })
 
 
-SLOTH = ROOT / ".tools" / "bin" / "sloth"
+SLOTH = CURRENT_TOOLS / "sloth"
 
 
 def sloth_spec(service: Service) -> dict:

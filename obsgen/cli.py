@@ -197,9 +197,7 @@ def _push(args: argparse.Namespace) -> int:
     for remote in _remotes(args):
         changes = remote.plan(args.prune)
         unchanged += sum(c.action == sync.Action.UNCHANGED for c in changes)
-        result = sync.apply(remote, changes, message, args.force, progress)
-        for field in ("written", "deleted", "refused", "failed"):
-            getattr(total, field).extend(getattr(result, field))
+        total.add(sync.apply(remote, changes, message, args.force, progress))
     for key in total.refused:
         print(f"refused: {key}: edited since obsgen wrote it, or not obsgen's; --force to overwrite", file=sys.stderr)
     for key, why in total.failed:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from demo.stack import CURRENT_TOOLS  # Prometheus 3 and the current Alertmanager, built by `make tools`
 from obsgen.model.project import Project
 from obsgen.model.slo import SLO
 from obsgen.pipeline.compile import compile_project
@@ -39,7 +40,6 @@ def _tool(name: str, package: str) -> str:
 
 
 TOOL_FIXTURES = frozenset({"promtool", "amtool", "node", "generation"})
-CURRENT_TOOLS = ROOT / ".tools" / "bin"  # Prometheus 3 and the current Alertmanager, built by `make tools`
 GENERATIONS = ("debian", "current")
 
 

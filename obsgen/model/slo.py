@@ -122,6 +122,10 @@ class SLO:
     def budget(self) -> Fraction:
         return slo_math.error_budget(self.objective)
 
+    def limit(self, tier: slo_math.Tier) -> float:
+        """The error ratio above which this tier's windows burn too fast."""
+        return float(slo_math.threshold(tier, self.objective, self.period))
+
 
 @dataclass(frozen=True)
 class Service:

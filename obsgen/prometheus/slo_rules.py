@@ -157,7 +157,7 @@ def _slo_alert(
 
 def _burn_alert(service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, dashboard_url: str) -> AlertRule:
     rate = tier.burn_rate(slo.period)
-    threshold = float(slo_math.threshold(tier, slo.objective, slo.period))
+    threshold = slo.limit(tier)
     limit = promql.number(threshold)
     long_w, short_w = format_duration(tier.long_window), format_duration(tier.short_window)
     errors = f"({sel(names.errors_rate(tier.long_window))} * {tier.long_window})"

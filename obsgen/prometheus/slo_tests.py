@@ -116,7 +116,7 @@ def _timing(numbers: simulate.Objective, tier: slo_math.Tier, phases: tuple[Phas
 def workbook_minutes(slo: SLO, tier: slo_math.Tier, ratio: float, history: int) -> float | None:
     """Minutes after a steady error ratio starts until the long window's errors over its events
     exceed the threshold, with `history` clean minutes before (a full window when history >= it)."""
-    limit = float(slo_math.threshold(tier, slo.objective, slo.period))
+    limit = slo.limit(tier)
     if ratio <= limit:
         return None
     window = tier.long_window / MINUTE
@@ -130,7 +130,7 @@ def workbook_minutes(slo: SLO, tier: slo_math.Tier, ratio: float, history: int) 
 def _traffic_for(slo: SLO, history: int) -> float:
     """Events a minute so that every tier's window is precise (no low-traffic guard) when errors start."""
     needed = max(
-        slo_math.precise_events(float(slo_math.threshold(t, slo.objective, slo.period))) / min(history, t.long_window // MINUTE)
+        slo_math.precise_events(slo.limit(t)) / min(history, t.long_window // MINUTE)
         for t in slo.tiers
     )
     return float(max(TRAFFIC, math.ceil(needed * 1.2)))
@@ -268,27 +268,22 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
     phases, stop = outage(slo)
     out["outage"] = _scenario(service, slo, sli, burns, "a total outage, then recovery", phases, HISTORY, stop, 1.0, HISTORY)
 
-    # Burns at multiples of the budget, and just over each paging tier's threshold, after a history
-    # that fills the tier's window.
+    # Burns at multiples of the budget; just over each paging tier's threshold after a history that
+    # fills its window, and over each ticket tier's after a short one (a partly filled window).
     burn_ratios = [(f"{m:g}x the budget", m * budget, BRIEF_HISTORY) for m in BURNS if m * budget < 1]
-    for t in paging:
-        limit = JUST_OVER * float(slo_math.threshold(t, slo.objective, slo.period))
-        if limit < 1:
-            burn_ratios.append((f"just over the {format_duration(t.long_window)} threshold", limit, t.long_window // MINUTE + 10))
-    for title, wanted, before in burn_ratios:
+    burn_ratios += [
+        (f"just over the {format_duration(t.long_window)} threshold", JUST_OVER * slo.limit(t), t.long_window // MINUTE + 10)
+        for t in paging
+    ]
+    burn_ratios += [
+        (f"just over the {format_duration(t.long_window)} threshold after {SHORT_HISTORY}m of history", JUST_OVER * slo.limit(t), SHORT_HISTORY)
+        for t in tiers if t.severity != "critical"
+    ]
+    for title, wanted, before in (b for b in burn_ratios if b[1] < 1):
         traffic = _traffic_for(slo, before)
         ratio = Phase.of(1, traffic, _off_the_minute(slo, wanted, before)).error_ratio
         phases = [Phase.of(before, traffic, 0), Phase.of(_horizon(slo, burns, ratio, before), traffic, ratio)]
         out[title] = _scenario(service, slo, sli, burns, f"{title}, {ratio:.4%} errors", phases, before, None, ratio, before)
-    for tier in (t for t in tiers if t.severity != "critical"):
-        limit = float(slo_math.threshold(tier, slo.objective, slo.period))
-        if JUST_OVER * limit >= 1:
-            continue
-        fast = _traffic_for(slo, SHORT_HISTORY)
-        ratio = Phase.of(1, fast, _off_the_minute(slo, JUST_OVER * limit, SHORT_HISTORY)).error_ratio
-        phases = [Phase.of(SHORT_HISTORY, fast, 0), Phase.of(_horizon(slo, burns, ratio, SHORT_HISTORY), fast, ratio)]
-        title = f"just over the {format_duration(tier.long_window)} threshold after {SHORT_HISTORY}m of history"
-        out[title] = _scenario(service, slo, sli, burns, f"{title}, {ratio:.4%} errors", phases, SHORT_HISTORY, None, ratio, SHORT_HISTORY)
 
     # Half the budget never fires, and every recording holds the expected value.
     traffic = _traffic_for(slo, BRIEF_HISTORY)

@@ -55,6 +55,13 @@ class Result:
     refused: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
+    def add(self, other: Result) -> None:
+        """Another remote's outcome, into this one."""
+        self.written += other.written
+        self.deleted += other.deleted
+        self.refused += other.refused
+        self.failed += other.failed
+
 
 class Adapter(Protocol):
     """A remote as the engine sees it."""
