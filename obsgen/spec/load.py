@@ -29,6 +29,19 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
+class Unloaded:
+    """A spec file with errors: what it claims can still be checked against the rest."""
+
+    shown: str
+    located: Located | None  # None when not even its YAML parses
+
+    def claims(self, key: str) -> str | None:
+        data = self.located.data if self.located else None
+        value = data.get(key) if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
 class Source(Generic[M]):
     """A spec file as loaded: where it is shown, its lines, and the validated model."""
 
@@ -48,7 +61,10 @@ def load_project(root: Path) -> Project:
         raise SpecError([SpecIssue(_display(slo_dir), 0, "", "no service specs found (expected *.yaml files)")])
 
     issues: list[SpecIssue] = []
-    services = [s for s in (_load(p, ServiceFile, issues) for p in files) if s is not None]
+    failed: list[Unloaded] = []
+    services = [s for s in (_load(p, ServiceFile, issues, failed) for p in files) if s is not None]
+    # Services whose file has errors still exist: checks elsewhere must not call them unknown.
+    declared = {s.model.service for s in services} | {f.claims("service") or Path(f.shown).stem for f in failed}
     routing = _load(root / ROUTING_FILE, Routing, issues) if (root / ROUTING_FILE).exists() else None
     ops_files = sorted(
         p for p in (root / "alerts").glob("*.y*ml") if p.suffix in (".yaml", ".yml") and p.stem != Path(ROUTING_FILE).stem
@@ -56,10 +72,10 @@ def load_project(root: Path) -> Project:
     ops = [o for o in (_load(p, OpsFile, issues) for p in ops_files) if o is not None]
     settings = _load(root / SETTINGS_FILE, Settings, issues) if (root / SETTINGS_FILE).exists() else None
     custom = _load_dashboards(root / DASHBOARDS_DIR, issues)
-    issues.extend(_cross_check(services))
-    issues.extend(_check_ops(ops, services, routing))
+    issues.extend(_cross_check(services, declared))
+    issues.extend(_check_ops(ops, declared, routing))
     if routing is not None:
-        issues.extend(_check_routing(routing, services, settings.model if settings else Settings(), SETTINGS_FILE))
+        issues.extend(_check_routing(routing, services, failed, settings.model if settings else Settings(), SETTINGS_FILE))
     if issues:
         raise SpecError(issues)
     ops_of = {o.model.service: o.model for o in ops}
@@ -76,10 +92,9 @@ def load_project(root: Path) -> Project:
     )
 
 
-def _check_ops(ops: list[Source[OpsFile]], services: list[Source[ServiceFile]], routing: Source[Routing] | None) -> list[SpecIssue]:
+def _check_ops(ops: list[Source[OpsFile]], known: set[str], routing: Source[Routing] | None) -> list[SpecIssue]:
     """Each alerts file names a known service once; every team an alert names exists."""
     issues = []
-    known = {s.model.service: s.model for s in services}
     seen: dict[str, str] = {}
     for source in ops:
         name = source.model.service
@@ -132,12 +147,13 @@ def _load_dashboards(folder: Path, issues: list[SpecIssue]) -> list[CustomDashbo
     return found
 
 
-def _load(path: Path, model: type[M], issues: list[SpecIssue]) -> Source[M] | None:
+def _load(path: Path, model: type[M], issues: list[SpecIssue], failed: list[Unloaded] | None = None) -> Source[M] | None:
     shown = _display(path)
     try:
         located = load_located(path.read_text(encoding="utf-8"))
     except YamlSyntaxError as exc:
         issues.append(SpecIssue(shown, exc.line, "", str(exc)))
+        failed.append(Unloaded(shown, None)) if failed is not None else None
         return None
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
@@ -150,6 +166,7 @@ def _load(path: Path, model: type[M], issues: list[SpecIssue]) -> Source[M] | No
         return Source(shown, located, model.model_validate(located.data))
     except ValidationError as exc:
         issues.extend(_pydantic_issues(exc, shown, located, model))
+        failed.append(Unloaded(shown, located)) if failed is not None else None
         return None
 
 
@@ -223,7 +240,7 @@ def _model_of(annotation: object) -> object:
     return None
 
 
-def _cross_check(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
+def _cross_check(loaded: list[Source[ServiceFile]], declared: set[str]) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     seen: dict[str, str] = {}
     for shown, located, service in ((s.shown, s.located, s.model) for s in loaded):
@@ -243,13 +260,12 @@ def _cross_check(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
                 )
             slo_lines.setdefault(slo.name, line)
             issues.extend(_check_slo(slo, i, shown, located))
-    issues.extend(_check_dependencies(loaded))
+    issues.extend(_check_dependencies(loaded, declared))
     return issues
 
 
-def _check_dependencies(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
+def _check_dependencies(loaded: list[Source[ServiceFile]], known: set[str]) -> list[SpecIssue]:
     issues = []
-    known = {s.model.service for s in loaded}
     for source in loaded:
         service = source.model
         for i, dep in enumerate(service.depends_on):
@@ -303,15 +319,18 @@ def _mute_cycles(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
 
 
 def _check_routing(
-    routing: Source[Routing], services: list[Source[ServiceFile]], settings: Settings, settings_file: str
+    routing: Source[Routing], services: list[Source[ServiceFile]], failed: list[Unloaded], settings: Settings, settings_file: str
 ) -> list[SpecIssue]:
-    """Every team a service names exists; receivers refer to defined time intervals and mail settings,
-    and use only what the oldest Alertmanager in settings can load."""
+    """Every team a service names exists (also in files with other errors: every problem at once);
+    receivers refer to defined time intervals and mail settings, and use only what the oldest
+    Alertmanager in settings can load."""
     issues = []
     teams = routing.model.teams
-    for source in services:
-        if source.model.team not in teams:
-            issues.append(source.issue(("team",), f"unknown team {source.model.team!r}; teams in {routing.shown}: {', '.join(teams)}"))
+    named = [(s.shown, s.located, s.model.team) for s in services]
+    named += [(f.shown, f.located, team) for f in failed if f.located and (team := f.claims("team"))]
+    for shown, located, team in named:
+        if team not in teams:
+            issues.append(SpecIssue(shown, located.line_of(("team",)), "team", f"unknown team {team!r}; teams in {routing.shown}: {', '.join(teams)}"))
     targets: list[tuple[tuple[str | int, ...], Target]] = [(("default",), routing.model.default)]
     for name, team in teams.items():
         targets += [(("teams", name, kind), t) for kind, t in (("critical", team.critical), ("warning", team.warning), ("escalation", team.escalation)) if t]

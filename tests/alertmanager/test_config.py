@@ -123,36 +123,6 @@ def test_without_routing_yaml_no_alertmanager_output() -> None:
     assert not any(path.startswith("alertmanager/") for path in artifacts)
 
 
-BAD = sorted((FIXTURES / "bad-routing").glob("*.yaml"))
-
-
-@pytest.mark.parametrize("case", BAD, ids=[p.stem for p in BAD])
-def test_bad_routing_is_reported_with_file_line_and_field(case: Path, tmp_path: Path) -> None:
-    match = re.match(r"# expect: (\S+) (\d+) (\S+) \| (.+)", case.read_text().splitlines()[0])
-    assert match, case.name
-    file, line, field, fragment = match[1], int(match[2]), match[3], match[4]
-    shutil.copytree(FIXTURES / "bad-routing" / "slo", tmp_path / "slo")
-    (tmp_path / "alerts").mkdir()
-    shutil.copy(case, tmp_path / "alerts" / "routing.yaml")
-    with pytest.raises(SpecError) as caught:
-        load_project(tmp_path)
-    (issue,) = caught.value.issues
-    assert issue.file.endswith(file) and issue.line == line, str(issue)
-    assert issue.field == ("" if field == "-" else field), str(issue)
-    assert fragment in issue.message, str(issue)
-
-
-def test_dependency_must_exist(tmp_path: Path) -> None:
-    shutil.copytree(FIXTURES / "bad-routing" / "slo", tmp_path / "slo")
-    spec = tmp_path / "slo" / "api.yaml"
-    spec.write_text(spec.read_text().replace("slos:", "depends_on:\n  - {service: db, mute: [speed]}\nslos:"))
-    with pytest.raises(SpecError) as caught:
-        load_project(tmp_path)
-    assert [(i.line, i.field) for i in caught.value.issues] == [(5, "depends_on[0].mute[0]"), (5, "depends_on[0].service")]
-    assert "has no SLO 'speed'" in caught.value.issues[0].message
-    assert "unknown service 'db'" in caught.value.issues[1].message
-
-
 def _with_webhook_url_file(tmp_path: Path, alertmanager_version: str | None) -> Path:
     """The example, with the default receiver's webhook URL read from a file."""
     for part in ("slo", "alerts"):

@@ -1,0 +1,56 @@
+"""The bad-input corpus (tests/fixtures/corpus, described in tests/corpus.py): every malformed or
+hostile input gets the documented exit status, names the right file, line and field, prints no
+traceback, leaves the output folder as it was, and finishes within the corpus's time and memory."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from obsgen.errors import EXIT_INPUT, EXIT_OK
+from tests.conftest import ROOT
+from tests.corpus import CORPUS, Case
+
+CASES = sorted(CORPUS.glob("*.case"))
+
+
+@pytest.fixture(scope="session")
+def outcomes() -> dict[str, Any]:
+    """All cases, run once in one process under the corpus's memory limit."""
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.corpus", *map(str, CASES)], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return dict(json.loads(run.stdout))
+
+
+def test_corpus_is_large_and_well_formed() -> None:
+    assert len(CASES) >= 150
+    for path in CASES:
+        Case.parse(path)  # raises on a malformed case
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_case(path: Path, outcomes: dict[str, Any]) -> None:
+    case = Case.parse(path)
+    got = outcomes[path.stem]
+    assert not got["crashed"], got["crashed"] + "\n" + got["stderr"]
+    assert "Traceback" not in got["stderr"] + got["stdout"]
+    statuses = {e.status for e in case.expects}
+    assert len(statuses) == 1, "one exit status per case"
+    assert got["status"] == statuses.pop(), got["stderr"]
+    if got["status"] == EXIT_OK:
+        return
+    errors = [line for line in got["stderr"].splitlines() if line.startswith("error: ")]
+    for expect in case.expects:
+        assert any(expect.matches(line) for line in errors), f"{expect} not in:\n{got['stderr']}"
+    if got["status"] == EXIT_INPUT:
+        assert len(errors) == len(case.expects), f"only root causes, one line each:\n{got['stderr']}"
+    if case.run[0] == "generate":
+        assert got["output_unchanged"], "a failed generate changed the output folder"
+
+
