@@ -327,10 +327,10 @@ def _check_routing(
     issues = []
     teams = routing.model.teams
     named = [(s.shown, s.located, s.model.team) for s in services]
-    named += [(f.shown, f.located, team) for f in failed if f.located and (team := f.claims("team"))]
-    for shown, located, team in named:
-        if team not in teams:
-            issues.append(SpecIssue(shown, located.line_of(("team",)), "team", f"unknown team {team!r}; teams in {routing.shown}: {', '.join(teams)}"))
+    named += [(f.shown, f.located, claimed) for f in failed if f.located and (claimed := f.claims("team"))]
+    for shown, located, owner in named:
+        if owner not in teams:
+            issues.append(SpecIssue(shown, located.line_of(("team",)), "team", f"unknown team {owner!r}; teams in {routing.shown}: {', '.join(teams)}"))
     targets: list[tuple[tuple[str | int, ...], Target]] = [(("default",), routing.model.default)]
     for name, team in teams.items():
         targets += [(("teams", name, kind), t) for kind, t in (("critical", team.critical), ("warning", team.warning), ("escalation", team.escalation)) if t]
