@@ -11,12 +11,12 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from obsgen import __version__
-from obsgen.errors import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, ObsgenError, RemoteError, SpecError, ValidationFailed
+from obsgen.errors import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, ObsgenError, RemoteError, SpecError, ToolMissing, ValidationFailed
 from obsgen.model.routing import Routing
 from obsgen.pipeline import layout, report
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.tools import generations
-from obsgen.pipeline.validate import validate_output
+from obsgen.pipeline.validate import spec_logql_issues, validate_output
 from obsgen.pipeline.writer import write_output
 from obsgen.remote import sync
 from obsgen.remote.grafana import Dashboards, grafana_from_env, load_dashboards
@@ -125,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
 def _generate(args: argparse.Namespace) -> int:
     project = load_project(args.specs)
     artifacts = compile_project(project)
+    try:
+        issues = spec_logql_issues(artifacts, project.sources)
+    except ToolMissing as exc:
+        print(f"obsgen: LogQL grammar not checked ({exc}); `obsgen validate` checks it", file=sys.stderr)
+    else:
+        if issues:
+            raise SpecError(issues)
     write_output(artifacts, args.out)
     slos = sum(len(s.slos) for s in project.services)
     print(f"obsgen: {len(project.services)} services, {slos} SLOs -> {len(artifacts)} files in {args.out}")
@@ -137,7 +144,7 @@ def _validate(args: argparse.Namespace) -> int:
     except SpecError:
         sources = {}  # validating output whose specs are elsewhere: errors then name the generated file
     tools = generations(args.tools)
-    findings = validate_output(args.out, dict(sources), tools)
+    findings = validate_output(args.out, sources, tools)
     if findings:
         raise ValidationFailed([str(f) for f in findings])
     print(f"obsgen: {args.out} is valid (PromQL and LogQL parse; promtool check rules and test rules, "

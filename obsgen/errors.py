@@ -30,6 +30,21 @@ class SpecIssue:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where in the specs something generated came from."""
+
+    file: str
+    line: int
+    field: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def issue(self, message: str) -> SpecIssue:
+        return SpecIssue(self.file, self.line, self.field, message)
+
+
 class SpecError(ObsgenError):
     """One or more problems in the specs, each naming file, line and field."""
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
+from obsgen.errors import Origin
 from obsgen.model.routing import Routing
 from obsgen.model.slo import Service
 from obsgen.model.types import Strict, Url
@@ -48,7 +49,7 @@ class Project:
     routing: Routing | None = None  # from alerts/routing.yaml, when it exists
     settings: Settings = field(default_factory=Settings)
     custom_dashboards: tuple[CustomDashboard, ...] = ()  # from dashboards/*.dashboard.py
-    sources: Mapping[str, str] = field(default_factory=dict)  # "service/signal" -> "file:line", for LogQL errors
+    sources: Mapping[str, Origin] = field(default_factory=dict)  # "service/signal" -> its `match`, for LogQL errors
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
-from obsgen.core import names, promql
+from obsgen.core import gotemplate, names, promql
 from obsgen.core.durations import format_duration, parse_duration
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -89,6 +89,8 @@ LabelName = Annotated[str, AfterValidator(_label_name), WithJsonSchema({"type": 
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 Labels = Annotated[dict[LabelName, LabelValue], AfterValidator(_labels)]
 Url = Annotated[str, AfterValidator(_url)]
+# An alert annotation: Go template syntax checked here, not when Prometheus refuses the rule file.
+Template = Annotated[str, AfterValidator(gotemplate.check)]
 Seconds = Annotated[
     int,
     PlainValidator(_seconds),

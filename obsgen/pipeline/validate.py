@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import yaml
 
 from obsgen.core import promql
-from obsgen.errors import ToolMissing
+from obsgen.errors import Origin, SpecIssue, ToolMissing
 from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, DASHBOARDS_DIR, LOKI_RULES_DIR, ROUTE_TESTS, RULES_DIR, TESTS_DIR
 from obsgen.pipeline.tools import TOOL_HINT, Generation, generations, on_path, version_of
 
@@ -123,21 +124,31 @@ LOGQL_CHECKER = Path(__file__).resolve().parents[2] / "tools" / "logql" / "check
 LOKI_RULE_KEYS = {"record", "alert", "expr", "for", "labels", "annotations"}
 
 
-def logql_targets(out: Path) -> list[tuple[str, str, str]]:
-    """(where, service/signal or '', expr) for the LogQL in Loki rule files and in dashboards' Loki panels."""
+def logql_targets(files: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(where, service/signal or '', expr) for the LogQL in Loki rule files and in dashboards' Loki
+    panels, given as (path, text) in the output's layout."""
     found = []
-    for path in sorted((out / LOKI_RULES_DIR).glob("*/*.yml")):
-        for group in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("groups", []):
-            for rule in group.get("rules", []):
-                labels = rule.get("labels", {})
-                key = f"{labels.get('service', '')}/{labels.get('signal', '')}"
-                found.append((f"{path}: {rule.get('record') or rule.get('alert')}", key, rule["expr"]))
-    for path in sorted((out / DASHBOARDS_DIR).glob("*/*.json")):
-        for panel in json.loads(path.read_text(encoding="utf-8")).get("panels", []):
-            for target in panel.get("targets", []):
-                if (target.get("datasource") or {}).get("type") == "loki":
-                    found.append((f"{path}: {panel.get('title')}", "", target["expr"]))
+    for path, text in files:
+        if path.startswith(LOKI_RULES_DIR) and path.endswith(".yml"):
+            for group in (yaml.safe_load(text) or {}).get("groups", []):
+                for rule in group.get("rules", []):
+                    labels = rule.get("labels", {})
+                    key = f"{labels.get('service', '')}/{labels.get('signal', '')}"
+                    found.append((f"{path}: {rule.get('record') or rule.get('alert')}", key, rule["expr"]))
+        elif path.startswith(DASHBOARDS_DIR) and path.endswith(".json"):
+            for panel in json.loads(text).get("panels", []):
+                for target in panel.get("targets", []):
+                    if (target.get("datasource") or {}).get("type") == "loki":
+                        found.append((f"{path}: {panel.get('title')}", "", target["expr"]))
     return found
+
+
+def written(out: Path, *folders: str) -> list[tuple[str, str]]:
+    """(path in the output's layout, text) of the files under `folders` of a written output."""
+    return [
+        (str(p.relative_to(out)), p.read_text(encoding="utf-8"))
+        for folder in folders for p in sorted((out / folder).rglob("*")) if p.is_file()
+    ]
 
 
 def check_loki_shape(out: Path) -> list[Finding]:
@@ -157,10 +168,10 @@ def check_loki_shape(out: Path) -> list[Finding]:
     return findings
 
 
-def logql_check(out: Path, sources: dict[str, str] | None = None) -> list[Finding]:
-    """Every LogQL expression obsgen wrote, parsed by Grafana's own grammar (@grafana/lezer-logql,
-    run by node); an error names the spec file and line the expression came from."""
-    targets = logql_targets(out)
+def logql_check(files: Iterable[tuple[str, str]], sources: Mapping[str, Origin] | None = None) -> list[Finding | SpecIssue]:
+    """Every LogQL expression in `files`, parsed by Grafana's own grammar (@grafana/lezer-logql,
+    run by node); an error in a log signal is a SpecIssue at its `match`, others name the file."""
+    targets = logql_targets(files)
     if not targets:
         return []
     node = require_tool("node")
@@ -170,22 +181,35 @@ def logql_check(out: Path, sources: dict[str, str] | None = None) -> list[Findin
     proc = subprocess.run([node, str(LOGQL_CHECKER)], input=payload, capture_output=True, text=True)
     if proc.returncode != 0:
         return [Finding(str(LOGQL_CHECKER), proc.stderr.strip())]
-    findings = []
+    findings: list[Finding | SpecIssue] = []
     for result in json.loads(proc.stdout):
         if not result["ok"]:
             where, key, expr = targets[result["id"]]
             origin = (sources or {}).get(key)
-            findings.append(Finding(origin or where, f"invalid LogQL ({result['error']}) in {expr!r}" + (f" [{where}]" if origin else "")))
+            message = f"invalid LogQL ({result['error']}) in {expr!r}"
+            findings.append(origin.issue(message) if origin else Finding(where, message))
     return findings
 
 
-def validate_output(out: Path, sources: dict[str, str] | None = None, tools: list[Generation] | None = None) -> list[Finding]:
+def spec_logql_issues(artifacts: Mapping[str, str], sources: Mapping[str, Origin]) -> list[SpecIssue]:
+    """At generate time, before anything is written: the log signals' LogQL against Grafana's
+    grammar, as errors at their `match`. ToolMissing when node or the grammar is not installed."""
+    first: dict[tuple[str, int], SpecIssue] = {}  # a signal's record and alert share its match: one error
+    for found in logql_check(artifacts.items(), sources):
+        if isinstance(found, SpecIssue):
+            first.setdefault((found.file, found.line), found)
+    return list(first.values())
+
+
+def validate_output(
+    out: Path, sources: Mapping[str, Origin] | None = None, tools: list[Generation] | None = None
+) -> list[Finding | SpecIssue]:
     """All checks over a written output folder, the tools' with every generation given (default:
     the tools on PATH); an empty list means everything passed."""
     found = tools if tools is not None else generations()
     if not found:
         raise ToolMissing(TOOL_HINT.format(tool="promtool"))
-    findings = check_expressions(out)
+    findings: list[Finding | SpecIssue] = [*check_expressions(out)]
     for gen in found:
         findings += promtool_check_rules(out, gen) + promtool_test_rules(out, gen) + amtool_check(out, gen)
-    return findings + check_loki_shape(out) + logql_check(out, sources)
+    return findings + check_loki_shape(out) + logql_check(written(out, LOKI_RULES_DIR, DASHBOARDS_DIR), sources)

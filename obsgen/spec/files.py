@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from obsgen.model.ops import Operations
 from obsgen.model.slo import Dependency, LatencySLI, RatioSLI, Resources
-from obsgen.model.types import LabelName, Labels, Name, Seconds, Strict, Url
+from obsgen.model.types import LabelName, Labels, Name, Seconds, Strict, Template, Url
 
 
 class SLISpec(Strict):
@@ -34,7 +34,7 @@ class Alerting(Strict):
     warning: bool = Field(True, description="Ticket on slow burns (1d/2h and 3d/6h windows).")
     no_data: bool = Field(True, description="Warn when the SLI has had no data for 15 minutes.")
     labels: Labels = Field(default_factory=dict)
-    annotations: dict[LabelName, str] = Field(default_factory=dict)
+    annotations: dict[LabelName, Template] = Field(default_factory=dict, description="Go templates, as Prometheus renders them: {{ $labels.service }}, {{ $value }}.")
 
 
 class SLOSpec(Strict):

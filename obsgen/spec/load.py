@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from obsgen.core import names, slo_math
 from obsgen.core.durations import format_duration
-from obsgen.errors import SpecError, SpecIssue, user_line
+from obsgen.errors import Origin, SpecError, SpecIssue, user_line
 from obsgen.model.project import CustomDashboard, Project, Settings
 from obsgen.model.routing import Routing, Target
 from obsgen.spec import resolve
@@ -85,7 +85,7 @@ def load_project(root: Path) -> Project:
         settings=settings.model if settings else Settings(),
         custom_dashboards=tuple(custom),
         sources={
-            f"{o.model.service}/{signal.name}": f"{o.shown}:{o.located.line_of(('logs', i))}"
+            f"{o.model.service}/{signal.name}": Origin(o.shown, o.located.line_of(("logs", i, "match")), field_path(("logs", i, "match")))
             for o in ops
             for i, signal in enumerate(o.model.logs)
         },

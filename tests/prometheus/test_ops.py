@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from obsgen.core import promql
-from obsgen.errors import SpecError
+from obsgen.errors import SpecError, SpecIssue
 from obsgen.loki import rules as loki
 from obsgen.pipeline.compile import compile_project
-from obsgen.pipeline.validate import check_loki_shape, logql_check
+from obsgen.pipeline.validate import check_loki_shape, logql_check, spec_logql_issues, written
 from obsgen.pipeline.writer import write_output
 from obsgen.prometheus import ops_rules
 from obsgen.spec.load import load_project
@@ -54,20 +54,22 @@ def test_loki_rules_have_the_ruler_shape_and_parse(tmp_path: Path, node: str) ->
     assert group["rules"][1]["expr"] == 'sum(rate({app="pup-api"} |= "panic" [5m])) > 0'
     assert group["rules"][3]["expr"].endswith('/ sum(rate({app="pup-api"} [5m])) * 100 > 2')
     assert not check_loki_shape(tmp_path / "out")
-    assert not logql_check(tmp_path / "out", project_at(ROOT).sources)
+    assert not logql_check(written(tmp_path / "out", "loki", "grafana"), project_at(ROOT).sources)
 
 
-def test_a_logql_syntax_error_names_the_spec_file_and_line(tmp_path: Path, node: str) -> None:
+def test_a_logql_syntax_error_is_a_spec_error_at_its_match(tmp_path: Path, node: str) -> None:
     shutil.copytree(ROOT, tmp_path / "specs", ignore=shutil.ignore_patterns("output", ".venv", ".git", "node_modules", "tests"))
     spec = tmp_path / "specs" / "alerts" / "pup-api.yaml"
     spec.write_text(spec.read_text().replace("""match: '|= "panic"'""", """match: '|= panic'"""))
     project = load_project(tmp_path / "specs")
+    issues = spec_logql_issues(compile_project(project), project.sources)
+    line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "|= panic" in text)
+    assert [(i.file.endswith("alerts/pup-api.yaml"), i.line, i.field) for i in issues] == [(True, line, "logs[0].match")]
+    # validate names the same place when the output was written without the check
     write_output(compile_project(project), tmp_path / "out")
-    findings = logql_check(tmp_path / "out", project.sources)
-    assert findings
-    line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "name: panics" in text)
-    assert all(str(f).startswith(f"{project.sources['pup-api/panics']}") for f in findings[:2])
-    assert project.sources["pup-api/panics"].endswith(f"alerts/pup-api.yaml:{line}")
+    assert {(i.file, i.line, i.field) for i in logql_check(written(tmp_path / "out", "loki"), project.sources) if isinstance(i, SpecIssue)} == {
+        (i.file, i.line, i.field) for i in issues
+    }
 
 
 def test_dashboard_shows_queues_resources_and_logs() -> None:
