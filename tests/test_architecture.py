@@ -15,7 +15,7 @@ TARGETS = {"prometheus", "grafana", "loki", "alertmanager"}
 MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
     "core": set(),
-    "model": {"core"},
+    "model": {"core", "errors"},
     "spec": {"core", "model", "errors"},
     "prometheus": {"core", "model"},
     "grafana": {"core", "model", "loki"},

@@ -77,6 +77,19 @@ def check(expr: str) -> None:
         raise ValueError(f"invalid PromQL: {exc}") from None
 
 
+# Grafana's template variables: $__rate_interval, ${env}, [[env]], ${env:regex}.
+_GRAFANA_RANGE = re.compile(r"\[\s*(?:\$\{?\w+(?::\w+)?\}?|\[\[\w+\]\])\s*(?::[^\]]*)?\]")
+_GRAFANA_VARIABLE = re.compile(r"\$\{\w+(?::\w+)?\}|\$\w+|\[\[\w+\]\]")
+
+
+def check_templated(expr: str) -> None:
+    """`check` for a dashboard query: Grafana's variables stand for a range inside [...] and for a
+    name or value elsewhere, so each is replaced by one before parsing."""
+    concrete = _GRAFANA_RANGE.sub("[5m]", expr)
+    concrete = _GRAFANA_VARIABLE.sub(lambda m: "300" if m.group().startswith("$__") else "x", concrete)
+    check(concrete)
+
+
 def parse_selector(text: str) -> Selector:
     """A plain vector selector such as `http_requests_total{job="api"}`; ValueError otherwise."""
     try:

@@ -2,25 +2,24 @@
 the settings and the teams' own dashboards."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import Field
 
 from obsgen.errors import Origin
 from obsgen.model.routing import Routing
 from obsgen.model.slo import Service
-from obsgen.model.types import Strict, Url
+from obsgen.model.types import Seconds, Strict, Url
 
 
 @dataclass(frozen=True)
 class CustomDashboard:
-    """A dashboards/*.dashboard.py file: `build(project)` returns a grafanalib Dashboard."""
+    """A dashboards/*.dashboard.py file: its `dashboard(project)` returns a grafanalib Dashboard.
+    Team code: pipeline/custom.py runs it in a child process, under dashboard_timeout."""
 
-    path: str
-    folder: str
-    build: Callable[[Any], Any]
+    path: str  # as shown in messages
+    file: str  # absolute
 
 
 class Settings(Strict):
@@ -30,6 +29,9 @@ class Settings(Strict):
         None, description="Base URL of Grafana, e.g. https://grafana.example.com; makes alert dashboard_url links absolute."
     )
     loki_tenant: str = Field("fake", pattern=r"^[A-Za-z0-9_.-]+$", description="Loki tenant of the log rules (Loki's default is fake).")
+    dashboard_timeout: Seconds = Field(
+        "30s", validate_default=True, description="How long a dashboards/*.dashboard.py may run before generate gives up on it."
+    )
     alertmanager_version: str = Field(
         "0.25", pattern=r"^0\.\d+$",
         description="The oldest Alertmanager the configuration must load on; 0.26 or later allows webhook `url_file`.",

@@ -1,4 +1,5 @@
-"""The pipeline's middle: a Project in, every artifact out. No I/O.
+"""The pipeline's middle: a Project in, every artifact out. No I/O; teams' dashboard code runs
+in child processes (pipeline/custom.py).
 
 Services compile independently, so a large project is spread over the machine's cores; the
 result is reassembled in service order and is the same bytes either way.
@@ -8,20 +9,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
-
-from grafanalib.core import Dashboard
 
 from obsgen.alertmanager import config as alertmanager
 from obsgen.core import names
 from obsgen.core.rules import alerts_of, rule_file
-from obsgen.errors import SpecError, SpecIssue, user_line
+from obsgen.errors import SpecError, SpecIssue
 from obsgen.grafana import dashboards
-from obsgen.grafana.panels import render
 from obsgen.loki import rules as loki
-from obsgen.model.project import CustomDashboard, Project, Settings
+from obsgen.model.project import Project, Settings
 from obsgen.model.slo import Service
-from obsgen.pipeline import layout, report
+from obsgen.pipeline import custom, layout, report
 from obsgen.pipeline.writer import HEADER, Artifacts, to_yaml
 from obsgen.prometheus import ops_rules, ops_tests, slo_rules, slo_tests
 
@@ -97,12 +94,7 @@ def compile_project(project: Project, workers: int | None = None) -> Artifacts:
         parts += [service_artifacts(s, project.settings) for s in services]
     artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
     artifacts[layout.REPORT] = report.report(project)
-    for custom in project.custom_dashboards:
-        board = _build_custom(custom, project)
-        path = layout.dashboard_file(custom.folder, board.uid)
-        if path in artifacts:
-            raise SpecError([SpecIssue(custom.path, 0, "uid", f"{board.uid!r} is the uid of another dashboard")])
-        artifacts[path] = render(board)
+    artifacts.update(_custom_dashboards(project, set(artifacts)))
     artifacts[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
     if project.routing is not None:
         alerts = [labels for _, found in parts for labels in found]
@@ -113,14 +105,23 @@ def compile_project(project: Project, workers: int | None = None) -> Artifacts:
     return dict(sorted(artifacts.items()))
 
 
-def _build_custom(custom: CustomDashboard, project: Project) -> Any:
-    """Runs a team's dashboard function; its mistakes are spec errors with the file and line."""
-    try:
-        board = custom.build(project)
-    except Exception as exc:  # noqa: BLE001 - any error in user code is reported, never a traceback
-        raise SpecError([SpecIssue(custom.path, user_line(exc, custom.path), "dashboard()", f"{type(exc).__name__}: {exc}")]) from None
-    if not isinstance(board, Dashboard) or not board.uid:
-        raise SpecError([SpecIssue(custom.path, 0, "dashboard()", "must return a grafanalib Dashboard with a uid (use obsgen.grafana.panels.dashboard)")])
-    if not isinstance(board.uid, str) or not names.UID.fullmatch(board.uid):
-        raise SpecError([SpecIssue(custom.path, 0, "uid", f"{board.uid!r} is not a Grafana uid: letters, digits, '-' and '_', at most 40")])
-    return board
+def _custom_dashboards(project: Project, taken: set[str]) -> Artifacts:
+    """The teams' dashboards, each run by pipeline/custom.py; every mistake is a spec error."""
+    found: Artifacts = {}
+    owner: dict[str, str] = {}
+    issues: list[SpecIssue] = []
+    for dashboard in project.custom_dashboards:
+        built = custom.build(dashboard, project, project.settings.dashboard_timeout)
+        if isinstance(built, SpecIssue):
+            issues.append(built)
+            continue
+        path = layout.dashboard_file(built.folder, built.uid)
+        if path in taken or path in owner:
+            other = owner.get(path, f"obsgen's generated {path}")
+            issues.append(SpecIssue(dashboard.path, 0, "uid", f"{built.uid!r} is already the uid of {other}"))
+            continue
+        owner[path] = dashboard.path
+        found[path] = built.text
+    if issues:
+        raise SpecError(issues)
+    return found

@@ -4,8 +4,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,13 +11,11 @@ import yaml
 
 from obsgen.core import names, promql
 from obsgen.core import slo_math as burnrate
-from obsgen.errors import SpecError
 from obsgen.grafana import dashboards
 from obsgen.grafana.panels import LOKI, MODERN_PANELS, PROMETHEUS, SCHEMA_VERSION
-from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import PROVISIONING
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT, artifacts_at, run_obsgen
+from tests.conftest import FIXTURES, ROOT, artifacts_at
 
 ORIGINS = {"example": ROOT, "fixture": FIXTURES / "good"}
 
@@ -155,44 +151,6 @@ def test_provisioning_file() -> None:
     assert provider["options"]["foldersFromFilesStructure"] is True
 
 
-def _with_dashboard(tmp_path: Path, source: str) -> Path:
-    shutil.copytree(FIXTURES / "good" / "slo", tmp_path / "slo")
-    (tmp_path / "dashboards").mkdir()
-    (tmp_path / "dashboards" / "team.dashboard.py").write_text(source)
-    return tmp_path
-
-
-def test_custom_dashboard_errors_name_file_and_line(tmp_path: Path) -> None:
-    root = _with_dashboard(tmp_path, "from obsgen.grafana import panels\n\ndef dashboard(project):\n    return panels.nope()\n")
-    with pytest.raises(SpecError) as caught:
-        compile_project(load_project(root))
-    (issue,) = caught.value.issues
-    assert issue.file.endswith("dashboards/team.dashboard.py") and issue.line == 4 and "AttributeError" in issue.message
-
-
-def test_custom_dashboard_import_error(tmp_path: Path) -> None:
-    root = _with_dashboard(tmp_path, "import not_a_module\n")
-    with pytest.raises(SpecError) as caught:
-        load_project(root)
-    (issue,) = caught.value.issues
-    assert issue.line == 1 and "ModuleNotFoundError" in issue.message
-
-
-def test_custom_dashboard_must_define_dashboard(tmp_path: Path) -> None:
-    root = _with_dashboard(tmp_path, "FOLDER = 'x'\n")
-    with pytest.raises(SpecError, match="define `def dashboard"):
-        load_project(root)
-
-
-def test_custom_dashboard_uid_must_be_unique(tmp_path: Path) -> None:
-    root = _with_dashboard(
-        tmp_path,
-        "from obsgen.grafana import panels\nFOLDER = 'slo'\n\ndef dashboard(project):\n    return panels.dashboard('x', 'slo-payments', [])\n",
-    )
-    with pytest.raises(SpecError, match="uid of another dashboard"):
-        compile_project(load_project(root))
-
-
 def test_large_team_overviews_start_collapsed() -> None:
     service = load_project(FIXTURES / "good").services[0]
     many = [dataclasses.replace(service, name=f"svc-{i}") for i in range(dashboards.COLLAPSE_FROM + 1)]
@@ -201,20 +159,3 @@ def test_large_team_overviews_start_collapsed() -> None:
     assert len(rows) == len(board["panels"]) == len(many)
     assert all(r["collapsed"] and r["panels"] for r in rows)
     assert [r["gridPos"]["y"] for r in rows] == list(range(len(many)))
-
-
-@pytest.mark.parametrize(("folder", "uid", "field"), [
-    ("../../../tmp/escaped", "fine", "FOLDER"),
-    ("custom", "../../escaped", "uid"),
-    ("custom", "a/b", "uid"),
-])
-def test_custom_dashboard_folder_and_uid_cannot_leave_the_output(folder: str, uid: str, field: str, tmp_path: Path) -> None:
-    root = _with_dashboard(
-        tmp_path / "specs",
-        f"from obsgen.grafana import panels\nFOLDER = {folder!r}\n\ndef dashboard(project):\n    return panels.dashboard('x', {uid!r}, [])\n",
-    )
-    out = tmp_path / "out"
-    result = run_obsgen("generate", "--specs", str(root), "--out", str(out))
-    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert "team.dashboard.py" in result.stderr and field in result.stderr
-    assert not out.exists() and not (tmp_path / "escaped").exists() and not list(tmp_path.rglob("escaped*"))
