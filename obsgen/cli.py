@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         "multiwindow, multi-burn-rate alerting rules, promtool unit tests that prove the alerts, and an "
         "alert report; check them all with promtool.",
         epilog="Exit status: 0 success, 1 a failed validation or push, 2 an error in the specs, "
-        "3 (plan) a push would change something.",
+        "3 (plan) a push would change something, 4 the output folder cannot be written (--out).",
     )
     parser.add_argument("--version", action="version", version=f"obsgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

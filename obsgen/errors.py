@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_CHANGES = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_CHANGES, EXIT_OUTPUT = 0, 1, 2, 3, 4
 
 
 class ObsgenError(Exception):
@@ -59,9 +59,10 @@ class SpecError(ObsgenError):
 
 
 class OutputError(ObsgenError):
-    """The output folder cannot be used as asked (e.g. it holds files obsgen did not write)."""
+    """The output folder cannot be used as asked (a file, read-only, holding files obsgen did not
+    write): a problem of --out or the machine, not of the specs."""
 
-    exit_code = EXIT_INPUT
+    exit_code = EXIT_OUTPUT
 
 
 class ToolMissing(ObsgenError):

@@ -40,12 +40,13 @@ def test_case(path: Path, outcomes: dict[str, Any]) -> None:
     got = outcomes[path.stem]
     assert not got["crashed"], got["crashed"] + "\n" + got["stderr"]
     assert "Traceback" not in got["stderr"] + got["stdout"]
+    assert "SUCCESS" not in got["stderr"], "a failure report repeats what passed"
     statuses = {e.status for e in case.expects}
     assert len(statuses) == 1, "one exit status per case"
     assert got["status"] == statuses.pop(), got["stderr"]
     if got["status"] == EXIT_OK:
         return
-    errors = [line for line in got["stderr"].splitlines() if line.startswith("error: ")]
+    errors = [line for line in got["stderr"].splitlines() if line.startswith(("error: ", "invalid: "))]
     for expect in case.expects:
         assert any(expect.matches(line) for line in errors), f"{expect} not in:\n{got['stderr']}"
     if got["status"] == EXIT_INPUT:

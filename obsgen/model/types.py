@@ -17,9 +17,10 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors (with a did-you-mean), and a loaded model never changes."""
+    """Unknown fields are errors (with a did-you-mean), numbers are finite (YAML's .nan and .inf are
+    not objectives or thresholds), and a loaded model never changes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _name(value: str) -> str:

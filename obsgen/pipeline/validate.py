@@ -29,12 +29,19 @@ class Finding:
 
 
 def rule_expressions(text: str) -> list[tuple[str, str]]:
-    """(rule name, expr) for every rule in a Prometheus rule file."""
-    doc = yaml.safe_load(text) or {}
+    """(rule name, expr) for every rule in a Prometheus rule file; ValueError when it is not one."""
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not YAML: {str(exc).splitlines()[0]}") from None
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    if not isinstance(groups, list) or not all(isinstance(g, dict) and isinstance(g.get("rules", []), list) for g in groups):
+        raise ValueError("not a rule file: expected `groups:` of `rules:`")
     return [
-        (rule.get("record") or rule.get("alert") or "?", rule["expr"])
-        for group in doc.get("groups", [])
+        (str(rule.get("record") or rule.get("alert") or "?"), str(rule.get("expr", "")))
+        for group in groups
         for rule in group.get("rules", [])
+        if isinstance(rule, dict)
     ]
 
 
@@ -42,12 +49,30 @@ def check_expressions(out: Path) -> list[Finding]:
     """Every expression in every rule file parses (promql-parser, no tool needed)."""
     findings = []
     for path in sorted((out / RULES_DIR).glob("*.yml")):
-        for name, expr in rule_expressions(path.read_text(encoding="utf-8")):
+        try:
+            expressions = rule_expressions(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            findings.append(Finding(str(path), str(exc)))
+            continue
+        for name, expr in expressions:
             try:
                 promql.check(expr)
             except ValueError as exc:
                 findings.append(Finding(str(path), f"{name}: {exc}"))
     return findings
+
+
+def promtool_failures(output: str) -> list[str]:
+    """The lines of `promtool check rules` output that describe a failure, not the files that passed."""
+    failed, lines = False, []
+    for line in output.splitlines():
+        if line.startswith("Checking "):
+            failed = False
+        elif line.strip() == "FAILED:":
+            failed = True
+        elif failed and line.strip():
+            lines.append(line.strip())
+    return lines or [line for line in output.splitlines() if line.strip() and "SUCCESS" not in line and not line.startswith("Checking ")]
 
 
 def require_tool(tool: str) -> str:
@@ -70,7 +95,7 @@ def promtool_check_rules(out: Path, generation: Generation | None = None) -> lis
     if proc.returncode == 0:
         return []
     where = f"promtool check rules ({gen.label})"
-    return [Finding(where, line) for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    return [Finding(where, line) for line in promtool_failures(proc.stdout + proc.stderr)]
 
 
 def promtool_test_rules(out: Path, generation: Generation | None = None) -> list[Finding]:
@@ -85,7 +110,7 @@ def promtool_test_rules(out: Path, generation: Generation | None = None) -> list
         proc = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
         if proc.returncode == 0:
             return []
-        text = (proc.stdout + proc.stderr).strip()
+        text = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines() if line.strip())
         return [Finding(str(path), f"promtool test rules failed ({gen.label}):\n" + text)]
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -212,4 +237,5 @@ def validate_output(
     findings: list[Finding | SpecIssue] = [*check_expressions(out)]
     for gen in found:
         findings += promtool_check_rules(out, gen) + promtool_test_rules(out, gen) + amtool_check(out, gen)
-    return findings + check_loki_shape(out) + logql_check(written(out, LOKI_RULES_DIR, DASHBOARDS_DIR), sources)
+    findings += check_loki_shape(out) + logql_check(written(out, LOKI_RULES_DIR, DASHBOARDS_DIR), sources)
+    return list(dict.fromkeys(findings))  # both generations often say the same

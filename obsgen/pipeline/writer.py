@@ -122,10 +122,15 @@ def write_output(artifacts: Artifacts, out: Path) -> None:
     create is never replaced.
     """
     out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file, not a folder; choose a folder")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
         raise OutputError(f"{out} holds files obsgen did not write; choose an empty or new --out folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write next to {out}: {exc.strerror} (obsgen writes a sibling folder, then swaps it in)") from None
     os.chmod(staging, 0o755)  # mkdtemp makes it private; the output is for everyone to read
     try:
         for rel, text in artifacts.items():
@@ -142,6 +147,9 @@ def write_output(artifacts: Artifacts, out: Path) -> None:
         os.rename(staging, out)
         if old is not None:
             shutil.rmtree(old)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}; it was left as it was") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -22,6 +22,7 @@ SLO_DIR = "slo"
 ROUTING_FILE = "alerts/routing.yaml"
 SETTINGS_FILE = "obsgen.yaml"
 DASHBOARDS_DIR = "dashboards"
+EXTENSION_PREFIX = "x-"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -145,8 +146,10 @@ def _load(path: Path, model: type[M], issues: list[SpecIssue], failed: list[Unlo
         required = ", ".join(f"`{name}`" for name, f in model.model_fields.items() if f.is_required())
         issues.append(SpecIssue(shown, located.line_of(()), "", f"expected a mapping with {required}"))
         return None
+    # Top-level `x-` keys hold YAML anchors for `<<: *name` merges (as in Compose files); not fields.
+    data = {k: v for k, v in located.data.items() if not str(k).startswith(EXTENSION_PREFIX)}
     try:
-        return Source(shown, located, model.model_validate(located.data))
+        return Source(shown, located, model.model_validate(data))
     except ValidationError as exc:
         issues.extend(_pydantic_issues(exc, shown, located, model))
         failed.append(Unloaded(shown, located)) if failed is not None else None

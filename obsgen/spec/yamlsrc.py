@@ -11,6 +11,7 @@ Path = tuple[str | int, ...]
 # A spec is a few hundred values; aliases expanded beyond this many are an alias bomb, not a spec.
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
+MERGE = "tag:yaml.org,2002:merge"
 
 
 class YamlSyntaxError(Exception):
@@ -61,19 +62,32 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], scalars: _Scal
     if count[0] > MAX_VALUES or len(path) > MAX_DEPTH:
         what = f"more than {MAX_VALUES:,} values" if count[0] > MAX_VALUES else f"nested deeper than {MAX_DEPTH} levels"
         raise YamlSyntaxError(node.start_mark.line + 1, f"invalid YAML: {what} once aliases are expanded; a spec is far smaller")
-    lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == MERGE:  # `<<: *defaults`: explicit keys win, then earlier merges
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                if not all(isinstance(source, yaml.MappingNode) for source in sources):
+                    raise YamlSyntaxError(key_node.start_mark.line + 1, "invalid YAML: `<<` merges a mapping, such as *defaults, or a list of them")
+                for source in sources:
+                    for key, value in _convert(source, path, lines, scalars, count).items():
+                        out.setdefault(key, value)
+        lines[path] = node.start_mark.line + 1
+        explicit: set[Any] = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE:
+                continue
             key = scalars.construct_object(key_node)
             if isinstance(key, (list, dict)):
                 raise YamlSyntaxError(key_node.start_mark.line + 1, "invalid YAML: keys must be plain values")
-            if key in out:
+            if key in explicit:
                 raise YamlSyntaxError(key_node.start_mark.line + 1, f"invalid YAML: duplicate key {key!r}")
+            explicit.add(key)
             child = (*path, str(key))
             out[key] = _convert(value_node, child, lines, scalars, count)
             lines[child] = key_node.start_mark.line + 1
         return out
+    lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), lines, scalars, count) for i, item in enumerate(node.value)]
     try:
