@@ -62,6 +62,57 @@ class Selector:
     def of(cls, name: str, **labels: str) -> Selector:
         return cls(name, tuple(Matcher(k, "=", v) for k, v in labels.items()))
 
+    @property
+    def selector(self) -> Selector:
+        return self
+
+    def ranged(self, window: str) -> str:
+        return f"{self.render()}[{window}]"
+
+
+GAUGE_AGGREGATIONS = ("sum", "max", "min", "avg")
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """`sum by (topic) (selector)`: a gauge over several series, e.g. Kafka lag per partition summed
+    per topic. Alerts on it are per series of the aggregation (per topic)."""
+
+    op: str
+    by: tuple[str, ...]
+    selector: Selector
+
+    def render(self) -> str:
+        return f"{self.op} by ({', '.join(self.by)}) ({self.selector.render()})"
+
+    def with_matcher(self, matcher: Matcher) -> Aggregate:
+        return Aggregate(self.op, self.by, self.selector.with_matcher(matcher))
+
+    def ranged(self, window: str) -> str:
+        return f"{self.render()}[{window}:1m]"  # a range over an aggregation is a subquery
+
+
+Gauge = Selector | Aggregate
+
+
+def parse_gauge(text: str) -> Gauge:
+    """A selector, or sum/max/min/avg by (labels) of one; ValueError otherwise."""
+    try:
+        node = promql_parser.parse(text)
+    except ValueError as exc:
+        raise ValueError(f"invalid PromQL: {exc}") from None
+    if isinstance(node, promql_parser.AggregateExpr):
+        op, modifier = str(node.op), node.modifier
+        by = modifier is not None and "By" in str(modifier.type)
+        if op in GAUGE_AGGREGATIONS and modifier is not None and by and node.param is None and isinstance(node.expr, promql_parser.VectorSelector):
+            return Aggregate(op, tuple(modifier.labels), parse_selector(str(node.expr)))
+    elif isinstance(node, promql_parser.VectorSelector):
+        return parse_selector(text)
+    raise ValueError(
+        f"must be a selector, or an aggregation of one by labels ({', '.join(GAUGE_AGGREGATIONS)}), such as "
+        f"sum by (topic) (kafka_consumergroup_lag{{group=\"api\"}}); got {text!r}"
+    )
+
 
 @functools.lru_cache(maxsize=1 << 16)  # builders render the same few selectors per SLO many times
 def selector(name: str, *pairs: tuple[str, str]) -> str:

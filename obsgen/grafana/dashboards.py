@@ -35,7 +35,7 @@ def overview_url(team: str, base: str = "") -> str:
     return base.rstrip("/") + names.dashboard_path(names.slo_overview_uid(team), names.slo_overview_title(team))
 
 
-def _env(selector: promql.Selector) -> str:
+def _env(selector: promql.Selector | promql.Aggregate) -> str:
     """The selector, scoped to the dashboard's environment variable."""
     return selector.with_matcher(ENV).render()
 
@@ -181,7 +181,8 @@ def _operations(ops: Operations) -> list[Row]:
     queues = []
     for q in ops.queues:
         depth = _env(q.depth)
-        queues.append(panels.timeseries(f"{q.name}: depth", [(depth, "{{queue}}")], "short", min_value=0,
+        legend = "{{" + (q.depth.by[0] if isinstance(q.depth, promql.Aggregate) and q.depth.by else "queue") + "}}"
+        queues.append(panels.timeseries(f"{q.name}: depth", [(depth, legend)], "short", min_value=0,
                                         thresholds=[(None, "green"), (float(q.max_depth), "red")]))
         flows = [(_raw(sel), label) for sel, label in ((q.enqueued, "enqueued"), (q.processed, "processed")) if sel]
         if flows:

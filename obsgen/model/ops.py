@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from obsgen.model.types import LabelName, Name, Percent, Seconds, Selector, Strict
+from obsgen.model.types import Gauge, LabelName, Name, Percent, Seconds, Selector, Strict
 
 Severity = Literal["critical", "warning", "info"]
 
@@ -48,7 +48,10 @@ class _Alert(Strict):
 
 class Queue(_Alert):
     name: Name
-    depth: Selector = Field(description="Gauge: messages waiting.")
+    depth: Gauge = Field(
+        description="Gauge: messages waiting; may sum partitions, e.g. sum by (topic) (kafka_consumergroup_lag). "
+        "Queue alerts fire per series of this expression."
+    )
     max_depth: Annotated[int, Field(gt=0)] = Field(description="The most the queue may hold.")
     oldest_age: Selector | None = Field(None, description="Gauge: age in seconds of the oldest waiting message.")
     max_age: Seconds | None = Field(None, description="Oldest message age limit (needs `oldest_age`).")

@@ -73,6 +73,14 @@ def _selector(value: Any) -> promql.Selector:
     return promql.parse_selector(value)
 
 
+def _gauge(value: Any) -> promql.Gauge:
+    if isinstance(value, (promql.Selector, promql.Aggregate)):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a PromQL selector written as a string")
+    return promql.parse_gauge(value)
+
+
 def _events(value: Any) -> promql.Events:
     if isinstance(value, (promql.Selector, promql.WindowExpression)):
         return value
@@ -81,7 +89,7 @@ def _events(value: Any) -> promql.Events:
     return promql.parse_events(value)
 
 
-def _render(value: promql.Selector | promql.WindowExpression) -> str:
+def _render(value: promql.Selector | promql.WindowExpression | promql.Aggregate) -> str:
     return value.render()
 
 
@@ -103,6 +111,15 @@ Selector = Annotated[
     PlainValidator(_selector),
     PlainSerializer(_render, return_type=str),
     WithJsonSchema({"type": "string", "description": "A PromQL vector selector, e.g. http_request_duration_seconds{job=\"api\"}"}),
+]
+Gauge = Annotated[
+    promql.Selector | promql.Aggregate,
+    PlainValidator(_gauge),
+    PlainSerializer(_render, return_type=str),
+    WithJsonSchema({
+        "type": "string",
+        "description": "A gauge selector, or sum/max/min/avg by (labels) of one, e.g. sum by (topic) (kafka_consumergroup_lag)",
+    }),
 ]
 Events = Annotated[
     promql.Selector | promql.WindowExpression,

@@ -44,8 +44,8 @@ def ops_alert(
     )
 
 
-def drain_trend(depth: str, horizon: int) -> str:
-    return f"predict_linear({depth}[{format_duration(DRAIN_TREND)}], {horizon})"
+def drain_trend(depth: promql.Gauge, horizon: int) -> str:
+    return f"predict_linear({depth.ranged(format_duration(DRAIN_TREND))}, {horizon})"
 
 
 def _queue(service: Service, q: Queue, url: str) -> list[AlertRule]:
@@ -62,7 +62,7 @@ def _queue(service: Service, q: Queue, url: str) -> list[AlertRule]:
             f"Messages in the {q.name} queue of {service.name} wait longer than {format_duration(q.max_age)}.",
             "The oldest message in {{ $labels.queue }} is {{ $value | humanizeDuration }} old.", url,
         ))
-    trend = drain_trend(depth, q.drain_within)
+    trend = drain_trend(q.depth, q.drain_within)
     drain = format_duration(q.drain_within)
     # Will pass the limit within drain_within, or a real backlog will still be there then.
     expr = f"{trend} > {q.max_depth}\nor\n({depth} > {promql.number(q.max_depth * SMALL_BACKLOG)} and {trend} > 0)\n"

@@ -63,7 +63,7 @@ def ops_tests(service: Service) -> list[dict[str, Any]]:
     start = 30 * MINUTE  # healthy first; the condition starts here, on an evaluation
     for q in ops.queues:
         what = {"queue": q.name}
-        depth = _labels(q.depth)
+        depth = _labels(q.depth.selector)  # one series: its sum, max, min or average is itself
         total = (start + q.for_ + 2 * EVAL) // MINUTE + 1
         over = _fires_after(start, q.for_)
         groups.append(_group(
