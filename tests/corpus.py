@@ -129,11 +129,17 @@ def _out_is_a_file(out: Path) -> None:
     out.write_text("not a folder\n")
 
 
+def _out_not_ours(out: Path) -> None:
+    shutil.rmtree(out)
+    out.mkdir()
+    (out / "mine.txt").write_text("precious\n")
+
+
 def _rule_file_not_yaml(out: Path) -> None:
     next((out / "prometheus" / "rules").glob("*.yml")).write_text("groups: [\n  - {name: x\n")
 
 
-SETUPS = {"out-is-a-file": _out_is_a_file, "rule-file-not-yaml": _rule_file_not_yaml}
+SETUPS = {"out-is-a-file": _out_is_a_file, "out-not-ours": _out_not_ours, "rule-file-not-yaml": _rule_file_not_yaml}
 
 
 @dataclass

@@ -65,13 +65,6 @@ def test_validate_without_generated_files_fails(tmp_path: Path) -> None:
     assert result.returncode == 1 and "obsgen generate" in result.stderr
 
 
-def test_generate_refuses_to_replace_a_folder_it_did_not_write(tmp_path: Path) -> None:
-    (tmp_path / "mine.txt").write_text("precious")
-    result = run_obsgen("generate", "--out", str(tmp_path))
-    assert result.returncode == 2 and "did not write" in result.stderr
-    assert (tmp_path / "mine.txt").read_text() == "precious"
-
-
 def test_generate_with_specs_elsewhere(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slo", tmp_path / "slo")
     result = run_obsgen("generate", "--specs", str(tmp_path), "--out", str(tmp_path / "out"), cwd=tmp_path)

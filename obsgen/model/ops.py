@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from obsgen.model.types import Gauge, LabelName, Name, Percent, Seconds, Selector, Strict
 
@@ -76,11 +76,13 @@ class Saturation(_Alert):
     warning: Percent = 80
     critical: Percent = 95
 
-    @model_validator(mode="after")
-    def _levels(self) -> Saturation:
-        if self.warning >= self.critical:
-            raise ValueError(f"warning ({self.warning:g}%) must be below critical ({self.critical:g}%)")
-        return self
+    @field_validator("critical")
+    @classmethod
+    def _levels(cls, value: float, info: ValidationInfo) -> float:
+        warning = info.data.get("warning")
+        if warning is not None and warning >= value:
+            raise ValueError(f"must be above warning ({warning:g}%), got {value:g}%")
+        return value
 
 
 class DependencyLatency(Strict):

@@ -55,9 +55,14 @@ class LatencySLI(Strict):
     def _threshold_is_a_bucket(cls, value: float, info: ValidationInfo) -> float:
         buckets = info.data.get("buckets")
         if buckets is not None and value not in buckets:
+            below = [b for b in buckets if b < value]
+            above = [b for b in buckets if b > value]
+            nearest = [f"{b:g}" for b in (max(below, default=None), min(above, default=None)) if b is not None]
+            suggestion = f"the nearest buckets are {' and '.join(nearest)}" if len(nearest) == 2 else f"the nearest bucket is {nearest[0]}"
             raise ValueError(
-                f"{value:g}s is not one of the declared buckets ({', '.join(f'{b:g}' for b in buckets)}); "
-                "the SLI would read an empty series"
+                f"{value:g}s is not one of the declared buckets ({', '.join(f'{b:g}' for b in buckets)}), so the SLI "
+                f"would read an empty series; {suggestion}: use one, or add le=\"{value:g}\" to the histogram's buckets "
+                "in the service and here"
             )
         return value
 

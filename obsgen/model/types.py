@@ -13,7 +13,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from obsgen.core import gotemplate, names, promql
 from obsgen.core.durations import format_duration, parse_duration
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+NAME_LENGTH = 63  # a DNS label: names become Grafana uids, rule group names and URLs
+_NAME = re.compile(rf"^[a-z][a-z0-9-]{{0,{NAME_LENGTH - 1}}}$")
+MAX_DURATION = 366 * 86400  # a year: no SLO period or alert hold is longer; Prometheus durations overflow far later
 
 
 class Strict(BaseModel):
@@ -25,7 +27,11 @@ class Strict(BaseModel):
 
 def _name(value: str) -> str:
     if not _NAME.match(value):
-        raise ValueError(f"{value!r} is not a name: use lower-case letters, digits and '-', starting with a letter")
+        too_long = f" ({len(value)} here)" if len(value) > NAME_LENGTH else ""
+        raise ValueError(
+            f"{value!r} is not a name: lower-case letters, digits and '-', starting with a letter, "
+            f"at most {NAME_LENGTH} characters{too_long}"
+        )
     return value
 
 
@@ -42,10 +48,9 @@ def _label_value(value: str) -> str:
     return value
 
 
-def _labels(value: dict[str, str]) -> dict[str, str]:
-    clash = sorted(names.RESERVED_LABELS & value.keys())
-    if clash:
-        raise ValueError(f"label {clash[0]!r} is set by obsgen itself; choose another name")
+def _own_label(value: str) -> str:
+    if value in names.RESERVED_LABELS:
+        raise ValueError(f"label {value!r} is reserved: obsgen sets it itself; choose another name")
     return value
 
 
@@ -62,6 +67,8 @@ def _seconds(value: Any) -> int:
         raise ValueError(f"{value!r} is not a duration like 5m, 1h, 7d or 30d")
     seconds = parse_duration(value)
     format_duration(seconds)  # rejects zero
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{value} is too long: at most {format_duration(MAX_DURATION)}")
     return seconds
 
 
@@ -96,7 +103,8 @@ def _render(value: promql.Selector | promql.WindowExpression | promql.Aggregate)
 Name = Annotated[str, AfterValidator(_name)]
 LabelName = Annotated[str, AfterValidator(_label_name), WithJsonSchema({"type": "string", "pattern": promql.LABEL_NAME.pattern})]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
-Labels = Annotated[dict[LabelName, LabelValue], AfterValidator(_labels)]
+# A team's own labels: a reserved key is an error at that key's line.
+Labels = dict[Annotated[LabelName, AfterValidator(_own_label)], LabelValue]
 Url = Annotated[str, AfterValidator(_url)]
 # An alert annotation: Go template syntax checked here, not when Prometheus refuses the rule file.
 Template = Annotated[str, AfterValidator(gotemplate.check)]

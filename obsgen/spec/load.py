@@ -54,6 +54,8 @@ class Source(Generic[M]):
 
 def load_project(root: Path) -> Project:
     """Load and cross-check every spec under `root`; raise SpecError listing all problems."""
+    if not root.is_dir():
+        raise SpecError([SpecIssue(_display(root), 0, "", "not a folder (--specs names the folder that holds slo/)")])
     slo_dir = root / SLO_DIR
     files = sorted(p for p in slo_dir.glob("*.y*ml") if p.suffix in (".yaml", ".yml")) if slo_dir.is_dir() else []
     if not files:
@@ -142,9 +144,14 @@ def _load(path: Path, model: type[M], issues: list[SpecIssue], failed: list[Unlo
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
         return None
+    required = [f"`{name}`" for name, f in model.model_fields.items() if f.is_required()]
+    if located.data is None and not required:
+        located.data = {}  # an empty or comment-only settings file: the defaults
     if not isinstance(located.data, dict):
-        required = ", ".join(f"`{name}`" for name, f in model.model_fields.items() if f.is_required())
-        issues.append(SpecIssue(shown, located.line_of(()), "", f"expected a mapping with {required}"))
+        empty = "empty; " if located.data is None else ""
+        wanted = f"with {', '.join(required)}" if required else f"of settings such as {', '.join(_field_names(model)[:3])}"
+        issues.append(SpecIssue(shown, located.line_of(()), "", f"{empty}expected a mapping {wanted}"))
+        failed.append(Unloaded(shown, None)) if failed is not None else None
         return None
     # Top-level `x-` keys hold YAML anchors for `<<: *name` merges (as in Compose files); not fields.
     data = {k: v for k, v in located.data.items() if not str(k).startswith(EXTENSION_PREFIX)}
@@ -205,14 +212,20 @@ def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
         if isinstance(part, int) or skip_key:
             skip_key = False
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+        fields = {f.alias or name: f for name, f in current.model_fields.items()} if isinstance(current, type) and issubclass(current, BaseModel) else {}
+        if part not in fields:
             return []
-        annotation = current.model_fields[part].annotation
+        annotation = fields[part].annotation
         skip_key = getattr(annotation, "__origin__", None) is dict
         current = _model_of(annotation)
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
+        return _field_names(current)
     return []
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    """As users write them: `for`, not the Python name `for_`."""
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 
 def _model_of(annotation: object) -> object:
