@@ -31,7 +31,29 @@ def _minutes(span: tuple[int, int] | None) -> str:
     return f"{span[0]}m" if span[0] == span[1] else f"{span[0]}-{span[1]}m"
 
 
-def _slo_section(service: Service, slo: SLO) -> list[str]:
+def _mutes(project: Project) -> dict[tuple[str, str], list[str]]:
+    """(service, SLO) -> the services whose critical alerts inhibit every alert of that SLO."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for service in project.services:
+        for dep in service.depends_on:
+            for name in dep.mute:
+                found.setdefault((service.name, name), []).append(dep.service)
+    return found
+
+
+def _inhibitions(project: Project, service: Service, slo: SLO, mutes: dict[tuple[str, str], list[str]]) -> list[str]:
+    """Which pages an inhibition can suppress, on both sides of it."""
+    lines = []
+    if mutes.get((service.name, slo.name)) and project.routing is not None:
+        by = ", ".join(f"`{s}`" for s in sorted(mutes[(service.name, slo.name)]))
+        lines.append(f"- Muted: while {by} has a critical alert firing, this SLO's alerts (pages included) do not notify.")
+    silenced = sorted(f"`{s}/{n}`" for (s, n), deps in mutes.items() if service.name in deps)
+    if silenced and project.routing is not None and slo is service.slos[0]:
+        lines.append(f"- While {service.name} has a critical alert firing it mutes {', '.join(silenced)}: this page is the one that notifies.")
+    return lines
+
+
+def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str]:
     period = slo.period
     written = format_duration(period)
     lines = [
@@ -44,6 +66,7 @@ def _slo_section(service: Service, slo: SLO) -> list[str]:
         f"{human_duration(slo_math.budget_seconds(slo.objective, period))} of total outage "
         f"({slo_math.budget_seconds(slo.objective, period) / 60:.1f} minutes) per {written}.",
     ]
+    lines += inhibitions
     if slo.min_events:
         lines.append(f"- Low-traffic guard: a tier fires only with at least {slo.min_events} events in its long window.")
     testable = True
@@ -97,8 +120,9 @@ def report(project: Project) -> str:
         "paging tiers' windows are full, the ticket tiers' only partly, so those fire sooner than with full windows.",
         "",
     ]
+    mutes = _mutes(project)
     for service in project.services:
         lines += [f"## {service.name} (team {service.team})", "", f"Runbook: {service.runbook}", ""]
         for slo in service.slos:
-            lines += _slo_section(service, slo)
+            lines += _slo_section(service, slo, _inhibitions(project, service, slo, mutes))
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -44,3 +44,11 @@ def test_explain_prints_the_committed_report() -> None:
     result = run_obsgen("explain")
     assert result.returncode == 0
     assert result.stdout == _text() == (ROOT / "output" / "SLO_REPORT.md").read_text()
+
+
+def test_report_says_which_pages_an_inhibition_can_suppress() -> None:
+    assert "- Muted: while `ai-provider` has a critical alert firing, this SLO's alerts (pages included) do not notify." in _section(
+        "pup-workers / job-success"
+    )
+    assert "Muted" not in _section("pup-api / availability")  # depends on ai-provider without muting
+    assert "mutes `pup-workers/job-success`" in _section("ai-provider / success")
