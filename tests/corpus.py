@@ -11,6 +11,7 @@ A case file:
     +    objective: .nan
     --- file alerts/extra.yaml           (write a whole file)
     ...
+    --- latin1 slo/x.yaml                (a whole file, encoded as Latin-1: not UTF-8)
     --- delete obsgen.yaml
     --- symlink slo/gone.yaml -> nowhere.yaml
 
@@ -106,6 +107,8 @@ class Case:
                 target = specs / argument
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text("".join(f"{b}\n" for b in body), encoding="utf-8")
+            elif verb == "latin1":  # bytes that are not UTF-8
+                (specs / argument).write_bytes("".join(f"{b}\n" for b in body).encode("latin-1"))
             elif verb == "edit":
                 target = specs / argument
                 old = "".join(f"{b[1:]}\n" for b in body if b.startswith("-"))
@@ -176,7 +179,9 @@ def run_case(case: Case, work: Path, base_out: Path) -> Outcome:
     SETUPS[case.setup](out) if case.setup else None
     before = _tree(out)
     # Run inside the specs folder, as users do, so messages name files as `slo/api.yaml`.
-    argv = [*case.run, *(["--specs", "."] if "--specs" not in case.run else []), *(["--out", "../out/output"] if "--out" not in case.run else [])]
+    argv = list(case.run)
+    if argv[0] in ("generate", "validate"):  # other commands say what they need in `# run:`
+        argv += [*(["--specs", "."] if "--specs" not in argv else []), *(["--out", "../out/output"] if "--out" not in argv else [])]
     stdout, stderr = io.StringIO(), io.StringIO()
     status: int | None = None
     crashed = ""

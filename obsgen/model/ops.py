@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from obsgen.model.types import Gauge, LabelName, Name, Percent, Seconds, Selector, Strict
+from obsgen.model.types import Gauge, LabelName, Name, Number, Percent, Seconds, Selector, Strict
 
 Severity = Literal["critical", "warning", "info"]
 
@@ -87,8 +87,8 @@ class Saturation(_Alert):
 
 class DependencyLatency(Strict):
     histogram: Selector = Field(description="The client-side histogram, without _bucket.")
-    percentile: Annotated[float, Field(gt=0, lt=100)] = 99
-    max: Annotated[float, Field(gt=0, description="Seconds.")]
+    percentile: Annotated[Number, Field(gt=0, lt=100)] = 99
+    max: Annotated[Number, Field(gt=0, description="Seconds.")]
 
 
 class ExternalDependency(_Alert):
@@ -110,7 +110,7 @@ class LogSignal(_Alert):
     name: Name
     selector: LogSelector
     match: LogPipeline = Field("", description="Line filters or a parser stage, e.g. |= \"panic\" or | json | level=\"error\".")
-    above: float | None = Field(None, ge=0, description="Alert when matching lines per second exceed this.")
+    above: Number | None = Field(None, ge=0, description="Alert when matching lines per second exceed this.")
     above_ratio: Percent | None = Field(None, description="Alert when matching lines exceed this percent of all lines.")
 
     @model_validator(mode="after")

@@ -151,16 +151,31 @@ class Team(Timing):
     escalation: Escalation | None = None
 
 
+def _time_of_day(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00", value):
+        raise ValueError(f"{value!r} is not a time of day: HH:MM from 00:00 to 24:00")
+    return value
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekdays(value: str) -> str:
+    if not all(day in WEEKDAYS for day in value.split(":", 1)):
+        raise ValueError(f"{value!r} is not a weekday or a range of them, such as monday or monday:friday (full names)")
+    return value
+
+
+TimeOfDay = Annotated[str, AfterValidator(_time_of_day)]
+
+
 class TimeRange(_NoSecrets):
-    start_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
-    end_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
-
-
-_WEEKDAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    start_time: TimeOfDay
+    end_time: TimeOfDay
 
 
 class TimeInterval(_NoSecrets):
-    weekdays: list[Annotated[str, Field(pattern=rf"^{_WEEKDAY}(:{_WEEKDAY})?$")]] = Field(default_factory=list)
+    weekdays: list[Annotated[str, AfterValidator(_weekdays)]] = Field(default_factory=list)
     times: list[TimeRange] = Field(default_factory=list)
     location: str | None = Field(None, description="IANA time zone, e.g. Europe/Berlin; UTC when left out.")
 

@@ -10,7 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from obsgen.core import names, promql, slo_math
 from obsgen.model.ops import Operations
-from obsgen.model.types import Events, Name, Selector, Strict
+from obsgen.model.types import Events, Name, Number, Selector, Strict
 
 
 class RatioSLI(Strict):
@@ -33,8 +33,8 @@ class LatencySLI(Strict):
     histogram: Selector = Field(
         description="The histogram's base name and matchers, without _bucket: http_request_duration_seconds{job=\"api\"}"
     )
-    buckets: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, description="The histogram's bucket bounds in seconds, as the service declares them.")
-    threshold: float = Field(gt=0, description="Seconds; must be one of `buckets`.")
+    buckets: list[Annotated[Number, Field(gt=0)]] = Field(min_length=1, description="The histogram's bucket bounds in seconds, as the service declares them.")
+    threshold: Number = Field(gt=0, description="Seconds; must be one of `buckets`.")
 
     @field_validator("histogram")
     @classmethod

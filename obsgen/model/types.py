@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from obsgen.core import gotemplate, names, promql
 from obsgen.core.durations import format_duration, parse_duration
@@ -141,4 +141,12 @@ Events = Annotated[
         ),
     }),
 ]
-Percent = Annotated[float, Field(gt=0, le=100, description="Percent, e.g. 80 for 80%.")]
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a number (YAML reads yes, no, on and off as true or false)")
+    return value
+
+
+# A number as YAML gives it: a boolean is a mistake, not 1.0.
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Percent = Annotated[Number, Field(gt=0, le=100, description="Percent, e.g. 80 for 80%.")]

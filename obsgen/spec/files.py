@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from obsgen.model.ops import Operations
 from obsgen.model.slo import Dependency, LatencySLI, RatioSLI, Resources
-from obsgen.model.types import LabelName, Labels, Name, Seconds, Strict, Template, Url
+from obsgen.model.types import LabelName, Labels, Name, Number, Seconds, Strict, Template, Url
 
 
 class SLISpec(Strict):
@@ -42,7 +42,7 @@ class SLOSpec(Strict):
 
     name: Name
     description: str = ""
-    objective: float = Field(description="Percent of good events over the period, e.g. 99.9. Above 0 and below 100.")
+    objective: Number = Field(description="Percent of good events over the period, e.g. 99.9. Above 0 and below 100.")
     period: Seconds = Field("30d", validate_default=True, description="Rolling window of the objective: 30d, 28d, 7d, ...")
     sli: SLISpec
     min_events: int = Field(

@@ -33,8 +33,11 @@ class Unloaded:
 
     shown: str
     located: Located | None  # None when not even its YAML parses
+    bad: frozenset[str] = frozenset()  # top-level fields with errors of their own
 
     def claims(self, key: str) -> str | None:
+        if key in self.bad:
+            return None  # its own error is the root cause
         data = self.located.data if self.located else None
         value = data.get(key) if isinstance(data, dict) else None
         return value if isinstance(value, str) else None
@@ -65,8 +68,12 @@ def load_project(root: Path) -> Project:
     failed: list[Unloaded] = []
     services = [s for s in (_load(p, ServiceFile, issues, failed) for p in files) if s is not None]
     # Services whose file has errors still exist: checks elsewhere must not call them unknown.
-    declared = {s.model.service for s in services} | {f.claims("service") or Path(f.shown).stem for f in failed}
-    routing = _load(root / ROUTING_FILE, Routing, issues) if (root / ROUTING_FILE).exists() else None
+    declared = {s.model.service for s in services} | {f.claims("service") or "" for f in failed} | {Path(f.shown).stem for f in failed}
+    routing_files = [root / ROUTING_FILE, (root / ROUTING_FILE).with_suffix(".yml")]
+    routing_files = [p for p in routing_files if p.exists() or p.is_symlink()]
+    if len(routing_files) > 1:
+        issues.append(SpecIssue(_display(routing_files[1]), 0, "", f"two routing files: keep {_display(routing_files[0])} or this one"))
+    routing = _load(routing_files[0], Routing, issues) if routing_files else None
     ops_files = sorted(
         p for p in (root / "alerts").glob("*.y*ml") if p.suffix in (".yaml", ".yml") and p.stem != Path(ROUTING_FILE).stem
     )
@@ -159,7 +166,8 @@ def _load(path: Path, model: type[M], issues: list[SpecIssue], failed: list[Unlo
         return Source(shown, located, model.model_validate(data))
     except ValidationError as exc:
         issues.extend(_pydantic_issues(exc, shown, located, model))
-        failed.append(Unloaded(shown, located)) if failed is not None else None
+        bad = frozenset(str(e["loc"][0]) for e in exc.errors() if e["loc"])
+        failed.append(Unloaded(shown, located, bad)) if failed is not None else None
         return None
 
 
@@ -284,7 +292,7 @@ def _mute_cycles(loaded: list[Source[ServiceFile]]) -> list[SpecIssue]:
     edges: dict[str, list[tuple[str, Source[ServiceFile], int]]] = {}
     for source in loaded:
         for i, dep in enumerate(source.model.depends_on):
-            if dep.mute:
+            if dep.mute and dep.service != source.model.service:  # depending on itself is its own error
                 edges.setdefault(source.model.service, []).append((dep.service, source, i))
     issues: list[SpecIssue] = []
     reported: set[frozenset[str]] = set()
