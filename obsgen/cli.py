@@ -147,7 +147,7 @@ def _validate(args: argparse.Namespace) -> int:
     findings = validate_output(args.out, sources, tools)
     if findings:
         raise ValidationFailed([str(f) for f in findings])
-    print(f"obsgen: {args.out} is valid (PromQL and LogQL parse; promtool check rules and test rules, "
+    print(f"obsgen: {args.out} is valid (the PromQL of rules and dashboards and the LogQL parse; promtool check rules and test rules, "
           f"amtool check-config and routes test pass with {'; '.join(g.label for g in tools)})")
     return EXIT_OK
 

@@ -142,7 +142,12 @@ def _rule_file_not_yaml(out: Path) -> None:
     next((out / "prometheus" / "rules").glob("*.yml")).write_text("groups: [\n  - {name: x\n")
 
 
-SETUPS = {"out-is-a-file": _out_is_a_file, "out-not-ours": _out_not_ours, "rule-file-not-yaml": _rule_file_not_yaml}
+def _dashboard_query_broken(out: Path) -> None:
+    board = out / "grafana" / "dashboards" / "web" / "web-team.json"
+    board.write_text(board.read_text().replace("sum(rate(http_requests_total[5m]))", "sum(rate(http_requests_total[5m])"))
+
+
+SETUPS = {"dashboard-query-broken": _dashboard_query_broken, "out-is-a-file": _out_is_a_file, "out-not-ours": _out_not_ours, "rule-file-not-yaml": _rule_file_not_yaml}
 
 
 @dataclass

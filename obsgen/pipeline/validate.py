@@ -15,6 +15,7 @@ import yaml
 
 from obsgen.core import promql
 from obsgen.errors import Origin, SpecIssue, ToolMissing
+from obsgen.pipeline.custom import promql_queries
 from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, DASHBOARDS_DIR, LOKI_RULES_DIR, ROUTE_TESTS, RULES_DIR, TESTS_DIR
 from obsgen.pipeline.tools import TOOL_HINT, Generation, generations, on_path, version_of
 
@@ -59,6 +60,18 @@ def check_expressions(out: Path) -> list[Finding]:
                 promql.check(expr)
             except ValueError as exc:
                 findings.append(Finding(str(path), f"{name}: {exc}"))
+    return findings
+
+
+def check_dashboard_queries(out: Path) -> list[Finding]:
+    """Every Prometheus query of every dashboard parses, Grafana's variables standing for values."""
+    findings = []
+    for path in sorted((out / DASHBOARDS_DIR).glob("*/*.json")):
+        for title, expr in promql_queries(path.read_text(encoding="utf-8")):
+            try:
+                promql.check_templated(expr)
+            except ValueError as exc:
+                findings.append(Finding(str(path), f"panel {title!r}: {exc} in {expr!r}"))
     return findings
 
 
@@ -234,7 +247,7 @@ def validate_output(
     found = tools if tools is not None else generations()
     if not found:
         raise ToolMissing(TOOL_HINT.format(tool="promtool"))
-    findings: list[Finding | SpecIssue] = [*check_expressions(out)]
+    findings: list[Finding | SpecIssue] = [*check_expressions(out), *check_dashboard_queries(out)]
     for gen in found:
         findings += promtool_check_rules(out, gen) + promtool_test_rules(out, gen) + amtool_check(out, gen)
     findings += check_loki_shape(out) + logql_check(written(out, LOKI_RULES_DIR, DASHBOARDS_DIR), sources)
