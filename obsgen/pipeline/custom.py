@@ -107,22 +107,24 @@ def _run(custom: CustomDashboard, project: Project) -> tuple[Any, ...]:
     if not isinstance(board.uid, str) or not names.UID.fullmatch(board.uid):
         return ("error", line, "uid", f"{board.uid!r} is not a Grafana uid: letters, digits, '-' and '_', at most 40")
     text = render(board)
-    for title, expr in promql_queries(text):
-        try:
-            promql.check_templated(expr)
-        except ValueError as exc:
-            return ("error", line, "dashboard()", f"panel {title!r}: {exc} in {expr!r}")
+    if errors := query_errors(text):
+        return ("error", line, "dashboard()", errors[0])
     return ("ok", folder, board.uid, text)
 
 
-def promql_queries(text: str) -> list[tuple[str, str]]:
-    """(panel title, expr) of every Prometheus query in a rendered dashboard."""
-    found = []
+def query_errors(text: str) -> list[str]:
+    """What is wrong with the Prometheus queries of a rendered dashboard: one line per bad query."""
+    errors = []
     for panel in json.loads(text).get("panels", []):
         for target in panel.get("targets", []):
-            if (target.get("datasource") or {}).get("type") != "loki" and target.get("expr"):
-                found.append((str(panel.get("title", "")), str(target["expr"])))
-    return found
+            expr = target.get("expr")
+            if (target.get("datasource") or {}).get("type") == "loki" or not expr:
+                continue
+            try:
+                promql.check_templated(str(expr))
+            except ValueError as exc:
+                errors.append(f"panel {panel.get('title', '')!r}: {exc} in {expr!r}")
+    return errors
 
 
 def _line_of(file: str, text: str) -> int:

@@ -15,7 +15,7 @@ import yaml
 
 from obsgen.core import promql
 from obsgen.errors import Origin, SpecIssue, ToolMissing
-from obsgen.pipeline.custom import promql_queries
+from obsgen.pipeline.custom import query_errors
 from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, DASHBOARDS_DIR, LOKI_RULES_DIR, ROUTE_TESTS, RULES_DIR, TESTS_DIR
 from obsgen.pipeline.tools import TOOL_HINT, Generation, generations, on_path, version_of
 
@@ -65,14 +65,11 @@ def check_expressions(out: Path) -> list[Finding]:
 
 def check_dashboard_queries(out: Path) -> list[Finding]:
     """Every Prometheus query of every dashboard parses, Grafana's variables standing for values."""
-    findings = []
-    for path in sorted((out / DASHBOARDS_DIR).glob("*/*.json")):
-        for title, expr in promql_queries(path.read_text(encoding="utf-8")):
-            try:
-                promql.check_templated(expr)
-            except ValueError as exc:
-                findings.append(Finding(str(path), f"panel {title!r}: {exc} in {expr!r}"))
-    return findings
+    return [
+        Finding(str(path), error)
+        for path in sorted((out / DASHBOARDS_DIR).glob("*/*.json"))
+        for error in query_errors(path.read_text(encoding="utf-8"))
+    ]
 
 
 def promtool_failures(output: str) -> list[str]:
