@@ -154,6 +154,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
     """The remotes this command syncs: Grafana's dashboards, or with --rules every configured ruler."""
+    if args.insecure:
+        print("warning: --insecure: TLS certificates are not verified; anyone on the path can read the token", file=sys.stderr)
     if not args.rules:
         client = grafana_from_env(args.grafana_url, args.token_file, args.org_id, args.ca_file, args.insecure, args.timeout)
         return [Dashboards(client, load_dashboards(args.out / layout.DASHBOARDS_DIR))]

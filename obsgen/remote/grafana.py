@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from obsgen.errors import RemoteError
+from obsgen.errors import OutputError, RemoteError
 from obsgen.remote.http import ApiClient, Endpoint
 from obsgen.remote.sync import Action, Change
 
@@ -106,7 +106,12 @@ def load_dashboards(folder: Path) -> list[Local]:
         raise RemoteError(f"no dashboards in {folder}: run `obsgen generate` first")
     found = []
     for path in sorted(folder.glob("*/*.json")):
-        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            dashboard = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise OutputError(f"{path} is not a dashboard obsgen wrote ({exc}); run `obsgen generate` again") from None
+        if not isinstance(dashboard, dict) or not isinstance(dashboard.get("uid"), str):
+            raise OutputError(f"{path} is not a dashboard obsgen wrote (no uid); run `obsgen generate` again")
         found.append(Local(dashboard["uid"], path.parent.name, dashboard))
     return found
 

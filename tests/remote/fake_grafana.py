@@ -59,6 +59,10 @@ class Handler(BaseHTTPRequestHandler):
                 _, what, retry_after = self.state.faults.popleft()
             else:
                 return False
+        if what == "echo":  # a careless proxy that echoes the request's credentials in its error
+            self._body()
+            self._send(400, {"message": f"bad request with Authorization={self.headers.get('Authorization')} url={self.path}"})
+            return True
         if what == "drop":
             self._body()
             self.close_connection = True
