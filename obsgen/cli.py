@@ -17,7 +17,7 @@ from obsgen.pipeline import layout, report
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.tools import generations
 from obsgen.pipeline.validate import spec_logql_issues, validate_output
-from obsgen.pipeline.writer import write_output
+from obsgen.pipeline.writer import read_project, write_output
 from obsgen.remote import sync
 from obsgen.remote.grafana import Dashboards, grafana_from_env, load_dashboards
 from obsgen.remote.ruler import RuleGroups, local_groups, ruler_from_env
@@ -158,16 +158,17 @@ def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
         print("warning: --insecure: TLS certificates are not verified; anyone on the path can read the token", file=sys.stderr)
     if not args.rules:
         client = grafana_from_env(args.grafana_url, args.token_file, args.org_id, args.ca_file, args.insecure, args.timeout)
-        return [Dashboards(client, load_dashboards(args.out / layout.DASHBOARDS_DIR))]
+        return [Dashboards(client, load_dashboards(args.out / layout.DASHBOARDS_DIR), read_project(args.out))]
     found: list[sync.Adapter] = []
+    project = read_project(args.out)
     mimir = ruler_from_env("mimir")
     if mimir is not None:
-        found.append(RuleGroups(mimir, local_groups(args.out / layout.RULES_DIR)))
+        found.append(RuleGroups(mimir, local_groups(args.out / layout.RULES_DIR), project))
     loki_root = args.out / layout.LOKI_RULES_DIR
     for tenant_dir in sorted(p for p in loki_root.iterdir() if p.is_dir()) if loki_root.is_dir() else []:
         loki = ruler_from_env("loki", tenant=tenant_dir.name)
         if loki is not None:
-            found.append(RuleGroups(loki, local_groups(tenant_dir)))
+            found.append(RuleGroups(loki, local_groups(tenant_dir), project))
     if not found:
         raise RemoteError("no ruler configured: set MIMIR_URL (and MIMIR_TENANT) or LOKI_URL")
     return found

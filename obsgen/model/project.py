@@ -10,7 +10,7 @@ from pydantic import Field
 from obsgen.errors import Origin
 from obsgen.model.routing import Routing
 from obsgen.model.slo import Service
-from obsgen.model.types import Seconds, Strict, Url
+from obsgen.model.types import Name, Seconds, Strict, Url
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class CustomDashboard:
 class Settings(Strict):
     """obsgen.yaml: settings for the whole project. Optional."""
 
+    project: Name | None = Field(
+        None, description="This project's identity on shared servers: push and --prune touch only what it wrote. "
+        "Set it before pruning; e.g. the repository's name.",
+    )
     grafana_url: Url | None = Field(
         None, description="Base URL of Grafana, e.g. https://grafana.example.com; makes alert dashboard_url links absolute."
     )

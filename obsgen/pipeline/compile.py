@@ -6,6 +6,7 @@ result is reassembled in service order and is the same bytes either way.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -96,6 +97,7 @@ def compile_project(project: Project, workers: int | None = None) -> Artifacts:
     artifacts[layout.REPORT] = report.report(project)
     artifacts.update(_custom_dashboards(project, set(artifacts)))
     artifacts[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
+    artifacts[layout.MANIFEST] = json.dumps({"project": project.settings.project}, indent=2) + "\n"
     if project.routing is not None:
         alerts = [labels for _, found in parts for labels in found]
         artifacts[layout.ALERTMANAGER_CONFIG] = HEADER + to_yaml(alertmanager.config(project))

@@ -9,6 +9,7 @@ ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
 ROUTE_TESTS = "alertmanager/route-tests.yml"
 DASHBOARDS_DIR = "grafana/dashboards"  # <folder>/<uid>.json
 PROVISIONING = "grafana/provisioning/dashboards.yml"
+MANIFEST = "obsgen.json"  # {"project": ...}: who owns what push writes
 
 
 def rule_file(service: str) -> str:

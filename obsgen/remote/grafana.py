@@ -1,9 +1,11 @@
 """Grafana dashboards as a remote: idempotent pushes, never over someone's edits.
 
-obsgen marks every dashboard it writes with a fingerprint of its content (the `obsgen` key). A
-remote dashboard whose content no longer matches its own fingerprint was edited in Grafana since
-obsgen wrote it (a UI save also drops the key): push refuses it unless forced. Prune only ever
-deletes dashboards that carry the mark.
+obsgen marks every dashboard it writes (the `obsgen` key) with a fingerprint of its content, the
+project that wrote it and its uid, and tags it with the project. A remote dashboard whose content no
+longer matches its fingerprint was edited in Grafana since (a UI save also drops the key): push
+refuses it unless forced. A dashboard another project wrote, or a copy re-imported under a new uid,
+is never this project's. Prune deletes only this project's own, unedited dashboards (edited ones
+with --force) and says why it leaves the others.
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from obsgen.errors import OutputError, RemoteError
 from obsgen.remote.http import ApiClient, Endpoint
 from obsgen.remote.sync import Action, Change
 
-MARK = "obsgen"  # top-level key of the dashboard JSON: {"fingerprint": ...}
+MARK = "obsgen"  # top-level key of the dashboard JSON: {"fingerprint", "project", "uid"}
 TAG = "obsgen"
+PROJECT_TAG = "obsgen-project:"  # + the project: prune finds its own with one search
 VOLATILE = ("id", "version", MARK)  # Grafana assigns ids and versions; the mark describes the rest
 
 
@@ -125,12 +128,27 @@ def fingerprint(dashboard: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def marked(dashboard: dict[str, Any]) -> dict[str, Any]:
-    """The dashboard as obsgen writes it: tagged, and fingerprinted."""
+def marked(dashboard: dict[str, Any], project: str | None) -> dict[str, Any]:
+    """The dashboard as obsgen writes it: tagged with obsgen and its project, and fingerprinted."""
     out = dict(dashboard)
-    out["tags"] = sorted({*out.get("tags", []), TAG})
-    out[MARK] = {"fingerprint": fingerprint(out)}
+    out["tags"] = sorted({*out.get("tags", []), TAG, *([PROJECT_TAG + project] if project else [])})
+    out[MARK] = {"fingerprint": fingerprint(out), "project": project, "uid": out.get("uid")}
     return out
+
+
+def owner_problem(remote: dict[str, Any], project: str | None) -> str:
+    """Why a remote dashboard is not this project's to write, or '' when it is. A UI save drops
+    the mark but keeps the tags, so the project tag still tells whose it is."""
+    mark, tags = remote.get(MARK) or {}, remote.get("tags", [])
+    if not mark and TAG not in tags:
+        return "not written by obsgen; --force to take it over"
+    tagged = next((t.removeprefix(PROJECT_TAG) for t in tags if t.startswith(PROJECT_TAG)), None)
+    theirs = mark.get("project") if mark else tagged
+    if theirs != project:
+        return f"written by obsgen project {theirs!r}, not {project!r}" if theirs else f"written by obsgen without a project, not {project!r}"
+    if mark.get("uid") not in (None, remote.get("uid")):
+        return f"a copy of {mark.get('uid')!r} imported under another uid"
+    return ""
 
 
 def _diff(remote: dict[str, Any], local: dict[str, Any], uid: str) -> str:
@@ -141,30 +159,32 @@ def _diff(remote: dict[str, Any], local: dict[str, Any], uid: str) -> str:
 
 
 class Dashboards:
-    """The sync adapter: generated dashboards against one Grafana organisation."""
+    """The sync adapter: generated dashboards against one Grafana organisation, owned by `project`."""
 
     name = "Grafana"
 
-    def __init__(self, client: Grafana, local: list[Local]) -> None:
+    def __init__(self, client: Grafana, local: list[Local], project: str | None = None) -> None:
         self.client = client
         self.local = local
+        self.project = project
 
-    def _change(self, local: Local, action: Action, diff: str = "", version: int | None = None) -> Change:
+    def _change(self, local: Local, action: Action, diff: str = "", version: int | None = None, note: str = "") -> Change:
         title = str(local.dashboard.get("title", local.uid))
-        return Change(self.name, f"{local.folder}/{local.uid}", action, title, diff, local, version)
+        return Change(self.name, f"{local.folder}/{local.uid}", action, title, diff, local, version, note)
 
     def plan(self, prune: bool = False) -> list[Change]:
         changes = []
         for local in self.local:
-            wanted = marked(local.dashboard)
+            wanted = marked(local.dashboard, self.project)
             found = self.client.dashboard(local.uid)
             if found is None:
                 changes.append(self._change(local, Action.CREATE))
                 continue
             remote, meta = found["dashboard"], found.get("meta", {})
             mark = remote.get(MARK) or {}
-            if not mark and TAG not in remote.get("tags", []):
-                action = Action.FOREIGN  # a dashboard obsgen did not write holds this uid
+            note = owner_problem(remote, self.project)
+            if note:
+                action = Action.FOREIGN
             elif mark.get("fingerprint") != fingerprint(remote):
                 action = Action.DRIFT  # edited since obsgen wrote it: by API, or saved in the UI (which drops the mark)
             elif fingerprint(remote) == wanted[MARK]["fingerprint"] and meta.get("folderUid", local.folder) == local.folder:
@@ -172,16 +192,30 @@ class Dashboards:
             else:
                 action = Action.UPDATE
             diff = _diff(remote, wanted, local.uid) if action != Action.UNCHANGED else ""
-            changes.append(self._change(local, action, diff, remote.get("version")))
+            changes.append(self._change(local, action, diff, remote.get("version"), note))
         if prune:
-            keep = {d.uid for d in self.local}
-            for hit in self.client.search(TAG):
-                if hit["uid"] in keep:
-                    continue
-                found = self.client.dashboard(hit["uid"])
-                if found is not None and found["dashboard"].get(MARK):  # only what obsgen wrote
-                    key = f"{hit.get('folderUid', '')}/{hit['uid']}"
-                    changes.append(Change(self.name, key, Action.DELETE, hit.get("title", ""), payload=hit["uid"]))
+            changes += self._stale()
+        return changes
+
+    def _stale(self) -> list[Change]:
+        """What --prune would delete: this project's dashboards that are no longer generated."""
+        if not self.project:
+            raise RemoteError("--prune needs `project:` in obsgen.yaml, so that it deletes only what this project wrote")
+        keep = {d.uid for d in self.local}
+        changes = []
+        for hit in self.client.search(PROJECT_TAG + self.project):
+            found = self.client.dashboard(hit["uid"]) if hit["uid"] not in keep else None
+            if found is None:
+                continue
+            remote = found["dashboard"]
+            key, title = f"{hit.get('folderUid', '')}/{hit['uid']}", hit.get("title", "")
+            if note := owner_problem(remote, self.project):
+                changes.append(Change(self.name, key, Action.KEEP, title, note=note))
+            elif (remote.get(MARK) or {}).get("fingerprint") != fingerprint(remote):
+                changes.append(Change(self.name, key, Action.DRIFT, title, payload=hit["uid"], remove=True,
+                                      note="no longer generated, but edited since obsgen wrote it; --force to delete"))
+            else:
+                changes.append(Change(self.name, key, Action.DELETE, title, payload=hit["uid"]))
         return changes
 
     def prepare(self, changes: list[Change]) -> None:
@@ -190,11 +224,11 @@ class Dashboards:
                 self.client.create_folder(folder, folder)
 
     def apply(self, change: Change, message: str) -> None:
-        if change.action == Action.DELETE:
+        if change.action == Action.DELETE or change.remove:
             self.client.delete_dashboard(change.payload)
             return
         local: Local = change.payload
-        body = marked(local.dashboard)
+        body = marked(local.dashboard, self.project)
         if change.version is not None:
             body["version"] = change.version  # Grafana refuses if it moved on meanwhile
         self.client.save_dashboard(body, local.folder, message)

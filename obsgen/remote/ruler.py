@@ -1,7 +1,9 @@
 """Rule groups as a remote: a Mimir/Cortex ruler or a Loki ruler, through their HTTP configuration APIs.
 
-One namespace per service, the tenant in X-Scope-OrgID. Groups are compared as parsed YAML, so a
-second push changes nothing; prune deletes only groups whose names carry obsgen's prefixes.
+One namespace per service, `<project>.<service>` (a bare `<service>` when obsgen.yaml names no
+project), the tenant in X-Scope-OrgID. Groups are compared as parsed YAML, so a second push changes
+nothing. Prune needs a project: it deletes only groups whose names carry obsgen's prefixes, in the
+namespaces of this project (`<project>.` and a service name: names cannot hold a dot), never another's.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from urllib.parse import quote
 import yaml
 
 from obsgen.core.names import OWNED_GROUP_PREFIXES
+from obsgen.errors import RemoteError
 from obsgen.remote.http import ApiClient, Endpoint
 from obsgen.remote.sync import Action, Change
 
@@ -77,13 +80,18 @@ def _normal(group: dict[str, Any]) -> dict[str, Any]:
     return {k: group[k] for k in ("name", "interval", "rules") if k in group}
 
 
-class RuleGroups:
-    """The sync adapter: generated rule groups against one ruler tenant."""
+def namespace_of(project: str | None, service: str) -> str:
+    return f"{project}.{service}" if project else service
 
-    def __init__(self, ruler: Ruler, wanted: Groups) -> None:
+
+class RuleGroups:
+    """The sync adapter: generated rule groups (by service) against one ruler tenant."""
+
+    def __init__(self, ruler: Ruler, by_service: Groups, project: str | None = None) -> None:
         self.ruler = ruler
         self.name = ruler.name
-        self.wanted = wanted
+        self.project = project
+        self.wanted = {namespace_of(project, service): groups for service, groups in by_service.items()}
 
     def plan(self, prune: bool = False) -> list[Change]:
         changes = []
@@ -94,8 +102,12 @@ class RuleGroups:
                 action = Action.CREATE if found is None else (Action.UNCHANGED if _normal(found) == _normal(group) else Action.UPDATE)
                 changes.append(Change(self.name, f"{namespace}/{group['name']}", action, payload=(namespace, group)))
         if prune:
+            if not self.project:
+                raise RemoteError("--prune needs `project:` in obsgen.yaml, so that it deletes only what this project wrote")
             keep = {(ns, g["name"]) for ns, groups in self.wanted.items() for g in groups}
             for namespace, groups in sorted(self.ruler.namespaces().items()):
+                if not namespace.startswith(f"{self.project}."):
+                    continue  # another project's, or written by hand
                 for group in groups:
                     if group["name"].startswith(OWNED_GROUP_PREFIXES) and (namespace, group["name"]) not in keep:
                         changes.append(Change(self.name, f"{namespace}/{group['name']}", Action.DELETE, payload=(namespace, group)))

@@ -19,9 +19,13 @@ class Action(StrEnum):
     DRIFT = "drift"  # edited on the remote since obsgen wrote it
     FOREIGN = "foreign"  # not written by obsgen
     DELETE = "delete"
+    KEEP = "keep"  # left alone, never written even with --force; the note says why
 
 
-SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.UNCHANGED: "=", Action.DRIFT: "!", Action.FOREIGN: "!", Action.DELETE: "-"}
+SYMBOLS = {
+    Action.CREATE: "+", Action.UPDATE: "~", Action.UNCHANGED: "=", Action.DRIFT: "!", Action.FOREIGN: "!",
+    Action.DELETE: "-", Action.KEEP: " ",
+}
 NOTES = {
     Action.DRIFT: " (edited since obsgen wrote it; --force to overwrite)",
     Action.FOREIGN: " (not written by obsgen; --force to take it over)",
@@ -41,11 +45,14 @@ class Change:
     diff: str = ""  # unified diff, remote -> generated
     payload: Any = None  # what the adapter writes
     version: int | None = None  # the remote's version, so a concurrent edit is refused
+    note: str = ""  # why, where the action alone does not say it
+    remove: bool = False  # a forced DRIFT that deletes (an edited dashboard obsgen no longer generates)
 
     def describe(self) -> str:
         """The plan's line for this change."""
         title = f"  {self.title}" if self.title else ""
-        return f"{SYMBOLS[self.action]} {self.action.value:9} {self.remote}: {self.key}{title}{NOTES.get(self.action, '')}"
+        note = f" ({self.note})" if self.note else NOTES.get(self.action, "")
+        return f"{SYMBOLS[self.action]} {self.action.value:9} {self.remote}: {self.key}{title}{note}"
 
 
 @dataclass
@@ -104,6 +111,6 @@ def apply(
             result.failed.append((change.key, str(exc)))
             progress(i, len(todo), change, "failed")
             continue
-        (result.deleted if change.action == Action.DELETE else result.written).append(change.key)
+        (result.deleted if change.action == Action.DELETE or change.remove else result.written).append(change.key)
         progress(i, len(todo), change, "done")
     return result

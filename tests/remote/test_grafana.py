@@ -51,12 +51,15 @@ def _client(url: str, token: str = EDITOR_TOKEN, **kw) -> Grafana:
     return Grafana(Endpoint(url, token, backoff=0.01, **kw))
 
 
-def plan(client: Grafana, local: list[Local], prune: bool = False) -> list[Change]:
-    return Dashboards(client, local).plan(prune)
+PROJECT = "pup-ai"
 
 
-def apply(client: Grafana, changes: list[Change], message: str, force: bool = False, **kw) -> sync.Result:
-    return sync.apply(Dashboards(client, []), changes, message, force, **kw)
+def plan(client: Grafana, local: list[Local], prune: bool = False, project: str | None = PROJECT) -> list[Change]:
+    return Dashboards(client, local, project).plan(prune)
+
+
+def apply(client: Grafana, changes: list[Change], message: str, force: bool = False, project: str | None = PROJECT, **kw) -> sync.Result:
+    return sync.apply(Dashboards(client, [], project), changes, message, force, **kw)
 
 
 def _uid(change: Change) -> str:
@@ -148,7 +151,7 @@ def test_a_dashboard_obsgen_did_not_write_is_not_taken_over(out: Path, grafana: 
     assert grafana.state.dashboards["service-pup-api"]["dashboard"]["title"] == "Hand made"
 
 
-def test_prune_removes_only_obsgen_dashboards(out: Path, grafana: FakeGrafana) -> None:
+def test_prune_removes_only_this_projects_unedited_dashboards(out: Path, grafana: FakeGrafana) -> None:
     client = _client(grafana.url)
     _push_all(client, out)
     client.save_dashboard({"uid": "someone-else", "title": "Tagged but theirs", "tags": ["obsgen"]}, "slo", "by hand")
@@ -160,6 +163,46 @@ def test_prune_removes_only_obsgen_dashboards(out: Path, grafana: FakeGrafana) -
     result = apply(client, changes, "prune")
     assert _uids(result.deleted) == ["pup-business"]
     assert "someone-else" in grafana.state.dashboards and "pup-business" not in grafana.state.dashboards
+
+
+def test_prune_leaves_another_projects_dashboards(out: Path, grafana: FakeGrafana) -> None:
+    """Two obsgen projects share one Grafana: each prunes only its own."""
+    client = _client(grafana.url)
+    _push_all(client, out)
+    other = [Local("billing-overview", "billing", {"uid": "billing-overview", "title": "Billing", "tags": []})]
+    apply(client, plan(client, other, project="billing"), "billing's first push", project="billing")
+    changes = plan(client, load_dashboards(out / DASHBOARDS_DIR), prune=True)
+    assert not [c for c in changes if "billing" in c.key]
+    billing = plan(client, other, prune=True, project="billing")
+    assert {c.action for c in billing} == {UNCHANGED}  # pup-ai's dashboards are not billing's to delete
+    # and pup-ai may not write over billing's dashboard, even by uid
+    theirs = plan(client, [Local("billing-overview", "pup-ai", {"uid": "billing-overview", "title": "Mine"})])
+    assert [(c.action, c.note) for c in theirs] == [(FOREIGN, "written by obsgen project 'billing', not 'pup-ai'")]
+
+
+def test_prune_keeps_copies_and_edited_dashboards_and_says_why(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    _push_all(client, out)
+    # someone imports pup-api's dashboard JSON (mark and all) under a new uid
+    copy = json.loads(json.dumps(grafana.state.dashboards["service-pup-api"]["dashboard"]))
+    copy.update(uid="my-pup-api", id=None, title="My copy")
+    client.save_dashboard(copy, "pup-ai", "import")
+    grafana.edit("pup-business", description="edited in the UI")
+    (out / DASHBOARDS_DIR / "pup-ai" / "pup-business.json").unlink()
+    changes = {_uid(c): c for c in plan(client, load_dashboards(out / DASHBOARDS_DIR), prune=True)}
+    assert changes["my-pup-api"].action == Action.KEEP and "a copy of 'service-pup-api'" in changes["my-pup-api"].describe()
+    assert changes["pup-business"].action == DRIFT and "--force to delete" in changes["pup-business"].describe()
+    result = apply(client, list(changes.values()), "prune")
+    assert "pup-business" in grafana.state.dashboards and "my-pup-api" in grafana.state.dashboards
+    assert _uids(result.refused) == ["pup-business"]
+    forced = apply(client, list(changes.values()), "prune", force=True)
+    assert _uids(forced.deleted) == ["pup-business"] and "my-pup-api" in grafana.state.dashboards
+
+
+def test_prune_without_a_project_refuses(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    with pytest.raises(RemoteError, match="--prune needs `project:` in obsgen.yaml"):
+        plan(client, load_dashboards(out / DASHBOARDS_DIR), prune=True, project=None)
 
 
 def test_retries_through_429_500_and_dropped_connections(out: Path, grafana: FakeGrafana) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from obsgen.errors import RemoteError
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import RULES_DIR
 from obsgen.pipeline.writer import write_output
@@ -27,8 +28,8 @@ def out(tmp_path: Path) -> Path:
     return folder
 
 
-def plan_rules(ruler: Ruler, wanted: dict, prune: bool = False) -> list[sync.Change]:
-    return RuleGroups(ruler, wanted).plan(prune)
+def plan_rules(ruler: Ruler, wanted: dict, prune: bool = False, project: str | None = "pup-ai") -> list[sync.Change]:
+    return RuleGroups(ruler, wanted, project).plan(prune)
 
 
 def apply_rules(ruler: Ruler, changes: list[sync.Change]) -> sync.Result:
@@ -49,10 +50,11 @@ def test_push_rules_to_mimir_and_loki_then_nothing_changes(out: Path) -> None:
 
         pushed = _cli("push", "--rules", "--out", str(out), env=env)
         assert pushed.returncode == 0, pushed.stderr
-        assert set(mimir.state.rules["pup"]) == {"ai-provider", "pup-api", "pup-workers"}
-        assert "slo:pup-api:availability" in mimir.state.rules["pup"]["pup-api"]
+        # namespaces are <project>.<service>: the project from obsgen.yaml, through output/obsgen.json
+        assert set(mimir.state.rules["pup"]) == {"pup-ai.ai-provider", "pup-ai.pup-api", "pup-ai.pup-workers"}
+        assert "slo:pup-api:availability" in mimir.state.rules["pup"]["pup-ai.pup-api"]
         generated = yaml.safe_load((out / "loki" / "rules" / "pup" / "pup-api.yml").read_text())["groups"][0]
-        assert loki.state.rules["pup"]["pup-api"]["logs:pup-api"] == generated  # tenant from the folder
+        assert loki.state.rules["pup"]["pup-ai.pup-api"]["logs:pup-api"] == generated  # tenant from the folder
 
         writes = mimir.state.writes + loki.state.writes
         again = _cli("push", "--rules", "--out", str(out), env=env)
@@ -61,25 +63,31 @@ def test_push_rules_to_mimir_and_loki_then_nothing_changes(out: Path) -> None:
         assert _cli("plan", "--rules", "--out", str(out), env=env).returncode == 0
 
 
-def test_changed_group_is_updated_and_prune_deletes_only_obsgen_groups(out: Path) -> None:
+def test_changed_group_is_updated_and_prune_deletes_only_this_projects_obsgen_groups(out: Path) -> None:
     with FakeRuler(MIMIR_PREFIX) as mimir:
         ruler = Ruler(Endpoint(mimir.url, "", backoff=0.01), "pup", MIMIR_PREFIX, "Mimir ruler")
         wanted = local_groups(out / RULES_DIR)
         apply_rules(ruler, plan_rules(ruler, wanted))
-        ruler.set_group("pup-api", {"name": "team-own-rules", "rules": [{"record": "x:y:z", "expr": "up"}]})
-        ruler.set_group("old-service", {"name": "slo:old-service:availability:sli", "rules": [{"record": "a:b:c", "expr": "up"}]})
+        ruler.set_group("pup-ai.pup-api", {"name": "team-own-rules", "rules": [{"record": "x:y:z", "expr": "up"}]})
+        ruler.set_group("pup-ai.old-service", {"name": "slo:old-service:availability:sli", "rules": [{"record": "a:b:c", "expr": "up"}]})
+        # another obsgen project's namespace, and one without a project: never pruned from here
+        ruler.set_group("billing.invoices", {"name": "slo:invoices:availability:sli", "rules": [{"record": "a:b:c", "expr": "up"}]})
+        ruler.set_group("invoices", {"name": "slo:invoices:availability:sli", "rules": [{"record": "a:b:c", "expr": "up"}]})
         changed = dict(wanted)
         first = dict(changed["pup-api"][0])
         first["interval"] = "30s"
         changed["pup-api"] = [first, *changed["pup-api"][1:]]
         changes = plan_rules(ruler, changed, prune=True)
         actions = {c.key: c.action for c in changes if c.action != sync.Action.UNCHANGED}
-        assert actions == {f"pup-api/{first['name']}": sync.Action.UPDATE,
-                           "old-service/slo:old-service:availability:sli": sync.Action.DELETE}
+        assert actions == {f"pup-ai.pup-api/{first['name']}": sync.Action.UPDATE,
+                           "pup-ai.old-service/slo:old-service:availability:sli": sync.Action.DELETE}
         result = apply_rules(ruler, changes)
         assert not result.failed and len(result.written) == 1 and len(result.deleted) == 1
-        assert "team-own-rules" in mimir.state.rules["pup"]["pup-api"]
-        assert mimir.state.rules["pup"]["pup-api"][first["name"]]["interval"] == "30s"
+        assert "team-own-rules" in mimir.state.rules["pup"]["pup-ai.pup-api"]
+        assert mimir.state.rules["pup"]["pup-ai.pup-api"][first["name"]]["interval"] == "30s"
+        assert {"billing.invoices", "invoices"} <= set(mimir.state.rules["pup"])
+        with pytest.raises(RemoteError, match="--prune needs `project:`"):
+            plan_rules(ruler, wanted, prune=True, project=None)
 
 
 def test_ruler_faults_retry_and_tenant_is_required(out: Path) -> None:
