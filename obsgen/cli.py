@@ -11,7 +11,17 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from obsgen import __version__
-from obsgen.errors import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, ObsgenError, RemoteError, SpecError, ToolMissing, ValidationFailed
+from obsgen.errors import (
+    EXIT_CHANGES,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    ObsgenError,
+    RemoteError,
+    SpecError,
+    ToolMissing,
+    ValidationFailed,
+)
 from obsgen.model.routing import Routing
 from obsgen.pipeline import layout, report
 from obsgen.pipeline.compile import compile_project
@@ -34,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         "multiwindow, multi-burn-rate alerting rules, promtool unit tests that prove the alerts, and an "
         "alert report; check them all with promtool.",
         epilog="Exit status: 0 success, 1 a failed validation or push, 2 an error in the specs, "
-        "3 (plan) a push would change something, 4 the output folder cannot be written (--out).",
+        "3 (plan) a push would change something, 4 the output folder cannot be used (--out), "
+        "5 (plan) a push would refuse something (edited, or another owner's).",
     )
     parser.add_argument("--version", action="version", version=f"obsgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -175,7 +186,7 @@ def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
 
 
 def _what(args: argparse.Namespace) -> str:
-    return "rule groups" if args.rules else "dashboards"
+    return "rule groups" if args.rules else "dashboards and folders"
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -185,7 +196,10 @@ def _plan(args: argparse.Namespace) -> int:
         if change.diff:
             print(change.diff, end="" if change.diff.endswith("\n") else "\n")
     todo = sync.pending(changes)
-    print(f"obsgen: {len(todo)} of {len(changes)} {_what(args)} would change")
+    refused = [c for c in changes if c.action in sync.REFUSED]
+    print(f"obsgen: {len(todo)} of {len(changes)} {_what(args)} would change, {len(refused)} would be refused")
+    if refused:
+        return EXIT_REFUSED  # push would exit 1 on them: CI sees it now
     return EXIT_CHANGES if todo else EXIT_OK
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_CHANGES, EXIT_OUTPUT = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_CHANGES, EXIT_OUTPUT, EXIT_REFUSED = 0, 1, 2, 3, 4, 5
 
 
 class ObsgenError(Exception):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,16 +43,35 @@ class Grafana(ApiClient):
         super().__init__(config, headers)
 
     def health(self) -> dict[str, Any]:
-        health: dict[str, Any] = self._call("GET", "/api/health").json()
+        """Grafana's health answer; a RemoteError when the URL does not lead to Grafana's API (a
+        wrong sub-path answers 404 everywhere, which would otherwise read as "no dashboards yet")."""
+        response = self._call("GET", "/api/health", ok=(200, 404))
+        try:
+            health = response.json() if response.status_code == 200 else None
+        except ValueError:
+            health = None
+        if not isinstance(health, dict) or "database" not in health:
+            raise RemoteError(
+                f"{self.config.url} does not serve Grafana's API (GET /api/health answered {response.status_code}"
+                f"{'' if response.status_code == 404 else ' without Grafana’s JSON'}); check GRAFANA_URL and its sub-path"
+            )
         return health
+
+    def folder_by_title(self, title: str) -> str | None:
+        """The uid of the folder with exactly this title, if there is one."""
+        hits = self._call("GET", "/api/search", params={"type": "dash-folder", "query": title}).json()
+        return next((h["uid"] for h in hits if h.get("title") == title), None)
 
     def folder(self, uid: str) -> dict[str, Any] | None:
         response = self._call("GET", f"/api/folders/{uid}", ok=(200, 404))
         return response.json() if response.status_code == 200 else None
 
-    def create_folder(self, uid: str, title: str) -> None:
-        # 409/412: it exists already (created meanwhile, or the same title): nothing to do.
-        self._call("POST", "/api/folders", ok=(200, 409, 412), json={"uid": uid, "title": title})
+    def create_folder(self, uid: str, title: str) -> str:
+        """The uid of the folder now holding `title`: the new one, or one someone made meanwhile."""
+        response = self._call("POST", "/api/folders", ok=(200, 409, 412), json={"uid": uid, "title": title})
+        if response.status_code == 200:
+            return uid
+        return uid if self.folder(uid) is not None else (self.folder_by_title(title) or uid)
 
     def dashboard(self, uid: str) -> dict[str, Any] | None:
         """{"dashboard": ..., "meta": ...}, or None when there is none with this uid."""
@@ -99,8 +118,14 @@ def grafana_from_env(
 @dataclass(frozen=True)
 class Local:
     uid: str
-    folder: str
+    folder: str  # the output's folder name: the Grafana folder's uid and title
     dashboard: dict[str, Any]
+    folder_uid: str = ""  # where it goes in Grafana, when a folder of that title has another uid
+
+
+@dataclass(frozen=True)
+class Folder:
+    name: str
 
 
 def load_dashboards(folder: Path) -> list[Local]:
@@ -167,14 +192,16 @@ class Dashboards:
         self.client = client
         self.local = local
         self.project = project
+        self.created: dict[str, str] = {}  # folder name -> the uid it got when this push made it
 
     def _change(self, local: Local, action: Action, diff: str = "", version: int | None = None, note: str = "") -> Change:
         title = str(local.dashboard.get("title", local.uid))
         return Change(self.name, f"{local.folder}/{local.uid}", action, title, diff, local, version, note)
 
     def plan(self, prune: bool = False) -> list[Change]:
-        changes = []
-        for local in self.local:
+        self.client.health()
+        changes, folder_uids = self._folders()
+        for local in (replace(d, folder_uid=folder_uids[d.folder]) for d in self.local):
             wanted = marked(local.dashboard, self.project)
             found = self.client.dashboard(local.uid)
             if found is None:
@@ -187,7 +214,7 @@ class Dashboards:
                 action = Action.FOREIGN
             elif mark.get("fingerprint") != fingerprint(remote):
                 action = Action.DRIFT  # edited since obsgen wrote it: by API, or saved in the UI (which drops the mark)
-            elif fingerprint(remote) == wanted[MARK]["fingerprint"] and meta.get("folderUid", local.folder) == local.folder:
+            elif fingerprint(remote) == wanted[MARK]["fingerprint"] and meta.get("folderUid", local.folder_uid) == local.folder_uid:
                 action = Action.UNCHANGED
             else:
                 action = Action.UPDATE
@@ -196,6 +223,23 @@ class Dashboards:
         if prune:
             changes += self._stale()
         return changes
+
+    def _folders(self) -> tuple[list[Change], dict[str, str]]:
+        """A change per folder the dashboards need, and the uid each goes to: its own name, or the
+        uid of a folder someone already made with that title (Grafana refuses a second one)."""
+        changes, uids = [], {}
+        for name in sorted({d.folder for d in self.local}):
+            key = f"folder {name}"
+            if self.client.folder(name) is not None:
+                uids[name] = name
+                changes.append(Change(self.name, key, Action.UNCHANGED))
+            elif (other := self.client.folder_by_title(name)) is not None:
+                uids[name] = other
+                changes.append(Change(self.name, key, Action.UNCHANGED, note=f"uses the existing folder {name!r} (uid {other})"))
+            else:
+                uids[name] = name
+                changes.append(Change(self.name, key, Action.CREATE, payload=Folder(name)))
+        return changes, uids
 
     def _stale(self) -> list[Change]:
         """What --prune would delete: this project's dashboards that are no longer generated."""
@@ -219,11 +263,12 @@ class Dashboards:
         return changes
 
     def prepare(self, changes: list[Change]) -> None:
-        for folder in sorted({c.payload.folder for c in changes if isinstance(c.payload, Local)}):
-            if self.client.folder(folder) is None:
-                self.client.create_folder(folder, folder)
+        """Folders are changes of their own, planned first."""
 
     def apply(self, change: Change, message: str) -> None:
+        if isinstance(change.payload, Folder):
+            self.created[change.payload.name] = self.client.create_folder(change.payload.name, change.payload.name)
+            return
         if change.action == Action.DELETE or change.remove:
             self.client.delete_dashboard(change.payload)
             return
@@ -231,4 +276,4 @@ class Dashboards:
         body = marked(local.dashboard, self.project)
         if change.version is not None:
             body["version"] = change.version  # Grafana refuses if it moved on meanwhile
-        self.client.save_dashboard(body, local.folder, message)
+        self.client.save_dashboard(body, self.created.get(local.folder, local.folder_uid or local.folder), message)

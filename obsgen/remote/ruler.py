@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import requests
 import yaml
 
 from obsgen.core.names import OWNED_GROUP_PREFIXES
@@ -38,16 +39,29 @@ class Ruler(ApiClient):
         self.prefix = prefix
         super().__init__(config, {"X-Scope-OrgID": tenant} if tenant else {})
 
+    def _absent(self, response: requests.Response) -> bool:
+        """A 404 that means "no rule groups", not "no ruler API here" (a wrong URL or prefix answers
+        404 to everything, which must not read as an empty ruler)."""
+        if response.status_code != 404:
+            return False
+        if "no rule groups found" in response.text.lower():
+            return True
+        first = next((line.strip() for line in response.text.splitlines() if line.strip()), "")[:120]
+        raise RemoteError(
+            f"{self.config.url} does not serve the {self.name} API at {self.prefix} (404 {first!r}); "
+            "check the URL and its path prefix"
+        )
+
     def namespace(self, namespace: str) -> list[dict[str, Any]]:
         response = self._call("GET", f"{self.prefix}/{quote(namespace, safe='')}", ok=(200, 404))
-        if response.status_code == 404:
+        if self._absent(response):
             return []
         found: list[dict[str, Any]] = (yaml.safe_load(response.text) or {}).get(namespace, [])
         return found
 
     def namespaces(self) -> Groups:
         response = self._call("GET", self.prefix, ok=(200, 404))
-        return {} if response.status_code == 404 else (yaml.safe_load(response.text) or {})
+        return {} if self._absent(response) else (yaml.safe_load(response.text) or {})
 
     def set_group(self, namespace: str, group: dict[str, Any]) -> None:
         body = yaml.safe_dump(group, sort_keys=False)

@@ -9,6 +9,7 @@ for bad uids or folders, 412 version-mismatch and name-exists. Faults can be que
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -105,8 +106,12 @@ class Handler(BaseHTTPRequestHandler):
                     self._send(404, {"message": "folder not found", "status": "not-found"})
             elif method == "POST" and path == "/api/folders":
                 body = self._body()
-                if body["uid"] in s.folders:
+                if not re.fullmatch(r"[a-zA-Z0-9_-]{1,40}", str(body.get("uid", ""))):
+                    self._send(400, {"message": "uid contains illegal characters", "status": "bad-request"})
+                elif body["uid"] in s.folders:
                     self._send(409, {"message": "a folder with the same uid already exists"})
+                elif body["title"] in s.folders.values():  # as Grafana answers for a title in use
+                    self._send(409, {"message": "a folder or dashboard in the general folder with the same name already exists"})
                 else:
                     s.folders[body["uid"]] = body["title"]
                     self._send(200, {"uid": body["uid"], "title": body["title"]})
@@ -126,6 +131,10 @@ class Handler(BaseHTTPRequestHandler):
                     self._send(200, {"title": uid, "message": f"Dashboard {uid} deleted", "id": 1})
             elif method == "POST" and path == "/api/dashboards/db":
                 self._save(self._body())
+            elif method == "GET" and path == "/api/search" and query.get("type") == ["dash-folder"]:
+                title = query.get("query", [""])[0].lower()
+                hits = [{"uid": uid, "title": t, "type": "dash-folder"} for uid, t in sorted(s.folders.items()) if title in t.lower()]
+                self._send(200, hits)
             elif method == "GET" and path == "/api/search":
                 tag = query.get("tag", [None])[0]
                 limit, page = int(query.get("limit", ["1000"])[0]), int(query.get("page", ["1"])[0])

@@ -58,6 +58,15 @@ def plan(client: Grafana, local: list[Local], prune: bool = False, project: str 
     return Dashboards(client, local, project).plan(prune)
 
 
+def boards(changes: list[Change]) -> list[Change]:
+    """The dashboards' changes, without the folders'."""
+    return [c for c in changes if not c.key.startswith("folder ")]
+
+
+def written_boards(result: sync.Result) -> list[str]:
+    return [k for k in result.written if not k.startswith("folder ")]
+
+
 def apply(client: Grafana, changes: list[Change], message: str, force: bool = False, project: str | None = PROJECT, **kw) -> sync.Result:
     return sync.apply(Dashboards(client, [], project), changes, message, force, **kw)
 
@@ -95,11 +104,11 @@ def test_push_creates_folders_and_dashboards_then_changes_nothing(out: Path, gra
     local = load_dashboards(out / DASHBOARDS_DIR)
     planned = _cli("plan", "--out", str(out), url=grafana.url)
     assert planned.returncode == 3, planned.stderr
-    assert planned.stdout.count("+ create") == len(local)
+    assert planned.stdout.count("+ create") == len(local) + 2  # and the folders pup-ai and slo
 
     first = _cli("push", "--out", str(out), url=grafana.url)
     assert first.returncode == 0, first.stderr
-    assert f"{len(local)} dashboards written" in first.stdout and f"[{len(local)}/{len(local)}]" in first.stderr
+    assert f"{len(local) + 2} dashboards and folders written" in first.stdout and f"[{len(local) + 2}/{len(local) + 2}]" in first.stderr
     assert set(grafana.state.folders) == {d.folder for d in local} == {"pup-ai", "slo"}
     stored = grafana.state.dashboards["service-pup-api"]
     assert stored["folderUid"] == "pup-ai" and "obsgen push" in stored["message"]
@@ -107,7 +116,7 @@ def test_push_creates_folders_and_dashboards_then_changes_nothing(out: Path, gra
 
     saves = _saves(grafana)
     again = _cli("push", "--out", str(out), url=grafana.url)
-    assert again.returncode == 0 and "0 dashboards written" in again.stdout and f"{len(local)} unchanged" in again.stdout
+    assert again.returncode == 0 and "0 dashboards and folders written" in again.stdout and f"{len(local) + 2} unchanged" in again.stdout
     assert _saves(grafana) == saves, "an unchanged dashboard was written again"
     assert _cli("plan", "--out", str(out), url=grafana.url).returncode == 0
 
@@ -116,7 +125,7 @@ def test_update_shows_a_diff_and_bumps_the_version(out: Path, grafana: FakeGrafa
     client = _client(grafana.url)
     _push_all(client, out)
     _describe(out, "Now with more panels.")
-    changes = {_uid(c): c for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    changes = {_uid(c): c for c in boards(plan(client, load_dashboards(out / DASHBOARDS_DIR)))}
     assert changes["service-pup-api"].action == UPDATE
     assert '+  "description": "Now with more panels."' in changes["service-pup-api"].diff
     assert '"version"' not in changes["service-pup-api"].diff and '"id"' not in changes["service-pup-api"].diff
@@ -144,7 +153,7 @@ def test_a_dashboard_obsgen_did_not_write_is_not_taken_over(out: Path, grafana: 
     client = _client(grafana.url)
     client.create_folder("pup-ai", "pup-ai")
     client.save_dashboard({"uid": "service-pup-api", "title": "Hand made", "tags": []}, "pup-ai", "by hand")
-    changes = {_uid(c): c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    changes = {_uid(c): c.action for c in boards(plan(client, load_dashboards(out / DASHBOARDS_DIR)))}
     assert changes["service-pup-api"] == FOREIGN
     result = apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "push")
     assert "service-pup-api" in _uids(result.refused)
@@ -156,7 +165,7 @@ def test_prune_removes_only_this_projects_unedited_dashboards(out: Path, grafana
     _push_all(client, out)
     client.save_dashboard({"uid": "someone-else", "title": "Tagged but theirs", "tags": ["obsgen"]}, "slo", "by hand")
     (out / DASHBOARDS_DIR / "pup-ai" / "pup-business.json").unlink()
-    without = {_uid(c): c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))}
+    without = {_uid(c): c.action for c in boards(plan(client, load_dashboards(out / DASHBOARDS_DIR)))}
     assert "pup-business" not in without
     changes = plan(client, load_dashboards(out / DASHBOARDS_DIR), prune=True)
     assert [(_uid(c), c.action) for c in changes if c.action == DELETE] == [("pup-business", DELETE)]
@@ -176,7 +185,7 @@ def test_prune_leaves_another_projects_dashboards(out: Path, grafana: FakeGrafan
     billing = plan(client, other, prune=True, project="billing")
     assert {c.action for c in billing} == {UNCHANGED}  # pup-ai's dashboards are not billing's to delete
     # and pup-ai may not write over billing's dashboard, even by uid
-    theirs = plan(client, [Local("billing-overview", "pup-ai", {"uid": "billing-overview", "title": "Mine"})])
+    theirs = boards(plan(client, [Local("billing-overview", "pup-ai", {"uid": "billing-overview", "title": "Mine"})]))
     assert [(c.action, c.note) for c in theirs] == [(FOREIGN, "written by obsgen project 'billing', not 'pup-ai'")]
 
 
@@ -189,7 +198,7 @@ def test_prune_keeps_copies_and_edited_dashboards_and_says_why(out: Path, grafan
     client.save_dashboard(copy, "pup-ai", "import")
     grafana.edit("pup-business", description="edited in the UI")
     (out / DASHBOARDS_DIR / "pup-ai" / "pup-business.json").unlink()
-    changes = {_uid(c): c for c in plan(client, load_dashboards(out / DASHBOARDS_DIR), prune=True)}
+    changes = {_uid(c): c for c in boards(plan(client, load_dashboards(out / DASHBOARDS_DIR), prune=True))}
     assert changes["my-pup-api"].action == Action.KEEP and "a copy of 'service-pup-api'" in changes["my-pup-api"].describe()
     assert changes["pup-business"].action == DRIFT and "--force to delete" in changes["pup-business"].describe()
     result = apply(client, list(changes.values()), "prune")
@@ -212,7 +221,7 @@ def test_retries_through_429_500_and_dropped_connections(out: Path, grafana: Fak
     ])
     client = _client(grafana.url)
     result = apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "flaky")
-    assert not result.failed and len(result.written) == len(load_dashboards(out / DASHBOARDS_DIR))
+    assert not result.failed and len(written_boards(result)) == len(load_dashboards(out / DASHBOARDS_DIR))
     assert not grafana.state.faults, "every injected fault was met and retried"
 
 
@@ -231,7 +240,7 @@ def test_a_run_that_fails_half_way_reports_and_a_second_run_finishes(out: Path, 
             grafana.state.faults.extend([("/api/dashboards/db", 500, None)] * (client.config.retries + 1))
 
     result = apply(client, changes, "half", progress=progress)
-    assert len(result.failed) == 1 and len(result.written) == len(local) - 1
+    assert len(result.failed) == 1 and len(written_boards(result)) == len(local) - 1
     assert "still failing after" in result.failed[0][1]
     second = apply(client, plan(client, local), "again")
     assert second.written == [result.failed[0][0]] and not second.failed
@@ -299,3 +308,31 @@ def test_wrong_url_path_says_so(out: Path, grafana: FakeGrafana) -> None:
     result = _cli("push", "--out", str(out), url=grafana.url + "/grafana", token=EDITOR_TOKEN)
     assert result.returncode == 1
     assert "404" in result.stderr and "check GRAFANA_URL" in result.stderr
+
+
+def test_plan_exits_5_when_push_would_refuse(out: Path, grafana: FakeGrafana) -> None:
+    """CI sees drift before a push fails on it: 5 outranks 3 (something to write)."""
+    client = _client(grafana.url)
+    _push_all(client, out)
+    grafana.edit("service-pup-api", description="edited in the UI")
+    planned = _cli("plan", "--out", str(out), url=grafana.url)
+    assert planned.returncode == 5, planned.stdout + planned.stderr
+    assert "1 would be refused" in planned.stdout
+
+
+def test_plan_against_a_wrong_path_fails_instead_of_planning_creates(out: Path, grafana: FakeGrafana) -> None:
+    planned = _cli("plan", "--out", str(out), url=grafana.url + "/grafana")
+    assert planned.returncode == 1 and "+ create" not in planned.stdout
+    assert "does not serve Grafana's API" in planned.stderr and "/grafana" in planned.stderr
+
+
+def test_a_folder_title_taken_by_someone_else_is_used_not_fatal(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    client.create_folder("their-uid", "pup-ai")  # made by hand, same title, another uid
+    planned = _cli("plan", "--out", str(out), url=grafana.url)
+    assert "folder pup-ai" in planned.stdout and "existing folder 'pup-ai' (uid their-uid)" in planned.stdout
+    assert "+ create    Grafana: folder slo" in planned.stdout
+    pushed = _cli("push", "--out", str(out), url=grafana.url)
+    assert pushed.returncode == 0, pushed.stderr
+    assert grafana.state.dashboards["service-pup-api"]["folderUid"] == "their-uid"
+    assert _cli("plan", "--out", str(out), url=grafana.url).returncode == 0

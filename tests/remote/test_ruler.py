@@ -103,3 +103,10 @@ def test_ruler_faults_retry_and_tenant_is_required(out: Path) -> None:
 def test_no_ruler_configured(out: Path) -> None:
     result = _cli("push", "--rules", "--out", str(out), env={})
     assert result.returncode == 1 and "MIMIR_URL" in result.stderr
+
+
+def test_a_wrong_ruler_prefix_fails_instead_of_planning_creates(out: Path) -> None:
+    with FakeRuler(MIMIR_PREFIX) as mimir:
+        planned = _cli("plan", "--rules", "--out", str(out), env={"MIMIR_URL": mimir.url + "/mimir", "MIMIR_TENANT": "pup"})
+    assert planned.returncode == 1 and "+ create" not in planned.stdout
+    assert "does not serve the Mimir ruler API at /prometheus/config/v1/rules" in planned.stderr
