@@ -224,8 +224,12 @@ def _push(args: argparse.Namespace) -> int:
         total.add(sync.apply(remote, changes, message, args.force, progress))
     for key in total.refused:
         print(f"refused: {key}: edited since obsgen wrote it, or not obsgen's; --force to overwrite", file=sys.stderr)
+    skipped = [(key, why) for key, why in total.failed if why.startswith("not tried:")]
     for key, why in total.failed:
-        print(f"failed: {key}: {why}", file=sys.stderr)
+        if (key, why) not in skipped:
+            print(f"failed: {key}: {why}", file=sys.stderr)
+    if skipped:
+        print(f"failed: {len(skipped)} more {skipped[0][1]}", file=sys.stderr)
     print(f"obsgen: {len(total.written)} {_what(args)} written, {len(total.deleted)} deleted, {unchanged} unchanged, "
           f"{len(total.refused)} refused, {len(total.failed)} failed")
     return EXIT_FAILED if total.failed or total.refused else EXIT_OK

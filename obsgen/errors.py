@@ -81,7 +81,12 @@ class ValidationFailed(ObsgenError):
 
 
 class RemoteError(ObsgenError):
-    """A server (Grafana, a ruler) refused a request or could not be reached."""
+    """A server (Grafana, a ruler) refused a request or could not be reached. `outage` marks the
+    kinds that say the server is down (unreachable, timing out, 5xx or 429 after retries)."""
+
+    def __init__(self, message: str, outage: bool = False) -> None:
+        super().__init__(message)
+        self.outage = outage
 
 
 def user_line(exc: BaseException, path: str) -> int:

@@ -82,7 +82,15 @@ class Grafana(ApiClient):
         """Create, or update the version given in `dashboard["version"]`: Grafana refuses (412)
         when someone saved a newer one in between, so nothing is silently overwritten."""
         body = {"dashboard": dashboard, "folderUid": folder_uid, "overwrite": False, "message": message}
-        saved: dict[str, Any] = self._call("POST", "/api/dashboards/db", json=body).json()
+        response = self._call("POST", "/api/dashboards/db", ok=(200, 412), json=body)
+        if response.status_code == 412:
+            # A retried save whose first answer was lost (a 504 after it took effect) meets its own
+            # new version: if what Grafana holds is exactly this dashboard, the save is done.
+            stored = self.dashboard(str(dashboard.get("uid")))
+            if stored is None or stored["dashboard"].get(MARK) != dashboard.get(MARK) or content(stored["dashboard"]) != content(dashboard):
+                raise self.refuse("POST", "/api/dashboards/db", response)
+            return {"uid": dashboard.get("uid"), "status": "success", "version": stored["dashboard"].get("version")}
+        saved: dict[str, Any] = response.json()
         return saved
 
     def delete_dashboard(self, uid: str) -> None:

@@ -23,6 +23,7 @@ from urllib3.util import Retry
 from obsgen.errors import RemoteError
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 30.0  # seconds; a server asking for longer is reported, not waited for
 _HEADER_LIKE = re.compile(r"(?i)\b(?:proxy-)?authorization\b\s*[:=]?\s*(?:(?:bearer|basic)\s+)?\S*|\b(?:bearer|basic)\s+\S+")
 
 
@@ -127,6 +128,13 @@ class _Retry(Retry):
             raise urllib3.exceptions.MaxRetryError(_pool, url or "", error) from error  # type: ignore[arg-type]
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
+    def parse_retry_after(self, retry_after: str) -> float:
+        """At most MAX_RETRY_AFTER; a value that is neither seconds nor a date means no extra wait."""
+        try:
+            return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
+        except urllib3.exceptions.InvalidHeader:
+            return 0.0
+
 
 class ApiClient:
     """requests with retries (connection errors, 429 honouring Retry-After, 5xx; backoff with jitter),
@@ -141,7 +149,10 @@ class ApiClient:
         retry = _Retry(
             total=config.retries, connect=config.retries, read=config.retries, status=config.retries,
             backoff_factor=config.backoff, backoff_jitter=config.backoff, status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,  # every write here is idempotent (a save by uid or name): safe to repeat
+            # Writes are retried too: a save by uid carries the version it replaces, so a repeat of a
+            # save that took effect (its answer lost) gets 412, which the Grafana adapter recognises;
+            # rule groups are replaced whole by name.
+            allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False,
         )
         adapter = HTTPAdapter(max_retries=retry)
@@ -159,7 +170,11 @@ class ApiClient:
         try:
             return self._request(method, path, ok, **kwargs)
         except RemoteError as exc:
-            raise RemoteError(self.scrub(str(exc))) from None
+            raise RemoteError(self.scrub(str(exc)), exc.outage) from None
+
+    def refuse(self, method: str, path: str, response: requests.Response) -> RemoteError:
+        """The error for an answer the caller accepted from _call but cannot use."""
+        return RemoteError(self.scrub(explain(method, path, response, self.config.retries, self.hints)))
 
     def scrub(self, text: str) -> str:
         """`text` without any credential this client holds, nor anything shaped like an
@@ -179,19 +194,19 @@ class ApiClient:
                 f"TLS verification failed for {self.config.url}: pass --ca-file with the CA that signed its certificate"
             ) from None
         except requests.exceptions.RetryError as exc:
-            raise RemoteError(f"{method} {path}: still failing after {self.config.retries} retries ({_reason(exc)})") from None
+            raise RemoteError(f"{method} {path}: still failing after {self.config.retries} retries ({_reason(exc)})", outage=True) from None
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
             if isinstance(exc, requests.exceptions.ReadTimeout) or _reason(exc) == "ReadTimeoutError":
                 raise RemoteError(
                     f"{method} {path}: {self.name} accepted the connection but sent no answer within "
-                    f"{self.config.timeout:g} s ({self.config.retries + 1} tries); --timeout waits longer"
+                    f"{self.config.timeout:g} s ({self.config.retries + 1} tries); --timeout waits longer", outage=True,
                 ) from None
-            raise RemoteError(f"cannot reach {self.name} at {self.config.url} ({_reason(exc)})") from None
+            raise RemoteError(f"cannot reach {self.name} at {self.config.url} ({_reason(exc)})", outage=True) from None
         except requests.exceptions.Timeout:
-            raise RemoteError(f"{method} {path}: no answer within {self.config.timeout:g} s") from None
+            raise RemoteError(f"{method} {path}: no answer within {self.config.timeout:g} s", outage=True) from None
         if response.status_code in ok:
             return response
-        raise RemoteError(_explain(method, path, response, self.config.retries, self.hints))
+        raise RemoteError(explain(method, path, response, self.config.retries, self.hints), outage=response.status_code in RETRY_STATUSES)
 
 
 def _reason(exc: Exception) -> str:
@@ -204,7 +219,7 @@ def _reason(exc: Exception) -> str:
     return type(inner).__name__
 
 
-def _explain(method: str, path: str, response: requests.Response, retries: int, known: dict[int, str]) -> str:
+def explain(method: str, path: str, response: requests.Response, retries: int, known: dict[int, str]) -> str:
     try:
         body = response.json()
         detail = (body.get("message") or body.get("status") or "") if isinstance(body, dict) else ""
@@ -215,5 +230,8 @@ def _explain(method: str, path: str, response: requests.Response, retries: int, 
     hints = dict(known)
     if status in RETRY_STATUSES:
         hints[status] = f"still failing after {retries} retries; run the push again to finish"
+        asked = response.headers.get("Retry-After")
+        if asked:
+            hints[status] += f" (it asked to wait {asked!r}; obsgen waits at most {MAX_RETRY_AFTER:g} s between tries)"
     hint = hints.get(status, "unexpected answer")
     return f"{method} {path}: {status} {detail}: {hint}"

@@ -90,6 +90,7 @@ def pending(changes: list[Change], force: bool = False) -> list[Change]:
 
 
 Progress = Callable[[int, int, Change, str], None]
+BREAKER = 3  # outage failures in a row after which a push stops trying: the server is down
 
 
 def apply(
@@ -104,13 +105,19 @@ def apply(
     except RemoteError as exc:
         result.failed += [(c.key, str(exc)) for c in todo]
         return result
+    down = 0
     for i, change in enumerate(todo, 1):
+        if down >= BREAKER:  # each would wait out its own retries: minutes for nothing
+            result.failed.append((change.key, f"not tried: {adapter.name} looks down ({BREAKER} failures in a row); run the push again later"))
+            continue
         try:
             adapter.apply(change, message)
         except RemoteError as exc:
+            down = down + 1 if exc.outage else 0
             result.failed.append((change.key, str(exc)))
             progress(i, len(todo), change, "failed")
             continue
+        down = 0
         (result.deleted if change.action == Action.DELETE or change.remove else result.written).append(change.key)
         progress(i, len(todo), change, "done")
     return result

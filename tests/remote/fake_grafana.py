@@ -27,7 +27,8 @@ VIEWER_TOKEN = "glsa_viewer_0123456789abcdef"
 class State:
     folders: dict[str, str] = field(default_factory=dict)  # uid -> title
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> {dashboard, folderUid, version, message}
-    faults: deque = field(default_factory=deque)  # (path prefix, status or "drop", retry_after)
+    faults: deque = field(default_factory=deque)  # (path prefix, status, "drop", "echo" or "lost", retry_after)
+    lose_answer: bool = False  # the next answer is replaced by a 504, after the request took effect
     requests: list[tuple[str, str]] = field(default_factory=list)
     next_id: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -41,6 +42,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        if self.state.lose_answer:
+            self.state.lose_answer = False
+            status, body = 504, {"message": "gateway timeout"}
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -60,6 +64,9 @@ class Handler(BaseHTTPRequestHandler):
                 _, what, retry_after = self.state.faults.popleft()
             else:
                 return False
+        if what == "lost":  # carry the request out, then lose the answer (a proxy timing out)
+            self.state.lose_answer = True
+            return False
         if what == "echo":  # a careless proxy that echoes the request's credentials in its error
             self._body()
             self._send(400, {"message": f"bad request with Authorization={self.headers.get('Authorization')} url={self.path}"})

@@ -14,7 +14,7 @@ from obsgen.errors import RemoteError
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.layout import DASHBOARDS_DIR
 from obsgen.pipeline.writer import write_output
-from obsgen.remote import sync
+from obsgen.remote import http, sync
 from obsgen.remote.grafana import MARK, Dashboards, Grafana, Local, grafana_from_env, load_dashboards
 from obsgen.remote.http import Endpoint
 from obsgen.remote.sync import Action, Change
@@ -336,3 +336,36 @@ def test_a_folder_title_taken_by_someone_else_is_used_not_fatal(out: Path, grafa
     assert pushed.returncode == 0, pushed.stderr
     assert grafana.state.dashboards["service-pup-api"]["folderUid"] == "their-uid"
     assert _cli("plan", "--out", str(out), url=grafana.url).returncode == 0
+
+
+def test_a_save_whose_answer_was_lost_is_recognised_as_done(out: Path, grafana: FakeGrafana) -> None:
+    """The save took effect, the 504 came back, the retry got 412: the stored dashboard is ours."""
+    client = _client(grafana.url)
+    _push_all(client, out)
+    _describe(out, "changed")
+    changes = plan(client, load_dashboards(out / DASHBOARDS_DIR))
+    grafana.state.faults.append(("/api/dashboards/db", "lost", None))
+    result = apply(client, changes, "second")
+    assert not result.failed and _uids(written_boards(result)) == ["service-pup-api"]
+    assert grafana.state.dashboards["service-pup-api"]["dashboard"]["description"] == "changed"
+
+
+def test_an_outage_stops_the_push_early_and_says_so(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    changes = plan(client, load_dashboards(out / DASHBOARDS_DIR))
+    grafana.state.faults.extend([("/api/", 503, None)] * 500)
+    grafana.state.requests.clear()
+    result = apply(client, changes, "during an outage")
+    assert len(result.failed) == len(changes)
+    tried = [why for _, why in result.failed if "not tried" not in why]
+    assert len(tried) == sync.BREAKER and all("503" in why for why in tried)
+    assert all("Grafana looks down" in why for _, why in result.failed[sync.BREAKER:])
+    assert len(grafana.state.requests) <= sync.BREAKER * (client.config.retries + 1)
+
+
+def test_retry_after_is_capped_and_an_unreadable_one_is_not_a_crash(out: Path, grafana: FakeGrafana) -> None:
+    client = _client(grafana.url)
+    grafana.state.faults.extend([("/api/folders/", 429, "Wed, 32 Foo 2026 99:99:99 GMT"), ("/api/folders/", 429, 86400)] * 3)
+    with pytest.raises(RemoteError) as caught:
+        client.folder("x")
+    assert "429" in str(caught.value) and f"waits at most {http.MAX_RETRY_AFTER:g} s" in str(caught.value)
