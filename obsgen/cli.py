@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import BaseModel
 
@@ -211,15 +212,30 @@ def _commit_message() -> str:
     return f"obsgen push of commit {rev.stdout.strip()}" if rev.returncode == 0 else "obsgen push"
 
 
-def _push(args: argparse.Namespace) -> int:
+def progress_printer(stream: TextIO) -> sync.Progress:
+    """One updating line on a terminal; otherwise (CI logs) about twenty lines per push, plus
+    every failure, so a long push shows it is alive without a line per dashboard."""
+    tty = stream.isatty()
+
     def progress(i: int, total: int, change: sync.Change, outcome: str) -> None:
-        print(f"[{i}/{total}] {change.action.value} {change.remote}: {change.key}: {outcome}", file=sys.stderr)
+        line = f"[{i}/{total}] {change.action.value} {change.remote}: {change.key}: {outcome}"
+        if tty:
+            stream.write(f"\r\033[K{line[:150]}" + ("\n" if i == total or outcome == "failed" else ""))
+        elif outcome == "failed" or i == total or i % max(1, total // 20) == 0:
+            stream.write(line + "\n")
+        stream.flush()
+
+    return progress
+
+
+def _push(args: argparse.Namespace) -> int:
+    progress = progress_printer(sys.stderr)
 
     message = args.message or _commit_message()
     total = sync.Result()
     unchanged = 0
     for remote in _remotes(args):
-        changes = remote.plan(args.prune)
+        changes = remote.plan(args.prune, diffs=False, skip_unchanged=not args.force)
         unchanged += sum(c.action == sync.Action.UNCHANGED for c in changes)
         total.add(sync.apply(remote, changes, message, args.force, progress))
     for key in total.refused:

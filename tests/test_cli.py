@@ -94,3 +94,17 @@ def test_parallel_and_serial_compiles_are_identical() -> None:
     project = load_project(ROOT)
     assert workers_for(len(project.services)) == 1  # small projects compile in-process
     assert compile_project(project, workers=2) == compile_project(project, workers=1)
+
+
+def test_push_progress_is_about_twenty_lines_in_a_log_and_every_failure() -> None:
+    import io
+
+    from obsgen.cli import progress_printer
+    from obsgen.remote import sync
+
+    log = io.StringIO()
+    show = progress_printer(log)
+    for i in range(1, 301):
+        show(i, 300, sync.Change("Grafana", f"f/d{i}", sync.Action.UPDATE), "failed" if i == 7 else "done")
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 21 and "[7/300] update Grafana: f/d7: failed" in lines and lines[-1].startswith("[300/300]")

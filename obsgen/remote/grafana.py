@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,7 +24,11 @@ from obsgen.remote.sync import Action, Change
 MARK = "obsgen"  # top-level key of the dashboard JSON: {"fingerprint", "project", "uid"}
 TAG = "obsgen"
 PROJECT_TAG = "obsgen-project:"  # + the project: prune finds its own with one search
+FP_TAG = "obsgen-fp:"  # + the fingerprint's first 16 hex digits: Grafana's search shows tags, so push
+# can skip an unchanged dashboard without fetching it
 VOLATILE = ("id", "version", MARK)  # Grafana assigns ids and versions; the mark describes the rest
+FETCHERS = 8  # dashboards fetched at once while planning
+MAX_DIFF_LINES = 400  # of one dashboard's diff in a plan
 
 
 class Grafana(ApiClient):
@@ -153,7 +158,11 @@ def load_dashboards(folder: Path) -> list[Local]:
 
 
 def content(dashboard: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in dashboard.items() if k not in VOLATILE}
+    """What a fingerprint covers: all but Grafana's bookkeeping and obsgen's own mark."""
+    out = {k: v for k, v in dashboard.items() if k not in VOLATILE}
+    if any(str(t).startswith(FP_TAG) for t in out.get("tags", [])):
+        out["tags"] = [t for t in out["tags"] if not str(t).startswith(FP_TAG)]
+    return out
 
 
 def fingerprint(dashboard: dict[str, Any]) -> str:
@@ -165,7 +174,9 @@ def marked(dashboard: dict[str, Any], project: str | None) -> dict[str, Any]:
     """The dashboard as obsgen writes it: tagged with obsgen and its project, and fingerprinted."""
     out = dict(dashboard)
     out["tags"] = sorted({*out.get("tags", []), TAG, *([PROJECT_TAG + project] if project else [])})
-    out[MARK] = {"fingerprint": fingerprint(out), "project": project, "uid": out.get("uid")}
+    print_ = fingerprint(out)
+    out["tags"] = sorted([*out["tags"], FP_TAG + print_[:16]])
+    out[MARK] = {"fingerprint": print_, "project": project, "uid": out.get("uid")}
     return out
 
 
@@ -185,10 +196,35 @@ def owner_problem(remote: dict[str, Any], project: str | None) -> str:
 
 
 def _diff(remote: dict[str, Any], local: dict[str, Any], uid: str) -> str:
-    def lines(d: dict[str, Any]) -> list[str]:
-        return json.dumps(content(d), indent=2, sort_keys=True).splitlines(keepends=True)
+    """A unified diff of what differs, built per top-level key and per panel (a whole-dashboard
+    text diff of a 60,000-line overview took most of a minute), at most MAX_DIFF_LINES lines."""
+    old, new = content(remote), content(local)
+    lines: list[str] = []
+    for key in sorted(old.keys() | new.keys()):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if key == "panels" and isinstance(before, list) and isinstance(after, list):
+            for i in range(max(len(before), len(after))):
+                a, b = (before[i] if i < len(before) else None), (after[i] if i < len(after) else None)
+                if a != b:
+                    lines += _text_diff(a, b, f"panels[{i}]")
+        else:
+            lines += _text_diff(before, after, key)
+        if len(lines) > MAX_DIFF_LINES:
+            break
+    if len(lines) > MAX_DIFF_LINES:
+        lines = [*lines[:MAX_DIFF_LINES], f"... (diff cut at {MAX_DIFF_LINES} lines)\n"]
+    header = [f"--- grafana/{uid}\n", f"+++ obsgen/{uid}\n"] if lines else []
+    return "".join(header + lines)
 
-    return "".join(difflib.unified_diff(lines(remote), lines(local), f"grafana/{uid}", f"obsgen/{uid}"))
+
+def _text_diff(before: Any, after: Any, where: str) -> list[str]:
+    def text(value: Any) -> list[str]:
+        return [] if value is None else json.dumps(value, indent=2, sort_keys=True).splitlines(keepends=True)
+
+    body = list(difflib.unified_diff(text(before), text(after), n=2))[2:]  # without the ---/+++ header
+    return [f"@@ {where} @@\n", *(line if line.endswith("\n") else line + "\n" for line in body if not line.startswith("@@"))]
 
 
 class Dashboards:
@@ -206,31 +242,48 @@ class Dashboards:
         title = str(local.dashboard.get("title", local.uid))
         return Change(self.name, f"{local.folder}/{local.uid}", action, title, diff, local, version, note)
 
-    def plan(self, prune: bool = False) -> list[Change]:
+    def plan(self, prune: bool = False, diffs: bool = True, skip_unchanged: bool = False) -> list[Change]:
+        """What a push would do. With `skip_unchanged` (push without --force) a dashboard whose
+        fingerprint tag in Grafana's search matches the generated one is unchanged without being
+        fetched: push writes only what obsgen changed, and `plan` reports edits made in Grafana."""
         self.client.health()
         changes, folder_uids = self._folders()
-        for local in (replace(d, folder_uid=folder_uids[d.folder]) for d in self.local):
-            wanted = marked(local.dashboard, self.project)
-            found = self.client.dashboard(local.uid)
-            if found is None:
-                changes.append(self._change(local, Action.CREATE))
-                continue
-            remote, meta = found["dashboard"], found.get("meta", {})
-            mark = remote.get(MARK) or {}
-            note = owner_problem(remote, self.project)
-            if note:
-                action = Action.FOREIGN
-            elif mark.get("fingerprint") != fingerprint(remote):
-                action = Action.DRIFT  # edited since obsgen wrote it: by API, or saved in the UI (which drops the mark)
-            elif fingerprint(remote) == wanted[MARK]["fingerprint"] and meta.get("folderUid", local.folder_uid) == local.folder_uid:
-                action = Action.UNCHANGED
-            else:
-                action = Action.UPDATE
-            diff = _diff(remote, wanted, local.uid) if action != Action.UNCHANGED else ""
-            changes.append(self._change(local, action, diff, remote.get("version"), note))
+        known = self._known() if skip_unchanged else {}
+        dashboards = [replace(d, folder_uid=folder_uids[d.folder]) for d in self.local]
+        with ThreadPoolExecutor(FETCHERS) as pool:
+            changes += pool.map(lambda local: self._classify(local, known, diffs), dashboards)
         if prune:
             changes += self._stale()
         return changes
+
+    def _known(self) -> dict[str, tuple[str, str]]:
+        """uid -> (fingerprint tag, folder uid) of this project's dashboards, from one search."""
+        hits = self.client.search(PROJECT_TAG + self.project if self.project else TAG)
+        return {
+            h["uid"]: (next((t for t in h.get("tags", []) if t.startswith(FP_TAG)), ""), h.get("folderUid", ""))
+            for h in hits
+        }
+
+    def _classify(self, local: Local, known: dict[str, tuple[str, str]], diffs: bool) -> Change:
+        wanted = marked(local.dashboard, self.project)
+        if known.get(local.uid) == (FP_TAG + wanted[MARK]["fingerprint"][:16], local.folder_uid):
+            return self._change(local, Action.UNCHANGED)
+        found = self.client.dashboard(local.uid)
+        if found is None:
+            return self._change(local, Action.CREATE)
+        remote, meta = found["dashboard"], found.get("meta", {})
+        mark = remote.get(MARK) or {}
+        note = owner_problem(remote, self.project)
+        if note:
+            action = Action.FOREIGN
+        elif mark.get("fingerprint") != fingerprint(remote):
+            action = Action.DRIFT  # edited since obsgen wrote it: by API, or saved in the UI (which drops the mark)
+        elif fingerprint(remote) == wanted[MARK]["fingerprint"] and meta.get("folderUid", local.folder_uid) == local.folder_uid:
+            action = Action.UNCHANGED
+        else:
+            action = Action.UPDATE
+        diff = _diff(remote, wanted, local.uid) if diffs and action != Action.UNCHANGED else ""
+        return self._change(local, action, diff, remote.get("version"), note)
 
     def _folders(self) -> tuple[list[Change], dict[str, str]]:
         """A change per folder the dashboards need, and the uid each goes to: its own name, or the

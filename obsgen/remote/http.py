@@ -155,7 +155,7 @@ class ApiClient:
             allowed_methods=None,
             respect_retry_after_header=True, raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)  # planning fetches several at once
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if config.token:

@@ -107,7 +107,7 @@ class RuleGroups:
         self.project = project
         self.wanted = {namespace_of(project, service): groups for service, groups in by_service.items()}
 
-    def plan(self, prune: bool = False) -> list[Change]:
+    def plan(self, prune: bool = False, diffs: bool = True, skip_unchanged: bool = False) -> list[Change]:
         changes = []
         for namespace, groups in self.wanted.items():
             remote = {g["name"]: g for g in self.ruler.namespace(namespace)}

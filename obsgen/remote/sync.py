@@ -75,7 +75,9 @@ class Adapter(Protocol):
 
     name: str
 
-    def plan(self, prune: bool) -> list[Change]: ...
+    def plan(self, prune: bool, diffs: bool = True, skip_unchanged: bool = False) -> list[Change]:
+        """Every change; `diffs` False when nobody will read them (push); `skip_unchanged` lets an
+        adapter call unchanged what it can tell cheaply obsgen has not changed, unread."""
 
     def prepare(self, changes: list[Change]) -> None:
         """Whatever the writes need first (e.g. folders); a RemoteError fails them all."""

@@ -127,7 +127,8 @@ def test_update_shows_a_diff_and_bumps_the_version(out: Path, grafana: FakeGrafa
     _describe(out, "Now with more panels.")
     changes = {_uid(c): c for c in boards(plan(client, load_dashboards(out / DASHBOARDS_DIR)))}
     assert changes["service-pup-api"].action == UPDATE
-    assert '+  "description": "Now with more panels."' in changes["service-pup-api"].diff
+    diff = changes["service-pup-api"].diff
+    assert '@@ description @@\n-"Public HTTP API of pup.ai, behind the load balancer."\n+"Now with more panels."\n' in diff
     assert '"version"' not in changes["service-pup-api"].diff and '"id"' not in changes["service-pup-api"].diff
     assert {c.action for uid, c in changes.items() if uid != "service-pup-api"} == {UNCHANGED}
     result = apply(client, list(changes.values()), "second")
@@ -139,14 +140,22 @@ def test_drift_is_refused_unless_forced(out: Path, grafana: FakeGrafana) -> None
     client = _client(grafana.url)
     _push_all(client, out)
     grafana.edit("slo-platform", title="SLO overview: platform (Ann's copy)")
+    # push writes only what obsgen changed: the edit survives, and plan reports it (exit 5)
+    untouched = _cli("push", "--out", str(out), url=grafana.url)
+    assert untouched.returncode == 0 and "0 dashboards and folders written" in untouched.stdout
+    assert grafana.state.dashboards["slo-platform"]["dashboard"]["title"] == "SLO overview: platform (Ann's copy)"
+    planned = _cli("plan", "--out", str(out), url=grafana.url)
+    assert planned.returncode == 5 and "! drift     Grafana: slo/slo-platform" in planned.stdout
+    # a change obsgen makes to an edited dashboard is refused
+    path = out / DASHBOARDS_DIR / "slo" / "slo-platform.json"
+    path.write_text(path.read_text().replace('"SLO overview: platform"', '"SLO overview: platform v2"', 1))
     refused = _cli("push", "--out", str(out), url=grafana.url)
     assert refused.returncode == 1 and "refused: slo/slo-platform" in refused.stderr
     assert grafana.state.dashboards["slo-platform"]["dashboard"]["title"] == "SLO overview: platform (Ann's copy)"
-    assert "! drift" in _cli("plan", "--out", str(out), url=grafana.url).stdout
 
     forced = _cli("push", "--out", str(out), "--force", url=grafana.url)
     assert forced.returncode == 0, forced.stderr
-    assert grafana.state.dashboards["slo-platform"]["dashboard"]["title"] == "SLO overview: platform"
+    assert grafana.state.dashboards["slo-platform"]["dashboard"]["title"] == "SLO overview: platform v2"
 
 
 def test_a_dashboard_obsgen_did_not_write_is_not_taken_over(out: Path, grafana: FakeGrafana) -> None:
