@@ -1,4 +1,7 @@
-"""The command line: the only module that parses arguments or prints."""
+"""The command line: the only module that parses arguments or prints.
+
+Each command imports what it needs when it runs: push and plan start without the compiler,
+grafanalib or pydantic (tests/test_cli.py checks)."""
 from __future__ import annotations
 
 import argparse
@@ -8,8 +11,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
-
-from pydantic import BaseModel
 
 from obsgen import __version__
 from obsgen.errors import (
@@ -23,19 +24,10 @@ from obsgen.errors import (
     ToolMissing,
     ValidationFailed,
 )
-from obsgen.model.routing import Routing
-from obsgen.pipeline import layout, report
-from obsgen.pipeline.compile import compile_project
-from obsgen.pipeline.tools import generations
-from obsgen.pipeline.validate import spec_logql_issues, validate_output
-from obsgen.pipeline.writer import read_project, write_output
+from obsgen.pipeline import layout
 from obsgen.remote import sync
-from obsgen.remote.grafana import Dashboards, grafana_from_env, load_dashboards
-from obsgen.remote.ruler import RuleGroups, local_groups, ruler_from_env
-from obsgen.spec.files import ServiceFile, json_schema
-from obsgen.spec.load import load_project
 
-SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {"slo": (ServiceFile, "obsgen service spec (slo/*.yaml)"), "routing": (Routing, "obsgen routing spec (alerts/routing.yaml)")}
+SCHEMAS = {"slo": "obsgen service spec (slo/*.yaml)", "routing": "obsgen routing spec (alerts/routing.yaml)"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from obsgen.pipeline.compile import compile_project
+    from obsgen.pipeline.validate import spec_logql_issues
+    from obsgen.pipeline.writer import write_output
+    from obsgen.spec.load import load_project
+
     project = load_project(args.specs)
     artifacts = compile_project(project)
     try:
@@ -151,6 +148,10 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from obsgen.pipeline.tools import generations
+    from obsgen.pipeline.validate import validate_output
+    from obsgen.spec.load import load_project
+
     try:
         sources = load_project(args.specs).sources
     except SpecError:
@@ -166,6 +167,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
     """The remotes this command syncs: Grafana's dashboards, or with --rules every configured ruler."""
+    from obsgen.pipeline.writer import read_project
+    from obsgen.remote.grafana import Dashboards, grafana_from_env, load_dashboards
+    from obsgen.remote.ruler import RuleGroups, local_groups, ruler_from_env
+
     if args.insecure:
         print("warning: --insecure: TLS certificates are not verified; anyone on the path can read the token", file=sys.stderr)
     if not args.rules:
@@ -205,11 +210,20 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _commit_message() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
+    """Names the commit pushed, unless the working tree differs from it: then it says so rather
+    than crediting HEAD with changes it does not hold."""
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    rev = git("rev-parse", "--short", "HEAD")
+    if not rev:
         return "obsgen push"
-    return f"obsgen push of commit {rev.stdout.strip()}" if rev.returncode == 0 else "obsgen push"
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return "obsgen push of uncommitted changes" if dirty else f"obsgen push of commit {rev}"
 
 
 def progress_printer(stream: TextIO) -> sync.Progress:
@@ -252,13 +266,21 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    from obsgen.pipeline import report
+    from obsgen.spec.load import load_project
+
     sys.stdout.write(report.report(load_project(args.specs)))
     return EXIT_OK
 
 
 def _schema(args: argparse.Namespace) -> int:
-    model, title = SCHEMAS[args.kind]
-    text = json.dumps(json_schema(model, title), indent=2, sort_keys=True) + "\n"
+    from pydantic import BaseModel
+
+    from obsgen.model.routing import Routing
+    from obsgen.spec.files import ServiceFile, json_schema
+
+    model: type[BaseModel] = ServiceFile if args.kind == "slo" else Routing
+    text = json.dumps(json_schema(model, SCHEMAS[args.kind]), indent=2, sort_keys=True) + "\n"
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from obsgen.cli import SCHEMAS
-from obsgen.spec.files import json_schema
+from obsgen.spec.files import ServiceFile, json_schema
 from tests.conftest import CURRENT_TOOLS, FIXTURES, ROOT, generation_named, run_obsgen, tree
 
 
@@ -77,7 +80,7 @@ def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:
     result = run_obsgen("schema")
     assert result.returncode == 0
     schema = json.loads(result.stdout)
-    assert schema == json_schema(*SCHEMAS["slo"])
+    assert schema == json_schema(ServiceFile, SCHEMAS["slo"])
     assert set(schema["required"]) == {"service", "team", "runbook", "slos"}
     assert schema["additionalProperties"] is False
     committed = json.loads((ROOT / "docs" / "slo.schema.json").read_text())
@@ -108,3 +111,32 @@ def test_push_progress_is_about_twenty_lines_in_a_log_and_every_failure() -> Non
         show(i, 300, sync.Change("Grafana", f"f/d{i}", sync.Action.UPDATE), "failed" if i == 7 else "done")
     lines = log.getvalue().splitlines()
     assert len(lines) == 21 and "[7/300] update Grafana: f/d7: failed" in lines and lines[-1].startswith("[300/300]")
+
+
+def test_push_starts_without_the_compiler(tmp_path: Path) -> None:
+    """push runs in CI on every commit: it imports the remote clients, not grafanalib or pydantic."""
+    code = (
+        "import sys\nfrom obsgen.cli import main\n"
+        "status = main(['push', '--out', sys.argv[1]])\n"
+        "heavy = sorted(m for m in ('grafanalib', 'pydantic', 'obsgen.pipeline.compile', 'obsgen.spec.load') if m in sys.modules)\n"
+        "print(status, heavy)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAFANA_")}
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == "1 []", result.stdout + result.stderr  # no GRAFANA_URL: exit 1, nothing heavy loaded
+
+
+def test_push_message_names_the_commit_only_when_the_tree_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from obsgen.cli import _commit_message
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "slo.yaml").write_text("a\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "first")
+    monkeypatch.chdir(tmp_path)
+    assert _commit_message() == f"obsgen push of commit {git('rev-parse', '--short', 'HEAD')}"
+    (tmp_path / "slo.yaml").write_text("b\n")
+    assert _commit_message() == "obsgen push of uncommitted changes"

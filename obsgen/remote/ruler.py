@@ -7,6 +7,7 @@ namespaces of this project (`<project>.` and a service name: names cannot hold a
 """
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -89,6 +90,13 @@ def local_groups(folder: Path) -> Groups:
     }
 
 
+def _diff(remote: dict[str, Any], local: dict[str, Any], key: str) -> str:
+    def lines(group: dict[str, Any]) -> list[str]:
+        return yaml.safe_dump(_normal(group), sort_keys=False, width=1_000_000).splitlines(keepends=True)
+
+    return "".join(difflib.unified_diff(lines(remote), lines(local), f"ruler/{key}", f"obsgen/{key}"))
+
+
 def _normal(group: dict[str, Any]) -> dict[str, Any]:
     """What a ruler hands back for a group, with the fields obsgen writes."""
     return {k: group[k] for k in ("name", "interval", "rules") if k in group}
@@ -114,7 +122,8 @@ class RuleGroups:
             for group in groups:
                 found = remote.get(group["name"])
                 action = Action.CREATE if found is None else (Action.UNCHANGED if _normal(found) == _normal(group) else Action.UPDATE)
-                changes.append(Change(self.name, f"{namespace}/{group['name']}", action, payload=(namespace, group)))
+                diff = _diff(found, group, f"{namespace}/{group['name']}") if diffs and found is not None and action == Action.UPDATE else ""
+                changes.append(Change(self.name, f"{namespace}/{group['name']}", action, diff=diff, payload=(namespace, group)))
         if prune:
             if not self.project:
                 raise RemoteError("--prune needs `project:` in obsgen.yaml, so that it deletes only what this project wrote")

@@ -79,6 +79,8 @@ def test_changed_group_is_updated_and_prune_deletes_only_this_projects_obsgen_gr
         changed["pup-api"] = [first, *changed["pup-api"][1:]]
         changes = plan_rules(ruler, changed, prune=True)
         actions = {c.key: c.action for c in changes if c.action != sync.Action.UNCHANGED}
+        (update,) = [c for c in changes if c.action == sync.Action.UPDATE]
+        assert "+interval: 30s" in update.diff and update.diff.startswith(f"--- ruler/pup-ai.pup-api/{first['name']}")
         assert actions == {f"pup-ai.pup-api/{first['name']}": sync.Action.UPDATE,
                            "pup-ai.old-service/slo:old-service:availability:sli": sync.Action.DELETE}
         result = apply_rules(ruler, changes)
