@@ -44,6 +44,10 @@ bench: $(STAMP)
 bench-rules: $(STAMP) tools
 	$(PY) bench/bench_rules.py --days 4
 
+# plan and push of 300 services' dashboards against the local Grafana API server (about a minute).
+bench-push: $(STAMP)
+	$(PY) bench/bench_push.py
+
 # The JSON Schemas editors use for slo/*.yaml and alerts/routing.yaml (a test checks they are current).
 schema: $(STAMP)
 	$(PY) -m obsgen schema --out docs/slo.schema.json

@@ -12,11 +12,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from obsgen.core.names import UID
 from obsgen.errors import OutputError, RemoteError
 from obsgen.remote.http import ApiClient, Endpoint
 from obsgen.remote.sync import Action, Change
@@ -139,6 +141,15 @@ class Local:
 @dataclass(frozen=True)
 class Folder:
     name: str
+
+
+def folder_uid(name: str) -> str:
+    """The folder's uid: its name where Grafana allows that as a uid (obsgen's own folder names
+    always are), else a slug of it with a short hash, so "Team Web" and "team-web" stay apart."""
+    if UID.fullmatch(name):
+        return name
+    slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", name).strip("-")[:28] or "folder"
+    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def load_dashboards(folder: Path) -> list[Local]:
@@ -290,15 +301,15 @@ class Dashboards:
         uid of a folder someone already made with that title (Grafana refuses a second one)."""
         changes, uids = [], {}
         for name in sorted({d.folder for d in self.local}):
-            key = f"folder {name}"
-            if self.client.folder(name) is not None:
-                uids[name] = name
+            key, uid = f"folder {name}", folder_uid(name)
+            if self.client.folder(uid) is not None:
+                uids[name] = uid
                 changes.append(Change(self.name, key, Action.UNCHANGED))
             elif (other := self.client.folder_by_title(name)) is not None:
                 uids[name] = other
                 changes.append(Change(self.name, key, Action.UNCHANGED, note=f"uses the existing folder {name!r} (uid {other})"))
             else:
-                uids[name] = name
+                uids[name] = uid
                 changes.append(Change(self.name, key, Action.CREATE, payload=Folder(name)))
         return changes, uids
 
@@ -328,7 +339,8 @@ class Dashboards:
 
     def apply(self, change: Change, message: str) -> None:
         if isinstance(change.payload, Folder):
-            self.created[change.payload.name] = self.client.create_folder(change.payload.name, change.payload.name)
+            name = change.payload.name
+            self.created[name] = self.client.create_folder(folder_uid(name), name)
             return
         if change.action == Action.DELETE or change.remove:
             self.client.delete_dashboard(change.payload)
@@ -337,4 +349,4 @@ class Dashboards:
         body = marked(local.dashboard, self.project)
         if change.version is not None:
             body["version"] = change.version  # Grafana refuses if it moved on meanwhile
-        self.client.save_dashboard(body, self.created.get(local.folder, local.folder_uid or local.folder), message)
+        self.client.save_dashboard(body, self.created.get(local.folder, local.folder_uid or folder_uid(local.folder)), message)

@@ -378,3 +378,13 @@ def test_retry_after_is_capped_and_an_unreadable_one_is_not_a_crash(out: Path, g
     with pytest.raises(RemoteError) as caught:
         client.folder("x")
     assert "429" in str(caught.value) and f"waits at most {http.MAX_RETRY_AFTER:g} s" in str(caught.value)
+
+
+def test_a_folder_name_grafana_cannot_take_as_a_uid_gets_a_derived_one(out: Path, grafana: FakeGrafana) -> None:
+    (out / DASHBOARDS_DIR / "pup-ai").rename(out / DASHBOARDS_DIR / "Pup AI dashboards")
+    client = _client(grafana.url)
+    result = apply(client, plan(client, load_dashboards(out / DASHBOARDS_DIR)), "first")
+    assert not result.failed, result.failed
+    (uid,) = [u for u, title in grafana.state.folders.items() if title == "Pup AI dashboards"]
+    assert uid.startswith("Pup-AI-dashboards-") and grafana.state.dashboards["service-pup-api"]["folderUid"] == uid
+    assert {c.action for c in plan(client, load_dashboards(out / DASHBOARDS_DIR))} == {UNCHANGED}
