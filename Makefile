@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate validate test test-fast lint bench bench-rules schema tools push plan demo clean
+.PHONY: generate validate test test-fast lint bench bench-rules bench-push schema tools push plan demo clean
 
 generate: $(STAMP)
 	$(PY) -m obsgen generate
