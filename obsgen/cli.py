@@ -67,13 +67,15 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, helptext, description in (
         ("plan", "show what a push would change in Grafana",
-         "Compare OUT's dashboards with Grafana: per dashboard create, update (with a unified diff, ignoring id "
-         "and version), unchanged, or refused (edited in Grafana since obsgen wrote it, or not obsgen's). "
-         "Exit status 0 when nothing would change, 3 when a push would change something, 1 on an error."),
+         "Compare OUT's dashboards and folders with Grafana: per object create, update (with a diff, ignoring id "
+         "and version), unchanged, or refused (edited in Grafana since obsgen wrote it, another project's, or not "
+         "obsgen's), and why. Exit status 0 when nothing would change, 3 when a push would change something, "
+         "5 when a push would refuse something, 1 on an error."),
         ("push", "create folders and save changed dashboards in Grafana",
          "Save every new or changed dashboard of OUT by uid, in its folder, with a message naming the commit. "
-         "Unchanged dashboards are not written again. A dashboard edited in Grafana since obsgen wrote it is "
-         "refused unless --force. --prune deletes dashboards obsgen wrote that no longer exist in OUT, never others. "
+         "Unchanged dashboards are not fetched or written again. A dashboard edited in Grafana since obsgen wrote it, "
+         "or not obsgen's, is refused unless --force; another project's (project: in obsgen.yaml) never. --prune "
+         "deletes this project's dashboards that are no longer generated, never others. "
          "Exit status 1 when anything failed; run it again to finish."),
     ):
         cmd = sub.add_parser(name, help=helptext, description=description)
