@@ -45,7 +45,7 @@ def write_specs(folder: Path, services: int, objective: str = "99.9") -> None:
 
 
 def generate(specs: Path, out: Path) -> None:
-    seconds, proc = obsgen("generate", "--specs", str(specs), "--out", str(out))
+    _, proc = obsgen("generate", "--specs", str(specs), "--out", str(out))
     if proc.returncode != 0:
         sys.exit(proc.stderr)
 
@@ -66,7 +66,7 @@ def main() -> int:
             with FakeGrafana() as grafana:
                 env = {**os.environ, "GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": EDITOR_TOKEN}
 
-                def timed(name: str, *extra: str, expect: int = 0) -> None:
+                def timed(name: str, *extra: str, expect: int = 0, env: dict[str, str] = env) -> None:
                     seconds, proc = obsgen(*extra, "--out", str(out), env=env)
                     if proc.returncode != expect:
                         sys.exit(f"{name}: exit {proc.returncode}\n{proc.stderr[-2000:]}")
