@@ -83,6 +83,8 @@ class Aggregate:
     selector: Selector
 
     def render(self) -> str:
+        if not self.by:
+            return f"{self.op}({self.selector.render()})"
         return f"{self.op} by ({', '.join(self.by)}) ({self.selector.render()})"
 
     def with_matcher(self, matcher: Matcher) -> Aggregate:
@@ -103,9 +105,9 @@ def parse_gauge(text: str) -> Gauge:
         raise ValueError(f"invalid PromQL: {exc}") from None
     if isinstance(node, promql_parser.AggregateExpr):
         op, modifier = str(node.op), node.modifier
-        by = modifier is not None and "By" in str(modifier.type)
-        if op in GAUGE_AGGREGATIONS and modifier is not None and by and node.param is None and isinstance(node.expr, promql_parser.VectorSelector):
-            return Aggregate(op, tuple(modifier.labels), parse_selector(str(node.expr)))
+        by = modifier is None or "By" in str(modifier.type)  # `without` would keep unknown labels
+        if op in GAUGE_AGGREGATIONS and by and node.param is None and isinstance(node.expr, promql_parser.VectorSelector):
+            return Aggregate(op, tuple(modifier.labels) if modifier else (), parse_selector(str(node.expr)))
     elif isinstance(node, promql_parser.VectorSelector):
         return parse_selector(text)
     raise ValueError(

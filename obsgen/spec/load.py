@@ -14,9 +14,9 @@ from obsgen.core.durations import format_duration
 from obsgen.errors import Origin, SpecError, SpecIssue
 from obsgen.model.project import CustomDashboard, Project, Settings
 from obsgen.model.routing import Routing, Target
-from obsgen.spec import resolve
+from obsgen.spec import openslo, resolve
 from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
-from obsgen.spec.yamlsrc import Located, YamlSyntaxError, load_located
+from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_located, load_located_all
 
 SLO_DIR = "slo"
 ROUTING_FILE = "alerts/routing.yaml"
@@ -66,9 +66,10 @@ def load_project(root: Path) -> Project:
 
     issues: list[SpecIssue] = []
     failed: list[Unloaded] = []
-    services = [s for s in (_load(p, ServiceFile, issues, failed) for p in files) if s is not None]
+    services, openslo_services = _load_services(files, issues, failed)
     # Services whose file has errors still exist: checks elsewhere must not call them unknown.
     declared = {s.model.service for s in services} | {f.claims("service") or "" for f in failed} | {Path(f.shown).stem for f in failed}
+    declared |= openslo_services
     routing_files = [root / ROUTING_FILE, (root / ROUTING_FILE).with_suffix(".yml")]
     routing_files = [p for p in routing_files if p.exists() or p.is_symlink()]
     if len(routing_files) > 1:
@@ -151,6 +152,41 @@ def _load(path: Path, model: type[M], issues: list[SpecIssue], failed: list[Unlo
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
         return None
+    return _validate(shown, located, model, issues, failed)
+
+
+def _load_services(files: list[Path], issues: list[SpecIssue], failed: list[Unloaded]) -> tuple[list[Source[ServiceFile]], set[str]]:
+    """slo/*.yaml: obsgen's own service specs, and OpenSLO documents (detected by apiVersion),
+    converted to the same shape with lines that point into the OpenSLO files."""
+    services: list[Source[ServiceFile]] = []
+    documents: list[tuple[str, list[Located]]] = []
+    for path in files:
+        shown = _display(path)
+        try:
+            docs = load_located_all(path.read_text(encoding="utf-8"))
+        except YamlSyntaxError as exc:
+            issues.append(SpecIssue(shown, exc.line, "", str(exc)))
+            failed.append(Unloaded(shown, None))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
+            continue
+        if openslo.is_openslo(docs):
+            documents.append((shown, docs))
+        elif len(docs) > 1:
+            issues.append(SpecIssue(shown, docs[1].line_of(()), "", "a service spec is one YAML document; OpenSLO files start with `apiVersion: openslo/v1`"))
+            failed.append(Unloaded(shown, docs[0]))
+        elif (source := _validate(shown, docs[0] if docs else Located(None), ServiceFile, issues, failed)) is not None:
+            services.append(source)
+    converted, problems, named = openslo.convert(documents)
+    issues.extend(problems)
+    for shown, located in converted:
+        if (source := _validate(shown, located, ServiceFile, issues, failed)) is not None:
+            services.append(source)
+    return services, named
+
+
+def _validate(shown: str, located: Located, model: type[M], issues: list[SpecIssue], failed: list[Unloaded] | None) -> Source[M] | None:
     required = [f"`{name}`" for name, f in model.model_fields.items() if f.is_required()]
     if located.data is None and not required:
         located.data = {}  # an empty or comment-only settings file: the defaults
@@ -178,14 +214,6 @@ def _display(path: Path) -> str:
     except ValueError:
         return str(path)
     return str(path.resolve()) if rel.startswith("..") else rel
-
-
-def field_path(loc: tuple[str | int, ...]) -> str:
-    """('slos', 0, 'objective') -> 'slos[0].objective'."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _pydantic_issues(exc: ValidationError, shown: str, located: Located, model: type[BaseModel]) -> list[SpecIssue]:

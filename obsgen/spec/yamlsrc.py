@@ -42,12 +42,11 @@ class _Scalars(yaml.constructor.SafeConstructor):
 
 
 def load_located(text: str) -> Located:
+    """One YAML document, with the line of every value."""
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise YamlSyntaxError(line, f"invalid YAML: {exc.problem or exc}") from None
+        raise _syntax(exc) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1, f"invalid YAML: {exc}") from None
     located = Located(data=None)
@@ -55,6 +54,29 @@ def load_located(text: str) -> Located:
         return located
     located.data = _convert(node, (), located.lines, _Scalars(), [0])
     return located
+
+
+def load_located_all(text: str) -> list[Located]:
+    """Every document of a multi-document stream (OpenSLO files hold several), each with its
+    lines; the alias and size limits apply to the stream as a whole."""
+    count = [0]
+    found = []
+    try:
+        for node in yaml.compose_all(text, Loader=_Loader):
+            located = Located(data=None)
+            if node is not None:
+                located.data = _convert(node, (), located.lines, _Scalars(), count)
+            found.append(located)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax(exc) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(1, f"invalid YAML: {exc}") from None
+    return found
+
+
+def _syntax(exc: yaml.MarkedYAMLError) -> YamlSyntaxError:
+    mark = exc.problem_mark or exc.context_mark
+    return YamlSyntaxError(mark.line + 1 if mark else 1, f"invalid YAML: {exc.problem or exc}")
 
 
 def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], scalars: _Scalars, count: list[int]) -> Any:
@@ -94,3 +116,11 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], scalars: _Scal
         return scalars.construct_object(node)
     except yaml.constructor.ConstructorError as exc:
         raise YamlSyntaxError(node.start_mark.line + 1, f"invalid YAML: {exc.problem}") from None
+
+
+def field_path(loc: tuple[str | int, ...]) -> str:
+    """('slos', 0, 'objective') -> 'slos[0].objective'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,39 @@
+"""OpenSLO documents in slo/ compile exactly as the same SLOs written in obsgen's own spec."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.writer import write_output
+from tests.conftest import FIXTURES, artifacts_at, project_at
+
+OPENSLO, NATIVE = FIXTURES / "openslo", FIXTURES / "openslo-native"
+
+
+def test_openslo_v1_and_v1alpha_read_as_the_native_spec() -> None:
+    ours, theirs = project_at(OPENSLO), project_at(NATIVE)
+    for service in theirs.services:
+        got = ours.service(service.name)
+        assert got is not None and (got.team, got.runbook) == (service.team, service.runbook)
+        for slo, expected in zip(got.slos, service.slos, strict=True):
+            assert (slo.name, slo.objective, slo.period, slo.sli, slo.tiers, slo.no_data) == (
+                expected.name, expected.objective, expected.period, expected.sli, expected.tiers, expected.no_data)
+
+
+def test_openslo_rules_and_tests_equal_the_native_ones() -> None:
+    for path, text in artifacts_at(NATIVE).items():
+        if path.startswith("prometheus/"):
+            assert artifacts_at(OPENSLO)[path] == text, path
+
+
+def test_the_alert_policy_note_says_what_was_replaced() -> None:
+    (slo, _) = project_at(OPENSLO).service("checkout").slos  # type: ignore[union-attr]
+    assert "OpenSLO alert policies page-on-fast-burn" in slo.description and "replaced by obsgen's" in slo.description
+
+
+def test_generated_tests_pass_for_openslo_input(tmp_path: Path, promtool: str) -> None:
+    write_output(compile_project(project_at(OPENSLO)), tmp_path)
+    for test in sorted((tmp_path / "prometheus" / "tests").glob("*.yml")):
+        proc = subprocess.run([promtool, "test", "rules", str(test)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
