@@ -96,6 +96,17 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--force", action="store_true", help="overwrite dashboards edited in Grafana, or not written by obsgen")
             cmd.add_argument("--message", metavar="TEXT", help="version message (default: names the git commit)")
 
+    imp = sub.add_parser(
+        "import",
+        help="convert Sloth, Pyrra or OpenSLO specs into slo/*.yaml",
+        description="Read Sloth (prometheus/v1 and the PrometheusServiceLevel CRD), Pyrra ServiceLevelObjective and "
+        "OpenSLO v1/v1alpha files and write one obsgen spec per service into OUT, each SLO commented with where it "
+        "came from. Prints a report of every field dropped or approximated. Exit status 2 for input it cannot read; "
+        "4 when a spec file it would write exists already.",
+    )
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument("--out", type=Path, default=Path("slo"), metavar="DIR", help="where to write (default: slo)")
+
     explain = sub.add_parser(
         "explain",
         help="print what each alert means: budgets, burn rates, time to fire",
@@ -267,6 +278,32 @@ def _push(args: argparse.Namespace) -> int:
     return EXIT_FAILED if total.failed or total.refused else EXIT_OK
 
 
+def _import(args: argparse.Namespace) -> int:
+    from obsgen.errors import OutputError, SpecIssue
+    from obsgen.spec.imports import import_files
+
+    texts, unreadable = [], []
+    for path in args.files:
+        try:
+            texts.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            unreadable.append(SpecIssue(str(path), 0, "", f"cannot read: {exc}"))
+    if unreadable:
+        raise SpecError(unreadable)
+    imported = import_files(texts)
+    clashes = [name for name in imported.specs if (args.out / name).exists()]
+    if clashes:
+        raise OutputError(f"{', '.join(str(args.out / n) for n in clashes)} exist already; import into another --out folder")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in imported.specs.items():
+        (args.out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out / name}")
+    for line in imported.report:
+        print(f"note: {line}")
+    print(f"obsgen: {len(imported.specs)} service spec(s) written, {len(imported.report)} note(s)")
+    return EXIT_OK
+
+
 def _explain(args: argparse.Namespace) -> int:
     from obsgen.pipeline import report
     from obsgen.spec.load import load_project
@@ -291,5 +328,6 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "generate": _generate, "validate": _validate, "plan": _plan, "push": _push, "explain": _explain, "schema": _schema,
+    "generate": _generate, "validate": _validate, "plan": _plan, "push": _push, "import": _import, "explain": _explain,
+    "schema": _schema,
 }

@@ -1,0 +1,269 @@
+"""`obsgen import`: Sloth (`prometheus/v1` and the `PrometheusServiceLevel` CRD), Pyrra
+(`ServiceLevelObjective`) and OpenSLO documents, converted to obsgen's own service specs.
+
+Pure: file texts in, spec texts and a report out (the CLI reads and writes). Common query shapes
+become selectors, so imported SLOs get obsgen's layered windows and generated tests:
+`sum(rate(SELECTOR[{{.window}}]))` and Pyrra's `errors`/`total` metrics. Other queries stay
+expressions over `[$window]`, and the report says so; every field dropped or approximated is one
+report line with its file and line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from obsgen.core import promql
+from obsgen.errors import SpecError, SpecIssue
+from obsgen.spec import openslo
+from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_located_all
+
+SLOTH, SLOTH_CRD, PYRRA, OPENSLO = "Sloth prometheus/v1", "Sloth PrometheusServiceLevel", "Pyrra ServiceLevelObjective", "OpenSLO"
+_RATE_OF = re.compile(r"^\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(?P<sel>[^\[\]()]+?)\s*\[\s*(?:\{\{\s*\.window\s*\}\}|\$window)\s*\]\s*\)\s*\)\s*$")
+PLACEHOLDER_RUNBOOK = "https://runbooks.example.com/{service}"
+
+
+@dataclass
+class Imported:
+    """What one import run produced: spec file name -> text, and the report's lines."""
+
+    specs: dict[str, str] = field(default_factory=dict)
+    report: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Source:
+    shown: str
+    located: Located
+
+    def note(self, out: Imported, path: tuple[str | int, ...], message: str) -> None:
+        out.report.append(f"{self.shown}:{self.located.line_of(path)}: {field_path(path) or '-'}: {message}")
+
+    def issue(self, path: tuple[str | int, ...], message: str) -> SpecIssue:
+        return SpecIssue(self.shown, self.located.line_of(path), field_path(path), message)
+
+
+def import_files(files: list[tuple[str, str]]) -> Imported:
+    """Convert (shown name, text) files; SpecError (exit 2) for what cannot be read at all."""
+    out = Imported()
+    issues: list[SpecIssue] = []
+    services: dict[str, tuple[dict[str, Any], list[str]]] = {}  # name -> (spec, comment per SLO)
+    openslo_files: list[tuple[str, list[Located]]] = []
+    for shown, text in files:
+        try:
+            docs = load_located_all(text)
+        except YamlSyntaxError as exc:
+            issues.append(SpecIssue(shown, exc.line, "", str(exc)))
+            continue
+        if openslo.is_openslo(docs):
+            openslo_files.append((shown, docs))
+            continue
+        for located in docs:
+            source = _Source(shown, located)
+            data = located.data if isinstance(located.data, dict) else {}
+            try:
+                if data.get("version") == "prometheus/v1":
+                    _sloth(source, data, (), out, services, SLOTH)
+                elif data.get("kind") == "PrometheusServiceLevel" and str(data.get("apiVersion", "")).startswith("sloth.slok.dev/"):
+                    _sloth(source, data.get("spec") or {}, ("spec",), out, services, SLOTH_CRD)
+                elif data.get("kind") == "ServiceLevelObjective" and str(data.get("apiVersion", "")).startswith("pyrra.dev/"):
+                    _pyrra(source, data, out, services)
+                else:
+                    issues.append(source.issue(("apiVersion",) if "apiVersion" in data else (), (
+                        "not a format obsgen imports: Sloth `version: prometheus/v1`, `sloth.slok.dev/v1` "
+                        "PrometheusServiceLevel, `pyrra.dev/v1alpha1` ServiceLevelObjective, or OpenSLO v1/v1alpha")))
+            except _Refused as exc:
+                issues.append(exc.issue)
+    converted, problems, _ = openslo.convert(openslo_files)
+    issues += problems
+    for shown, located in converted:
+        spec = dict(located.data)
+        comments = [f"from {shown}:{located.line_of(('slos', i))} ({OPENSLO})" for i in range(len(spec["slos"]))]
+        try:
+            _merge(services, spec, comments, _Source(shown, located))
+        except _Refused as exc:
+            issues.append(exc.issue)
+    if issues:
+        raise SpecError(issues)
+    for name, (spec, comments) in sorted(services.items()):
+        out.specs[f"{name}.yaml"] = _render(spec, comments)
+    return out
+
+
+class _Refused(Exception):
+    def __init__(self, issue: SpecIssue):
+        super().__init__(issue.message)
+        self.issue = issue
+
+
+def _require(source: _Source, data: dict[str, Any], key: str, path: tuple[str | int, ...]) -> Any:
+    if data.get(key) in (None, "", []):
+        raise _Refused(source.issue((*path, key), "required field is missing"))
+    return data[key]
+
+
+def _sloth(source: _Source, spec: dict[str, Any], path: tuple[str | int, ...], out: Imported,
+           services: dict[str, tuple[dict[str, Any], list[str]]], kind: str) -> None:
+    service = str(_require(source, spec, "service", path))
+    labels = spec.get("labels") or {}
+    team = labels.get("team") or labels.get("owner")
+    if not team:
+        source.note(out, (*path, "labels"), f"Sloth has no owning team: set `team:` (written as {service!r})")
+    slos, comments = [], []
+    for i, slo in enumerate(_require(source, spec, "slos", path)):
+        at = (*path, "slos", i)
+        comments.append(f"from {source.shown}:{source.located.line_of(at)} ({kind})")
+        slos.append(_sloth_slo(source, slo, at, out))
+    runbook = next((s.pop("_runbook") for s in slos if s.get("_runbook")), None)
+    for s in slos:
+        s.pop("_runbook", None)
+    if not runbook:
+        runbook = PLACEHOLDER_RUNBOOK.format(service=service)
+        source.note(out, path or ("service",), f"no runbook annotation: set `runbook:` (written as {runbook})")
+    own = {k: v for k, v in labels.items() if k not in ("team", "owner")}
+    spec_out: dict[str, Any] = {"service": service, "team": str(team or service), "runbook": runbook}
+    if own:
+        spec_out["labels"] = {k: str(v) for k, v in own.items()}
+    spec_out["slos"] = slos
+    _merge(services, spec_out, comments, source)
+
+
+def _sloth_slo(source: _Source, slo: dict[str, Any], at: tuple[str | int, ...], out: Imported) -> dict[str, Any]:
+    result: dict[str, Any] = {"name": _require(source, slo, "name", at), "objective": _require(source, slo, "objective", at)}
+    if slo.get("description"):
+        result["description"] = slo["description"]
+    sli = _require(source, slo, "sli", at)
+    events = sli.get("events") if isinstance(sli, dict) else None
+    if not isinstance(events, dict):
+        raise _Refused(source.issue((*at, "sli"), "only `events` SLIs can be imported (raw ratios and plugins have no events to count)"))
+    # The CRD spells the same fields in camelCase.
+    error_key, total_key = ("error_query", "total_query") if "error_query" in events or "total_query" in events else ("errorQuery", "totalQuery")
+    result["sli"] = {"ratio": {
+        "errors": _events(source, _require(source, events, error_key, (*at, "sli", "events")), (*at, "sli", "events", error_key), out),
+        "total": _events(source, _require(source, events, total_key, (*at, "sli", "events")), (*at, "sli", "events", total_key), out),
+    }}
+    alerting = slo.get("alerting") or {}
+    for snake, camel in (("page_alert", "pageAlert"), ("ticket_alert", "ticketAlert")):
+        if camel in alerting:
+            alerting = {**alerting, snake: alerting[camel]}
+    mine: dict[str, Any] = {}
+    if (alerting.get("page_alert") or {}).get("disable"):
+        mine["critical"] = False
+    if (alerting.get("ticket_alert") or {}).get("disable"):
+        mine["warning"] = False
+    if alerting.get("labels"):
+        mine["labels"] = {k: str(v) for k, v in alerting["labels"].items()}
+    annotations = dict(alerting.get("annotations") or {})
+    for key in ("runbook", "runbook_url"):
+        if key in annotations:
+            result["_runbook"] = annotations.pop(key)
+    if annotations:
+        mine["annotations"] = annotations
+    if alerting.get("name"):
+        source.note(out, (*at, "alerting", "name"), "dropped: obsgen names its alerts ErrorBudgetBurn, with slo and tier labels")
+    for kind in ("page_alert", "ticket_alert"):
+        if (alerting.get(kind) or {}).get("labels"):
+            source.note(out, (*at, "alerting", kind, "labels"),
+                        "dropped: obsgen sets severity per tier (critical pages, warning tickets); route on it in alerts/routing.yaml")
+    if slo.get("labels"):
+        source.note(out, (*at, "labels"), "moved to alerting.labels (obsgen's SLO series carry the service's labels)")
+        mine.setdefault("labels", {}).update({k: str(v) for k, v in slo["labels"].items()})
+    if mine:
+        result["alerting"] = mine
+    return result
+
+
+def _events(source: _Source, query: str, at: tuple[str | int, ...], out: Imported) -> str:
+    """`sum(rate(selector[{{.window}}]))` -> the selector; anything else stays an expression."""
+    match = _RATE_OF.match(query)
+    if match:
+        try:
+            return promql.parse_selector(match["sel"]).render()
+        except ValueError:
+            pass
+    expression = openslo.SLOTH_WINDOW.sub("$window", query).strip()
+    source.note(out, at, "kept as an expression over [$window]: not sum(rate(selector[window])), so obsgen cannot "
+                "layer its windows or generate this SLO's tests")
+    return expression
+
+
+def _pyrra(source: _Source, data: dict[str, Any], out: Imported, services: dict[str, tuple[dict[str, Any], list[str]]]) -> None:
+    meta, spec = data.get("metadata") or {}, data.get("spec") or {}
+    name = str(_require(source, meta, "name", ("metadata",)))
+    labels = meta.get("labels") or {}
+    service = str(labels.get("service") or labels.get("app") or meta.get("namespace") or name)
+    source.note(out, ("metadata",), f"service {service!r} from metadata.labels.service, .app or the namespace")
+    try:
+        objective = float(_require(source, spec, "target", ("spec",)))
+    except (TypeError, ValueError):
+        raise _Refused(source.issue(("spec", "target"), f"a percentage such as \"99.5\" (got {spec.get('target')!r})")) from None
+    indicator = _require(source, spec, "indicator", ("spec",))
+    slo: dict[str, Any] = {"name": name, "objective": objective, "period": str(spec.get("window") or "28d")}
+    if spec.get("description"):
+        slo["description"] = spec["description"]
+    if "ratio" in indicator:
+        ratio = indicator["ratio"]
+        at = ("spec", "indicator", "ratio")
+        slo["sli"] = {"ratio": {"errors": _metric(source, ratio, "errors", at), "total": _metric(source, ratio, "total", at)}}
+        if ratio.get("grouping"):
+            source.note(out, (*at, "grouping"), "approximated: one SLO over all groups (per-group SLOs are not supported yet)")
+    elif "latency" in indicator:
+        latency, at = indicator["latency"], ("spec", "indicator", "latency")
+        bucket = promql.parse_selector(_metric(source, latency, "success", at))
+        le = next((m for m in bucket.matchers if m.name == "le" and m.op == "="), None)
+        if le is None or not bucket.name.endswith("_bucket"):
+            raise _Refused(source.issue((*at, "success", "metric"), "a latency success metric is a _bucket series with an le=\"...\" matcher"))
+        histogram = promql.Selector(bucket.name.removesuffix("_bucket"), tuple(m for m in bucket.matchers if m.name != "le"))
+        threshold = float(le.value)
+        slo["sli"] = {"latency": {"histogram": histogram.render(), "buckets": [threshold], "threshold": threshold}}
+    else:
+        kinds = ", ".join(sorted(indicator)) if isinstance(indicator, dict) else "?"
+        raise _Refused(source.issue(("spec", "indicator"), f"obsgen imports ratio and latency indicators (got {kinds})"))
+    alerting = spec.get("alerting") or {}
+    if alerting.get("disabled"):
+        slo["alerting"] = {"critical": False, "warning": False, "no_data": False}
+    if alerting.get("name"):
+        source.note(out, ("spec", "alerting", "name"), "dropped: obsgen names its alerts ErrorBudgetBurn")
+    runbook = PLACEHOLDER_RUNBOOK.format(service=service)
+    source.note(out, ("metadata",), f"Pyrra has no team or runbook: set `team:` and `runbook:` (written as {service!r}, {runbook})")
+    comment = f"from {source.shown}:{source.located.line_of(())} ({PYRRA})"
+    _merge(services, {"service": service, "team": service, "runbook": runbook, "slos": [slo]}, [comment], source)
+
+
+def _metric(source: _Source, parent: dict[str, Any], key: str, at: tuple[str | int, ...]) -> str:
+    side = parent.get(key) if isinstance(parent, dict) else None
+    metric = side.get("metric") if isinstance(side, dict) else None
+    if not isinstance(metric, str):
+        raise _Refused(source.issue((*at, key), "required field is missing: metric"))
+    try:
+        return promql.parse_selector(metric).render()
+    except ValueError as exc:
+        raise _Refused(source.issue((*at, key, "metric"), str(exc))) from None
+
+
+def _merge(services: dict[str, tuple[dict[str, Any], list[str]]], spec: dict[str, Any], comments: list[str], source: _Source) -> None:
+    """Several files may hold SLOs of one service: one spec file per service."""
+    name = spec["service"]
+    if name not in services:
+        services[name] = (spec, comments)
+        return
+    known, known_comments = services[name]
+    taken = {s["name"] for s in known["slos"]}
+    for slo, comment in zip(spec["slos"], comments, strict=True):
+        if slo["name"] in taken:
+            raise _Refused(source.issue(("slos",), f"SLO {slo['name']!r} of service {name!r} is imported twice"))
+        known["slos"].append(slo)
+        known_comments.append(comment)
+
+
+def _render(spec: dict[str, Any], comments: list[str]) -> str:
+    head = {k: v for k, v in spec.items() if k != "slos"}
+    lines = ["# Imported by `obsgen import`; the import report lists what changed.",
+             yaml.safe_dump(head, sort_keys=False, allow_unicode=True).rstrip("\n"), "slos:"]
+    for slo, comment in zip(spec["slos"], comments, strict=True):
+        lines.append(f"  # {comment}")
+        body = yaml.safe_dump([slo], sort_keys=False, allow_unicode=True, width=1_000_000).rstrip("\n")
+        lines += [f"  {line}" for line in body.splitlines()]
+    return "\n".join(lines) + "\n"
