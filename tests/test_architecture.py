@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "obsgen"
-TARGETS = {"prometheus", "grafana", "loki", "alertmanager"}
+TARGETS = {"prometheus", "grafana", "loki", "alertmanager", "kubernetes"}
 # What each part may import besides itself. Builders never see remote/, the pipeline or the CLI;
 # remote/ never sees the model; nothing but the CLI sees everything.
 MAY_IMPORT: dict[str, set[str]] = {
@@ -21,6 +21,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "grafana": {"core", "model", "loki"},
     "loki": {"core", "model"},
     "alertmanager": {"core", "model"},
+    "kubernetes": {"core", "model"},
     "remote": {"core", "errors"},
     "pipeline": {"core", "model", "errors", *TARGETS},
     "cli": {"core", "model", "spec", "errors", "pipeline", "remote", *TARGETS, "__init__"},
@@ -102,4 +103,7 @@ def test_only_the_model_types_parse_durations_and_selectors() -> None:
                 name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
                 if name in ("parse_duration", "parse_selector", "parse_events"):
                     callers.add(path.relative_to(ROOT).as_posix())
-    assert callers <= {"obsgen/model/types.py", "obsgen/core/promql.py"}, sorted(callers)
+    # The converters of foreign specs (OpenSLO, Sloth, Pyrra) read queries to turn them into
+    # obsgen's spec; they run before the model, as part of loading, and hand it text.
+    loading = {"obsgen/spec/openslo.py", "obsgen/spec/imports.py"}
+    assert callers <= {"obsgen/model/types.py", "obsgen/core/promql.py", *loading}, sorted(callers)

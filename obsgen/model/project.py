@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import Field
 
@@ -22,6 +23,18 @@ class CustomDashboard:
     file: str  # absolute
 
 
+Output = Literal["prometheus", "prometheus-operator", "thanos"]
+
+
+class Kubernetes(Strict):
+    """Where the Kubernetes manifests go and what selects them."""
+
+    namespace: Name = Field("monitoring", description="Namespace of the PrometheusRule and Secret manifests.")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels of every manifest, e.g. the ones the Prometheus ruleSelector matches."
+    )
+
+
 class Settings(Strict):
     """obsgen.yaml: settings for the whole project. Optional."""
 
@@ -36,6 +49,12 @@ class Settings(Strict):
     dashboard_timeout: Seconds = Field(
         "30s", validate_default=True, description="How long a dashboards/*.dashboard.py may run before generate gives up on it."
     )
+    outputs: list[Output] = Field(
+        default_factory=lambda: list[Output](["prometheus"]),
+        description="What to write besides the plain rule files and their promtool tests (always written): "
+        "prometheus-operator (PrometheusRule and Alertmanager Secret manifests), thanos (rule files for Thanos Ruler).",
+    )
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes)
     alertmanager_version: str = Field(
         "0.25", pattern=r"^0\.\d+$",
         description="The oldest Alertmanager the configuration must load on; 0.26 or later allows webhook `url_file`.",

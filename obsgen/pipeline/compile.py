@@ -16,6 +16,7 @@ from obsgen.core import names
 from obsgen.core.rules import alerts_of, rule_file
 from obsgen.errors import SpecError, SpecIssue
 from obsgen.grafana import dashboards
+from obsgen.kubernetes import manifests
 from obsgen.loki import rules as loki
 from obsgen.model.project import Project, Settings
 from obsgen.model.slo import Service
@@ -38,8 +39,9 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     ops = ops_tests.test_file(service, layout.rule_file_from_tests(service.name))
     log_groups = loki.ruler_groups(service, url)
     alerts = [{names.ALERTNAME: a.alert, **a.labels} for a in alerts_of(groups + log_groups)]
+    plain = rule_file(groups)
     files = {
-        layout.rule_file(service.name): HEADER + to_yaml(rule_file(groups)),
+        layout.rule_file(service.name): HEADER + to_yaml(plain),
         layout.test_file(service.name): HEADER + to_yaml(tests),
         layout.dashboard_file(service.dashboard.folder, dashboards.service_uid(service.name)): dashboards.service_dashboard(
             service, grafana_url
@@ -49,6 +51,11 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
         files[layout.ops_test_file(service.name)] = HEADER + to_yaml(ops)
     if log_groups:
         files[layout.loki_rule_file(settings.loki_tenant, service.name)] = HEADER + to_yaml(rule_file(log_groups))
+    if "prometheus-operator" in settings.outputs:
+        manifest = manifests.prometheus_rule(service.name, plain["groups"], settings.kubernetes, settings.project)
+        files[layout.prometheus_rule_file(service.name)] = HEADER + to_yaml(manifest)
+    if "thanos" in settings.outputs:
+        files[layout.thanos_rule_file(service.name)] = HEADER + to_yaml({"groups": manifests.thanos_groups(plain["groups"])})
     return files, alerts
 
 
@@ -100,7 +107,11 @@ def compile_project(project: Project, workers: int | None = None) -> Artifacts:
     artifacts[layout.MANIFEST] = json.dumps({"project": project.settings.project}, indent=2) + "\n"
     if project.routing is not None:
         alerts = [labels for _, found in parts for labels in found]
-        artifacts[layout.ALERTMANAGER_CONFIG] = HEADER + to_yaml(alertmanager.config(project))
+        config = alertmanager.config(project)
+        artifacts[layout.ALERTMANAGER_CONFIG] = HEADER + to_yaml(config)
+        if "prometheus-operator" in project.settings.outputs:
+            secret = manifests.alertmanager_secret(config, to_yaml(config), project.settings.kubernetes, project.settings.project)
+            artifacts[layout.ALERTMANAGER_SECRET] = HEADER + to_yaml(secret)
         artifacts[layout.ROUTE_TESTS] = HEADER + (
             "# Each case: amtool config routes test --config.file=alertmanager.yml --verify.receivers=R label=value ...\n"
         ) + to_yaml(alertmanager.route_tests(project, alerts))

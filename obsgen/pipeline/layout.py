@@ -9,6 +9,9 @@ ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
 ROUTE_TESTS = "alertmanager/route-tests.yml"
 DASHBOARDS_DIR = "grafana/dashboards"  # <folder>/<uid>.json
 PROVISIONING = "grafana/provisioning/dashboards.yml"
+PROMETHEUS_RULES_DIR = "kubernetes/prometheusrules"  # <service>.yaml (output prometheus-operator)
+ALERTMANAGER_SECRET = "kubernetes/alertmanager-secret.yaml"
+THANOS_RULES_DIR = "thanos/rules"  # <service>.yml (output thanos)
 MANIFEST = "obsgen.json"  # {"project": ...}: who owns what push writes
 
 
@@ -35,3 +38,11 @@ def loki_rule_file(tenant: str, service: str) -> str:
 
 def dashboard_file(folder: str, uid: str) -> str:
     return f"{DASHBOARDS_DIR}/{folder}/{uid}.json"
+
+
+def prometheus_rule_file(service: str) -> str:
+    return f"{PROMETHEUS_RULES_DIR}/{service}.yaml"
+
+
+def thanos_rule_file(service: str) -> str:
+    return f"{THANOS_RULES_DIR}/{service}.yml"

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,7 +17,16 @@ import yaml
 from obsgen.core import promql
 from obsgen.errors import Origin, SpecIssue, ToolMissing
 from obsgen.pipeline.custom import query_errors
-from obsgen.pipeline.layout import ALERTMANAGER_CONFIG, DASHBOARDS_DIR, LOKI_RULES_DIR, ROUTE_TESTS, RULES_DIR, TESTS_DIR
+from obsgen.pipeline.layout import (
+    ALERTMANAGER_CONFIG,
+    DASHBOARDS_DIR,
+    LOKI_RULES_DIR,
+    PROMETHEUS_RULES_DIR,
+    ROUTE_TESTS,
+    RULES_DIR,
+    TESTS_DIR,
+    THANOS_RULES_DIR,
+)
 from obsgen.pipeline.tools import TOOL_HINT, Generation, generations, on_path, version_of
 
 
@@ -106,6 +116,48 @@ def promtool_check_rules(out: Path, generation: Generation | None = None) -> lis
         return []
     where = f"promtool check rules ({gen.label})"
     return [Finding(where, line) for line in promtool_failures(proc.stdout + proc.stderr)]
+
+
+def packaged_rule_files(out: Path, folder: Path) -> list[tuple[Path, Path]]:
+    """(written file, plain rule file in `folder`) for every PrometheusRule manifest and Thanos rule
+    file, unpacked to what promtool reads; a file that is not what obsgen writes raises ValueError."""
+    pairs = []
+    for path in sorted((out / PROMETHEUS_RULES_DIR).glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if doc.get("apiVersion") != "monitoring.coreos.com/v1" or doc.get("kind") != "PrometheusRule":
+            raise ValueError(f"{path}: not a monitoring.coreos.com/v1 PrometheusRule")
+        groups = (doc.get("spec") or {}).get("groups", [])
+        pairs.append((path, {"groups": groups}))
+    for path in sorted((out / THANOS_RULES_DIR).glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        groups = doc.get("groups", [])
+        if any(g.get("partial_response_strategy") not in ("abort", "warn") for g in groups):
+            raise ValueError(f"{path}: every Thanos group needs partial_response_strategy abort or warn")
+        pairs.append((path, {"groups": [{k: v for k, v in g.items() if k != "partial_response_strategy"} for g in groups]}))
+    found = []
+    for i, (path, doc) in enumerate(pairs):
+        plain = folder / f"{i:04d}-{path.stem}.yml"
+        plain.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        found.append((path, plain))
+    return found
+
+
+def promtool_check_packaged(out: Path, generation: Generation | None = None) -> list[Finding]:
+    """The PrometheusRule manifests' and Thanos rule files' groups, through `promtool check rules`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            pairs = packaged_rule_files(out, Path(tmp))
+        except (ValueError, yaml.YAMLError) as exc:
+            return [Finding(str(out), str(exc).splitlines()[0])]
+        if not pairs:
+            return []
+        gen = _default(generation)
+        findings = []
+        for written, plain in pairs:
+            proc = subprocess.run([gen.need("promtool"), "check", "rules", str(plain)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                findings += [Finding(str(written), f"promtool check rules ({gen.label}): {line}") for line in promtool_failures(proc.stdout + proc.stderr)]
+        return findings
 
 
 def promtool_test_rules(out: Path, generation: Generation | None = None) -> list[Finding]:
@@ -246,6 +298,6 @@ def validate_output(
         raise ToolMissing(TOOL_HINT.format(tool="promtool"))
     findings: list[Finding | SpecIssue] = [*check_expressions(out), *check_dashboard_queries(out)]
     for gen in found:
-        findings += promtool_check_rules(out, gen) + promtool_test_rules(out, gen) + amtool_check(out, gen)
+        findings += promtool_check_rules(out, gen) + promtool_check_packaged(out, gen) + promtool_test_rules(out, gen) + amtool_check(out, gen)
     findings += check_loki_shape(out) + logql_check(written(out, LOKI_RULES_DIR, DASHBOARDS_DIR), sources)
     return list(dict.fromkeys(findings))  # both generations often say the same

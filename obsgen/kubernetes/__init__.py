@@ -1,0 +1,1 @@
+"""Kubernetes manifests of what obsgen generates (Prometheus Operator rules, the Alertmanager Secret)."""
