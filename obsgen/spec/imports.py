@@ -221,6 +221,8 @@ def _pyrra(source: _Source, data: dict[str, Any], out: Imported, services: dict[
     else:
         kinds = ", ".join(sorted(indicator)) if isinstance(indicator, dict) else "?"
         raise _Refused(source.issue(("spec", "indicator"), f"obsgen imports ratio and latency indicators (got {kinds})"))
+    source.note(out, ("spec", "window"), "approximated: alerts use obsgen's multiwindow tiers (1h/5m, 6h/30m, 1d/2h, 3d/6h "
+                "spending 2%, 5%, 10% and 10% of the budget); Pyrra scales its alert windows with the SLO window")
     alerting = spec.get("alerting") or {}
     if alerting.get("disabled"):
         slo["alerting"] = {"critical": False, "warning": False, "no_data": False}

@@ -76,6 +76,7 @@ def test_the_report_names_every_dropped_or_approximated_field() -> None:
     assert "sloth-checkout.yml:23: slos[0].alerting.page_alert.labels: dropped" in report
     assert "slos[1].sli.events.error_query: kept as an expression" in report  # `or on() vector(0)`
     assert "pyrra-search.yml:17: spec.indicator.ratio.grouping: approximated" in report
+    assert "pyrra-search.yml:9: spec.window: approximated: alerts use obsgen's multiwindow tiers" in report
     checkout = import_files(files).specs["checkout.yaml"]
     assert "# from tests/fixtures/import/sloth-checkout.yml:8 (Sloth prometheus/v1)" in checkout
     assert 'errors: http_requests_total{job="checkout", code=~"5.."}' in checkout  # a selector: layered windows
