@@ -1,11 +1,6 @@
 """OpenSLO documents in slo/ compile exactly as the same SLOs written in obsgen's own spec."""
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
-from obsgen.pipeline.compile import compile_project
-from obsgen.pipeline.writer import write_output
 from tests.conftest import FIXTURES, artifacts_at, project_at
 
 OPENSLO, NATIVE = FIXTURES / "openslo", FIXTURES / "openslo-native"
@@ -22,6 +17,8 @@ def test_openslo_v1_and_v1alpha_read_as_the_native_spec() -> None:
 
 
 def test_openslo_rules_and_tests_equal_the_native_ones() -> None:
+    """Byte for byte: the promtool tests proven on native specs prove these too (running promtool
+    on them again would cost a minute per generation and prove nothing new)."""
     for path, text in artifacts_at(NATIVE).items():
         if path.startswith("prometheus/"):
             assert artifacts_at(OPENSLO)[path] == text, path
@@ -30,10 +27,3 @@ def test_openslo_rules_and_tests_equal_the_native_ones() -> None:
 def test_the_alert_policy_note_says_what_was_replaced() -> None:
     (slo, _) = project_at(OPENSLO).service("checkout").slos  # type: ignore[union-attr]
     assert "OpenSLO alert policies page-on-fast-burn" in slo.description and "replaced by obsgen's" in slo.description
-
-
-def test_generated_tests_pass_for_openslo_input(tmp_path: Path, promtool: str) -> None:
-    write_output(compile_project(project_at(OPENSLO)), tmp_path)
-    for test in sorted((tmp_path / "prometheus" / "tests").glob("*.yml")):
-        proc = subprocess.run([promtool, "test", "rules", str(test)], capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
