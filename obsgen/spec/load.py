@@ -16,7 +16,7 @@ from obsgen.model.project import CustomDashboard, Project, Settings
 from obsgen.model.routing import Routing, Target
 from obsgen.spec import openslo, resolve
 from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
-from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_located, load_located_all
+from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_located_all
 
 SLO_DIR = "slo"
 ROUTING_FILE = "alerts/routing.yaml"
@@ -141,18 +141,27 @@ def _load_dashboards(folder: Path, issues: list[SpecIssue]) -> list[CustomDashbo
     return found
 
 
-def _load(path: Path, model: type[M], issues: list[SpecIssue], failed: list[Unloaded] | None = None) -> Source[M] | None:
+def _read(path: Path, issues: list[SpecIssue], failed: list[Unloaded] | None) -> list[Located] | None:
+    """Every YAML document of a spec file, or None with the problem recorded."""
     shown = _display(path)
     try:
-        located = load_located(path.read_text(encoding="utf-8"))
+        return load_located_all(path.read_text(encoding="utf-8"))
     except YamlSyntaxError as exc:
         issues.append(SpecIssue(shown, exc.line, "", str(exc)))
         failed.append(Unloaded(shown, None)) if failed is not None else None
-        return None
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
+    return None
+
+
+def _load(path: Path, model: type[M], issues: list[SpecIssue], failed: list[Unloaded] | None = None) -> Source[M] | None:
+    docs = _read(path, issues, failed)
+    if docs is None:
         return None
-    return _validate(shown, located, model, issues, failed)
+    if len(docs) > 1:
+        issues.append(SpecIssue(_display(path), docs[1].line_of(()), "", "invalid YAML: expected a single document in the stream"))
+        return None
+    return _validate(_display(path), docs[0] if docs else Located(None), model, issues, failed)
 
 
 def _load_services(files: list[Path], issues: list[SpecIssue], failed: list[Unloaded]) -> tuple[list[Source[ServiceFile]], set[str]]:
@@ -161,15 +170,8 @@ def _load_services(files: list[Path], issues: list[SpecIssue], failed: list[Unlo
     services: list[Source[ServiceFile]] = []
     documents: list[tuple[str, list[Located]]] = []
     for path in files:
-        shown = _display(path)
-        try:
-            docs = load_located_all(path.read_text(encoding="utf-8"))
-        except YamlSyntaxError as exc:
-            issues.append(SpecIssue(shown, exc.line, "", str(exc)))
-            failed.append(Unloaded(shown, None))
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            issues.append(SpecIssue(shown, 0, "", f"cannot read: {exc}"))
+        shown, docs = _display(path), _read(path, issues, failed)
+        if docs is None:
             continue
         if openslo.is_openslo(docs):
             documents.append((shown, docs))
