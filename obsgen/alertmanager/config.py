@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from obsgen.core import names, promql, slo_math
+from obsgen.core import names, promql
 from obsgen.core.durations import format_duration
 from obsgen.model.project import Project
 from obsgen.model.routing import Routing, Target, Team
@@ -80,24 +80,32 @@ def _team_route(name: str, team: Team) -> dict[str, Any]:
 
 
 def _inhibitions(project: Project) -> list[dict[str, Any]]:
+    # Per-group SLOs: a group's alert mutes only the same group's (a label absent on both sides is equal).
+    groups = sorted({label for service in project.services for slo in service.slos for label in slo.group_by})
     rules: list[dict[str, Any]] = [
         {
             # A page makes the ticket for the same alert, service and SLO redundant.
             "source_matchers": [_matcher(names.SEVERITY, "critical")],
             "target_matchers": [_matcher(names.SEVERITY, "warning")],
-            "equal": [names.ALERTNAME, names.SERVICE, names.SLO],
+            "equal": [names.ALERTNAME, names.SERVICE, names.SLO, *groups],
         }
     ]
     burn = _matcher(names.ALERTNAME, names.ALERT_BURN)
-    for severity in ("critical", "warning"):
-        tiers = [t for t in slo_math.DEFAULT_TIERS if t.severity == severity]
-        for i, fast in enumerate(tiers):
-            for slow in tiers[i + 1 :]:
-                rules.append({
-                    "source_matchers": [burn, _matcher(names.LONG_WINDOW, format_duration(fast.long_window))],
-                    "target_matchers": [burn, _matcher(names.LONG_WINDOW, format_duration(slow.long_window))],
-                    "equal": [names.SERVICE, names.SLO],
-                })
+    # A faster tier of the same severity makes a slower one redundant, per SLO: the pairs of every
+    # SLO's tiers, each with its severity so a ticket never mutes a page.
+    pairs: set[tuple[str, int, int]] = set()
+    for service in project.services:
+        for slo in service.slos:
+            for i, fast in enumerate(slo.tiers):
+                pairs |= {(fast.severity, fast.long_window, slow.long_window) for slow in slo.tiers[i + 1 :]
+                          if slow.severity == fast.severity and fast.long_window < slow.long_window}
+    for severity, fast_window, slow_window in sorted(pairs, key=lambda p: (p[0] != "critical", p[1], p[2])):
+        level = _matcher(names.SEVERITY, severity)
+        rules.append({
+            "source_matchers": [burn, level, _matcher(names.LONG_WINDOW, format_duration(fast_window))],
+            "target_matchers": [burn, level, _matcher(names.LONG_WINDOW, format_duration(slow_window))],
+            "equal": [names.SERVICE, names.SLO, *groups],
+        })
     for service in project.services:
         for dep in service.depends_on:
             if dep.mute:

@@ -188,11 +188,17 @@ def parse_events(text: str) -> Events:
         raise
 
 
-def sum_rate(events: Events, window: str) -> str:
-    """Events per second over the window, summed to one series."""
+def sum_rate(events: Events, window: str, by: tuple[str, ...] = ()) -> str:
+    """Events per second over the window, summed to one series (per value of `by`)."""
+    agg = f"sum by ({', '.join(by)}) " if by else "sum"
     if isinstance(events, WindowExpression):
-        return f"sum({events.at(window)})"
-    return f"sum(rate({events.render()}[{window}]))"
+        return f"{agg}({events.at(window)})"
+    return f"{agg}(rate({events.render()}[{window}]))"
+
+
+def on(labels: tuple[str, ...]) -> str:
+    """`on (a, b)`: vector matching on these labels only (`on ()`: one series each side)."""
+    return f"on ({', '.join(labels)})"
 
 
 def usage_ratio(used: str, capacity: str, by: list[str]) -> str:

@@ -48,39 +48,73 @@ def _raw(events: promql.Events, by: str | None = None) -> str:
     return f"{agg} (rate({_env(events)}[{RATE}]))"
 
 
-def _rec(metric: str, service: Service, slo: SLO) -> str:
-    return promql.Selector.of(metric, **service.ids(slo)).render()
+def _rec(metric: str, service: Service, slo: SLO, worst: str = "") -> str:
+    """An SLO's recording. Per-group SLOs: `worst` (max or min) of the groups, for an SLO-wide
+    panel; otherwise the groups the dashboard's variables select."""
+    selector = promql.Selector.of(metric, **service.ids(slo))
+    if not slo.group_by:
+        return selector.render()
+    if worst:
+        return f"{worst}({selector.render()})"
+    for label in slo.group_by:
+        selector = selector.with_matcher(promql.Matcher(label, "=~", f"${label}"))
+    return selector.render()
+
+
+def _worst(slo: SLO) -> str:
+    return f" (worst {', '.join(slo.group_by)})" if slo.group_by else ""
 
 
 def _slo_status(service: Service, slo: SLO) -> list[Any]:
-    """SLI over the period against its objective, and the budget left."""
+    """SLI over the period against its objective, and the budget left; a per-group SLO's worst group."""
     objective = float(slo_math.objective_ratio(slo.objective))
     period = format_duration(slo.period)
     return [
         panels.stat(
-            f"{slo.name}: SLI over {period}", f"1 - {_rec(names.error_ratio(slo.period), service, slo)}", "percentunit",
+            f"{slo.name}: SLI over {period}{_worst(slo)}", f"1 - {_rec(names.error_ratio(slo.period), service, slo, 'max')}", "percentunit",
             description=f"Good events over the last {period}; objective {slo.objective:g}%.",
             thresholds=[(None, "red"), (objective, "green")],
         ),
         panels.gauge(
-            f"{slo.name}: error budget left", _rec(names.BUDGET_REMAINING, service, slo), "percentunit", 0, 1,
+            f"{slo.name}: error budget left{_worst(slo)}", _rec(names.BUDGET_REMAINING, service, slo, "min"), "percentunit", 0, 1,
             description=f"Share of the {period} error budget not yet spent; below zero the SLO is missed.",
             thresholds=[(None, "red"), (0.25, "orange"), (0.5, "green")],
         ),
     ]
 
 
+def _groups(service: Service) -> Row | None:
+    """Per-group SLOs: every group by budget left, the least first, and each group's burn rate."""
+    found = []
+    for slo in service.slos:
+        if not slo.group_by:
+            continue
+        legend = " ".join(f"{{{{{label}}}}}" for label in slo.group_by)
+        budget = promql.number(float(slo.budget))
+        found.append(panels.table(
+            f"{slo.name}: {', '.join(slo.group_by)} by error budget left",
+            f"sort({_rec(names.BUDGET_REMAINING, service, slo)})",
+            description=f"Each {', '.join(slo.group_by)} has its own {format_duration(slo.period)} budget; the least left first.",
+        ))
+        fastest = min(slo.tier_set, key=lambda t: t.long_window).long_window
+        found.append(panels.timeseries(
+            f"{slo.name}: burn rate by {', '.join(slo.group_by)} ({format_duration(fastest)})",
+            [(f"{_rec(names.error_ratio(fastest), service, slo)} / {budget}", legend)], "x", min_value=0,
+        ))
+    return Row("SLO groups", found, width=12) if found else None
+
+
 def _burn_rates(service: Service, slo: SLO) -> Any:
     """Burn rate over each alert window, with every tier's threshold drawn as a line."""
     budget = promql.number(float(slo.budget))
-    windows = sorted({t.long_window for t in slo_math.DEFAULT_TIERS})
-    exprs: list[tuple[str, str]] = [(f"{_rec(names.error_ratio(w), service, slo)} / {budget}", format_duration(w)) for w in windows]
+    windows = sorted({t.long_window for t in slo.tier_set})
+    exprs: list[tuple[str, str]] = [(f"{_rec(names.error_ratio(w), service, slo, 'max')} / {budget}", format_duration(w)) for w in windows]
     steps: panels.Steps = [(None, "green")]
     steps += sorted(
-        {(float(t.burn_rate(slo.period)), "orange" if t.severity == "warning" else "red") for t in slo_math.DEFAULT_TIERS}
+        {(float(t.burn_rate(slo.period)), "orange" if t.severity == "warning" else "red") for t in slo.tier_set}
     )
     return panels.timeseries(
-        f"{slo.name}: burn rate", exprs, "x",
+        f"{slo.name}: burn rate{_worst(slo)}", exprs, "x",
         description="Error ratio over each alert window divided by the error budget; lines mark the tiers' burn rates.",
         thresholds=steps, min_value=0,
     )
@@ -98,7 +132,7 @@ def _traffic(service: Service) -> Row:
     for slo in service.slos:
         total, errors = _counters(slo)
         rate_exprs.append((_raw(total), slo.name))
-        error_exprs.append((_rec(names.error_ratio(names.BASE_WINDOW), service, slo), slo.name))
+        error_exprs.append((_rec(names.error_ratio(names.BASE_WINDOW), service, slo, "max"), slo.name))
         if by and isinstance(total, promql.Selector) and isinstance(errors, promql.Selector):
             breakdown.append(
                 panels.timeseries(
@@ -212,6 +246,7 @@ def _operations(ops: Operations) -> list[Row]:
 
 def service_dashboard(service: Service, grafana_url: str = "") -> str:
     rows = [Row("SLOs", [p for slo in service.slos for p in _slo_status(service, slo)], width=6, height=6)]
+    rows += [r for r in (_groups(service),) if r is not None]
     rows.append(_traffic(service))
     rows += [r for r in (_latency(service), _saturation(service), _dependencies(service)) if r is not None]
     rows += _operations(service.ops)
@@ -225,6 +260,10 @@ def service_dashboard(service: Service, grafana_url: str = "") -> str:
         names.service_dashboard_title(service.name), service_uid(service.name), rows,
         tags=[*TAGS, service.team, service.name], links=links,
         description=service.description or f"Traffic, errors, latency and saturation of {service.name}.",
+        variables=[
+            panels.variable(label, f"label_values({promql.Selector.of(names.total_rate(names.BASE_WINDOW), service=service.name).render()}, {label})")
+            for label in sorted({label for slo in service.slos for label in slo.group_by})
+        ],
     )
     return panels.render(board)
 

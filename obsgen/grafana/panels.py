@@ -175,8 +175,16 @@ def _layout(rows: list[Row]) -> list[Any]:
     return out
 
 
-def templating(env_query: str = "label_values(up, env)") -> g.Templating:
-    """Datasource variables for Prometheus and Loki, and the environment."""
+def variable(name: str, query: str) -> g.Template:
+    """A multi-value query variable, All by default, e.g. the routes of a per-route SLO."""
+    return g.Template(
+        name=name, label=name, query=query, dataSource=PROMETHEUS, type="query",
+        includeAll=True, multi=True, allValue=".*", default="All", refresh=2, sort=1,
+    )
+
+
+def templating(env_query: str = "label_values(up, env)", extra: list[g.Template] | None = None) -> g.Templating:
+    """Datasource variables for Prometheus and Loki, the environment, and any `extra` ones."""
     return g.Templating(list=[
         g.Template(name="datasource", label="Prometheus", query="prometheus", type="datasource", default="Prometheus"),
         g.Template(name="loki", label="Loki", query="loki", type="datasource", default="Loki"),
@@ -184,6 +192,7 @@ def templating(env_query: str = "label_values(up, env)") -> g.Templating:
             name="env", label="Environment", query=env_query, dataSource=PROMETHEUS, type="query",
             includeAll=True, allValue=".*", default="All", refresh=2, sort=1,
         ),
+        *(extra or []),
     ])
 
 
@@ -193,7 +202,7 @@ def link(title: str, url: str, tooltip: str = "") -> g.DashboardLink:
 
 def dashboard(
     title: str, uid: str, rows: list[Row], tags: list[str] | None = None, links: list[g.DashboardLink] | None = None,
-    description: str = "", refresh: str = "1m", time_from: str = "now-6h",
+    description: str = "", refresh: str = "1m", time_from: str = "now-6h", variables: list[g.Template] | None = None,
 ) -> g.Dashboard:
     return g.Dashboard(
         title=title,
@@ -202,7 +211,7 @@ def dashboard(
         tags=sorted(tags or []),
         links=links or [],
         panels=_layout(rows),
-        templating=templating(),
+        templating=templating(extra=variables),
         refresh=refresh,
         time=g.Time(time_from, "now"),
         timezone="browser",

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from obsgen.errors import Origin
 from obsgen.model.routing import Routing
-from obsgen.model.slo import Service
+from obsgen.model.slo import AlertTier, Service
 from obsgen.model.types import Name, Seconds, Strict, Url
 
 
@@ -55,6 +55,10 @@ class Settings(Strict):
         "prometheus-operator (PrometheusRule and Alertmanager Secret manifests), thanos (rule files for Thanos Ruler).",
     )
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    tiers: list[AlertTier] | None = Field(
+        None, min_length=1, description="The project's burn-rate tiers, in place of the SRE Workbook's four (1h/5m and 6h/30m page, "
+        "1d/2h and 3d/6h ticket); a service's or an SLO's `tiers` replace them.",
+    )
     alertmanager_version: str = Field(
         "0.25", pattern=r"^0\.\d+$",
         description="The oldest Alertmanager the configuration must load on; 0.26 or later allows webhook `url_file`.",

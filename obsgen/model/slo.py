@@ -9,8 +9,50 @@ from typing import Annotated
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from obsgen.core import names, promql, slo_math
+from obsgen.core.durations import format_duration
 from obsgen.model.ops import Operations
-from obsgen.model.types import Events, Name, Number, Selector, Strict
+from obsgen.model.types import Events, Name, Number, Seconds, Selector, Strict
+
+
+class AlertTier(Strict):
+    """A burn-rate alert tier in place of the SRE Workbook's four: it fires when the error ratio over
+    both windows is above burn rate x budget. Give `burn_rate`, or `budget_percent` (the share of the
+    period's budget spent in the long window when it fires)."""
+
+    severity: slo_math.Severity = Field(description="critical pages, warning opens a ticket.")
+    long: Seconds = Field(description="The long window: how much history decides, e.g. 1h.")
+    short: Seconds = Field(description="The short window: stops the alert soon after errors stop, e.g. 5m (the Workbook: long / 12).")
+    burn_rate: Number | None = Field(None, gt=0, description="How many times faster than the budget allows, e.g. 14.4.")
+    budget_percent: Number | None = Field(None, gt=0, le=100, description="Percent of the period's budget spent over the long window, e.g. 2.")
+
+    @field_validator("long", "short")
+    @classmethod
+    def _whole_slices(cls, value: int) -> int:
+        if value % names.BASE_WINDOW:
+            raise ValueError(
+                f"{format_duration(value)} is not a multiple of {format_duration(names.BASE_WINDOW)}, the window every "
+                "other one is built from; e.g. 5m, 30m, 1h"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlertTier:
+        if (self.burn_rate is None) == (self.budget_percent is None):
+            raise ValueError("give exactly one of `burn_rate` or `budget_percent`")
+        if self.short >= self.long:
+            raise ValueError(
+                f"the short window ({format_duration(self.short)}) must be shorter than the long one "
+                f"({format_duration(self.long)}); the Workbook uses long / 12"
+            )
+        return self
+
+    def tier(self, period: int) -> slo_math.Tier:
+        """The tier for an SLO of this period: a burn rate becomes the budget share it spends."""
+        if self.budget_percent is not None:
+            share = Fraction(str(self.budget_percent)) / 100
+        else:
+            share = Fraction(str(self.burn_rate)) * self.long / period
+        return slo_math.Tier(self.severity, self.long, self.short, share)
 
 
 class RatioSLI(Strict):
@@ -117,7 +159,9 @@ class SLO:
     sli: SLI
     runbook: str  # the SLO's own, else the service's
     tiers: tuple[slo_math.Tier, ...]  # the burn-rate tiers that alert, fastest first
+    tier_set: tuple[slo_math.Tier, ...] = slo_math.DEFAULT_TIERS  # every tier declared, also those alerting turns off
     description: str = ""
+    group_by: tuple[str, ...] = ()  # one budget per value of these labels
     min_events: int = 0
     no_data: bool = True
     alert_labels: Mapping[str, str] = field(default_factory=dict)

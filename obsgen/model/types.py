@@ -105,6 +105,8 @@ LabelName = Annotated[str, AfterValidator(_label_name), WithJsonSchema({"type": 
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 # A team's own labels: a reserved key is an error at that key's line.
 Labels = dict[Annotated[LabelName, AfterValidator(_own_label)], LabelValue]
+# A label an SLO is split by: the SLI's own label, never one obsgen sets on its series.
+GroupLabel = Annotated[LabelName, AfterValidator(_own_label)]
 Url = Annotated[str, AfterValidator(_url)]
 # An alert annotation: Go template syntax checked here, not when Prometheus refuses the rule file.
 Template = Annotated[str, AfterValidator(gotemplate.check)]

@@ -82,7 +82,7 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
         "|---|---|---|---|---|---|---|---|---|",
     ]
     proven = slo_tests.outage_timings(slo) if testable else {}
-    for tier in slo_math.DEFAULT_TIERS:
+    for tier in slo.tier_set:
         limit = slo_math.threshold(tier, slo.objective, period)
         full = slo_math.time_to_fire(tier, slo.objective, period, 1.0)
         double = slo_math.time_to_fire(tier, slo.objective, period, float(2 * limit)) if 2 * limit < 1 else None

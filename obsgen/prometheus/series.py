@@ -68,7 +68,8 @@ class Untestable(ValueError):
 
 
 def counters(slo: SLO) -> list[Counter]:
-    """The raw counters to synthesise, with what each one counts."""
+    """The raw counters to synthesise, with what each one counts (without the labels of a group)."""
+    groups(slo, 1)  # a per-group SLO also needs values of its group labels
     sli = slo.sli
     if isinstance(sli, LatencySLI):
         labels = _satisfy(sli.histogram.matchers, prefer=_GOOD_VALUES)
@@ -99,6 +100,30 @@ def ratio_counters(part_sel: promql.Selector, total_sel: promql.Selector, counts
         _counter(total_sel.name, inside, bad=counts_bad, good=not counts_bad),
         _counter(total_sel.name, outside, bad=not counts_bad, good=counts_bad),
     ]
+
+
+_GROUP_VALUES = ("a", "b", "c", "d", "e")  # tried after the values a selector's matchers name
+
+
+def groups(slo: SLO, count: int) -> list[dict[str, str]]:
+    """Label sets of up to `count` groups of a per-group SLO, each meeting every matcher the SLI's
+    selectors put on the group labels; [{}] for an SLO without groups."""
+    if not slo.group_by:
+        return [{}]
+    matchers = tuple(m for sel in selectors(slo) for m in sel.matchers)
+    options = []
+    for label in slo.group_by:
+        values = [v for v in _candidates(matchers, label, _GROUP_VALUES) if v and all(_matches(m, v) for m in matchers if m.name == label)]
+        if not values:
+            raise Untestable(f"no value of {label} found that matches {', '.join(m.render() for m in matchers if m.name == label)}")
+        options.append(values)
+    width = min(count, *(len(v) for v in options))
+    return [{label: values[i] for label, values in zip(slo.group_by, options)} for i in range(width)]
+
+
+def in_group(sli_counters: list[Counter], group: dict[str, str]) -> list[Counter]:
+    """The counters of one group: the same series with the group's labels."""
+    return [_counter(c.name, {**dict(c.labels), **group}, c.bad, c.good) for c in sli_counters]
 
 
 def input_series(sli_counters: list[Counter], phases: list[Phase]) -> list[dict[str, str]]:

@@ -17,6 +17,7 @@ by traffic: the period's SLI equals its errors over its events.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,26 +46,60 @@ class SLIExpressions:
 
 def sli_expressions(slo: SLO, total_recording: str) -> SLIExpressions:
     window = format_duration(BASE_WINDOW)
+    by = slo.group_by
+    on = promql.on(by)
+    # A counter often does not exist until its first event: then it counts zero (per group).
+    zero = "vector(0)" if not by else f"{on} 0 * {total_recording}"
 
     def total_minus(good: str) -> str:
         # clamp_min: a good counter can outpace its total by a scrape's rounding.
-        return f"clamp_min({total_recording} - on () ({good} or vector(0)), 0)"
+        return f"clamp_min({total_recording} - {on} ({good} or {zero}), 0)"
 
     sli = slo.sli
     if isinstance(sli, LatencySLI):
-        total = f"sum(rate({sli.count.render()}[{window}]))"
-        return SLIExpressions(total=total, errors=total_minus(f"sum(rate({sli.fast.render()}[{window}]))"))
-    total = promql.sum_rate(sli.total, window)
+        total = promql.sum_rate(sli.count, window, by)
+        return SLIExpressions(total=total, errors=total_minus(promql.sum_rate(sli.fast, window, by)))
+    total = promql.sum_rate(sli.total, window, by)
     if sli.errors is not None:
-        # An error counter often does not exist until the first error: then errors are zero.
-        return SLIExpressions(total=total, errors=f"{promql.sum_rate(sli.errors, window)} or on () 0 * {total_recording}")
+        return SLIExpressions(total=total, errors=f"{promql.sum_rate(sli.errors, window, by)} or {on} 0 * {total_recording}")
     assert sli.good is not None
-    return SLIExpressions(total=total, errors=total_minus(promql.sum_rate(sli.good, window)))
+    return SLIExpressions(total=total, errors=total_minus(promql.sum_rate(sli.good, window, by)))
+
+
+MAX_SLICES = 30  # a window read as more slices than this gets a recorded window in between
 
 
 def slo_windows(slo: SLO) -> list[int]:
-    """Every window recorded for the SLO: the base window, the tiers' windows and the period, shortest first."""
-    return sorted(set(slo_math.windows(slo_math.DEFAULT_TIERS, slo.period)) | {BASE_WINDOW})
+    """Every window recorded for the SLO, shortest first: the base window, the tiers' windows, the
+    period, and the windows between them that keep every window a few slices of a shorter one."""
+    return ladder(tuple(sorted(set(slo_math.windows(slo.tier_set, slo.period)) | {BASE_WINDOW})))
+
+
+@functools.lru_cache(maxsize=256)
+def ladder(wanted: tuple[int, ...]) -> list[int]:
+    """`wanted`, plus a window wherever one would be more than MAX_SLICES slices of the next
+    shorter one: with only 1h and 6h tiers, 30d would be 120 x 6h; a 1d window makes it 30 x 1d.
+    (The Workbook's windows need none.)"""
+    recorded = set(wanted)
+    while True:
+        for window in sorted(recorded - {BASE_WINDOW}):
+            _, count = tiling(window, sorted(recorded))
+            if count > MAX_SLICES and (between := _between(window)) is not None:
+                recorded.add(between)
+                break
+        else:
+            return sorted(recorded)
+
+
+def _between(window: int) -> int | None:
+    """A window that tiles `window` in at most MAX_SLICES slices: whole days if one does, else whole
+    hours, else whole base windows; the shortest of those (fewest windows in between)."""
+    options = [window // k for k in range(2, MAX_SLICES + 1) if window % k == 0 and (window // k) % BASE_WINDOW == 0]
+    for unit in (slo_math.DAY, slo_math.HOUR, BASE_WINDOW):
+        round_ones = [w for w in options if w % unit == 0]
+        if round_ones:
+            return min(round_ones)
+    return None
 
 
 def tiling(window: int, recorded: list[int]) -> tuple[int, int]:
@@ -76,14 +111,15 @@ def tiling(window: int, recorded: list[int]) -> tuple[int, int]:
     raise ValueError(f"a {format_duration(window)} window cannot be tiled by {', '.join(map(format_duration, recorded))}")
 
 
-def tiled(recording: str, size: int, count: int) -> str:
+def tiled(recording: str, size: int, count: int, by: tuple[str, ...] = ()) -> str:
     """Events per second over the window, from `recording` (a rate over the slice) read at offsets.
 
-    A slice the rules have not recorded yet (they are younger than the window) counts as zero: the
-    zero takes the labels of the newest slice, which must exist for the window to exist.
+    A slice the rules have not recorded yet (they are younger than the window, or the group is
+    new) counts as zero: the zero takes the labels of the newest slice, which must exist for the
+    window to exist.
     """
     newest = recording
-    older = [f"({recording} offset {format_duration(size * k)} or on () 0 * {newest})" for k in range(1, count)]
+    older = [f"({recording} offset {format_duration(size * k)} or {promql.on(by)} 0 * {newest})" for k in range(1, count)]
     return "(\n  " + "\n  + ".join([newest, *older]) + f"\n) / {count}\n"
 
 
@@ -110,7 +146,8 @@ def _slo_group(service: Service, slo: SLO, dashboard_url: str) -> RuleGroup:
             errors, total = exprs.errors, exprs.total
         else:
             size, count = tiling(window, windows)
-            errors, total = tiled(sel(names.errors_rate(size)), size, count), tiled(sel(names.total_rate(size)), size, count)
+            errors = tiled(sel(names.errors_rate(size)), size, count, slo.group_by)
+            total = tiled(sel(names.total_rate(size)), size, count, slo.group_by)
         return [
             # Rates carry only {service, slo}: relabelling a service never splits its long windows.
             RecordingRule(names.total_rate(window), total, ids),
@@ -158,6 +195,7 @@ def _slo_alert(
 def _burn_alert(service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, dashboard_url: str) -> AlertRule:
     rate = tier.burn_rate(slo.period)
     threshold = slo.limit(tier)
+    same = promql.on((names.SERVICE, names.SLO, *slo.group_by))  # the ratio's series carry the service's labels too
     limit = promql.number(threshold)
     long_w, short_w = format_duration(tier.long_window), format_duration(tier.short_window)
     errors = f"({sel(names.errors_rate(tier.long_window))} * {tier.long_window})"
@@ -168,7 +206,7 @@ def _burn_alert(service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, da
         f"{sel(names.error_ratio(tier.short_window))} > {limit}",
         # Low traffic: the long window's ratio counts only when it holds enough events to be
         # precise, or when even its 99% lower bound is above the threshold.
-        f"and on ({names.SERVICE}, {names.SLO})",
+        f"and {same}",
         "(",
         f"  {events} >= {slo_math.precise_events(threshold)}",
         "  or",
@@ -176,9 +214,9 @@ def _burn_alert(service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, da
         ")",
     ]
     if slo.min_events:
-        lines += [f"and on ({names.SERVICE}, {names.SLO})", f"{events} >= {slo.min_events}"]
+        lines += [f"and {same}", f"{events} >= {slo.min_events}"]
     rate_text = promql.number(float(rate))
-    summary = f"{service.name} is burning its {slo.name} error budget {rate_text}x too fast."
+    summary = f"{service.name} is burning its {slo.name} error budget{_of_group(slo)} {rate_text}x too fast."
     description = (
         f"{{{{ $labels.service }}}} {{{{ $labels.slo }}}}: {{{{ $value | humanizePercentage }}}} of events failed "
         f"over the last {long_w}, and more than {threshold:.4%} over the last "
@@ -187,6 +225,11 @@ def _burn_alert(service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, da
     )
     return _slo_alert(service, slo, names.ALERT_BURN, "\n".join(lines) + "\n", tier.severity, (summary, description),
                       dashboard_url, tier=tier)
+
+
+def _of_group(slo: SLO) -> str:
+    """` for route {{ $labels.route }}`: which group of a per-group SLO an alert is about."""
+    return "".join(f" for {label} {{{{ $labels.{label} }}}}" for label in slo.group_by)
 
 
 def _no_data_alert(service: Service, slo: SLO, sel: Select, dashboard_url: str) -> AlertRule:

@@ -136,14 +136,17 @@ def _traffic_for(slo: SLO, history: int) -> float:
     return float(max(TRAFFIC, math.ceil(needed * 1.2)))
 
 
-def _checks(service: Service, slo: SLO, rule: AlertRule, found: Timing, start: int, end: int) -> list[dict[str, Any]]:
+def _checks(
+    service: Service, slo: SLO, rule: AlertRule, found: Timing, start: int, end: int, group: dict[str, str]
+) -> list[dict[str, Any]]:
     """Quiet from `start` until the earlier prediction, firing at the later one; cleared on time.
-    A tier that does not fire is checked silent over the whole scenario."""
+    A tier that does not fire is checked silent over the whole scenario. `group`: which group of a
+    per-group SLO the checks are about."""
     assert rule.tier is not None
     selector = _alerts_selector(
-        alertname=rule.alert, service=service.name, slo=slo.name, long_window=format_duration(rule.tier.long_window)
+        alertname=rule.alert, service=service.name, slo=slo.name, long_window=format_duration(rule.tier.long_window), **group
     )
-    firing = [{"labels": _firing(rule, service.labelled(slo)), "value": 1}]
+    firing = [{"labels": _firing(rule, {**service.labelled(slo), **group}), "value": 1}]
 
     def never(since: int, until: int) -> dict[str, Any]:
         return _expect(f"count_over_time({selector}[{_at((until - since + 1) * MINUTE)}])", until * MINUTE, [])
@@ -175,21 +178,61 @@ def _describe(slo: SLO, tier: slo_math.Tier, found: Timing, start: int, stop: in
     return text
 
 
+@dataclass(frozen=True)
+class Subject:
+    """Whose alerts a scenario proves: an SLO, its synthetic counters, and the group they belong to."""
+
+    service: Service
+    slo: SLO
+    sli: list[series.Counter]  # without group labels
+    alerts: list[AlertRule]  # the SLO's burn-rate alerts
+    groups: list[dict[str, str]]  # [{}] without group_by; the first group is the one that burns
+
+    @property
+    def counters(self) -> list[series.Counter]:
+        return series.in_group(self.sli, self.groups[0])
+
+
 def _scenario(
-    service: Service, slo: SLO, sli: list[series.Counter], alerts: list[AlertRule], title: str,
-    phases: list[Phase], start: int, stop: int | None, ratio: float | None, history: int,
+    subject: Subject, title: str, phases: list[Phase], start: int, stop: int | None, ratio: float | None, history: int,
 ) -> dict[str, Any]:
     """One timeline; every tier's alert is checked against its simulated timing."""
+    service, slo = subject.service, subject.slo
     end = sum(p.minutes for p in phases)
     checks: list[dict[str, Any]] = []
     parts = []
-    for rule in alerts:
+    for rule in subject.alerts:
         assert rule.tier is not None
         found = timing(slo, rule.tier, phases, start, stop)
-        checks += _checks(service, slo, rule, found, start, end)
+        checks += _checks(service, slo, rule, found, start, end, subject.groups[0])
         workbook = workbook_minutes(slo, rule.tier, ratio, history) if ratio is not None else None
         parts.append(_describe(slo, rule.tier, found, start, stop, workbook))
-    return _group(f"{slo.name}: {title}: {'; '.join(parts)}", sli, phases, checks)
+    return _group(f"{slo.name}: {title}: {'; '.join(parts)}", subject.counters, phases, checks)
+
+
+def _bystanders(subject: Subject, group: dict[str, Any], phases: list[Phase], start: int) -> str:
+    """Other groups of a per-group SLO beside the burning one: one as busy without errors, one with
+    one failure among 10 events an hour. Each is checked against its own simulated timing (silent),
+    which proves a group pages on its own burn only, with its own low-traffic guard."""
+    minutes = sum(p.minutes for p in phases)
+    quiet = series.exact(LOW_TRAFFIC)
+    others = [
+        ("a healthy group", [Phase(minutes, phases[0].good + phases[0].bad, 0)]),
+        ("a quiet group with one failure", [Phase(start, quiet, 0), Phase(1, quiet, 1), Phase(minutes - start - 1, quiet, 0)]),
+    ]
+    said = []
+    for (title, own), labels in zip(others, subject.groups[1:]):
+        group["input_series"] += series.input_series(series.in_group(subject.sli, labels), own)
+        fired = []
+        for rule in subject.alerts:
+            assert rule.tier is not None
+            found = timing(subject.slo, rule.tier, own, start)
+            group["promql_expr_test"] += _checks(subject.service, subject.slo, rule, found, start, minutes, labels)
+            if found.fires or found.quiet_until:
+                fired.append(format_duration(rule.tier.long_window))
+        where = ", ".join(f"{k}={v}" for k, v in labels.items())
+        said.append(f"{title} ({where}) " + (f"fires on {', '.join(fired)}" if fired else "silent"))
+    return "; ".join(said)
 
 
 def _off_the_minute(slo: SLO, ratio: float, history: int) -> float:
@@ -210,7 +253,7 @@ def _horizon(slo: SLO, alerts: list[AlertRule], ratio: float, history: int) -> i
     return min(HORIZON, math.ceil(max(due, default=60.0)) + 2)
 
 
-def _steady(service: Service, slo: SLO, sli: list[series.Counter], ratio: float, minutes: int, traffic: float) -> list[dict[str, Any]]:
+def _steady(service: Service, slo: SLO, ratio: float, minutes: int, traffic: float) -> list[dict[str, Any]]:
     """After a steady error ratio every recording holds what it should."""
     end = minutes * MINUTE
     ids = service.ids(slo)
@@ -258,6 +301,7 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
     out: dict[str, dict[str, Any]] = {}
     if not burns:
         return out
+    subject = Subject(service, slo, sli, burns, series.groups(slo, 3))
     budget = float(slo.budget)
     tiers = [r.tier for r in burns if r.tier is not None]
     paging = [t for t in tiers if t.severity == "critical"]
@@ -266,7 +310,9 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
     # A total outage after a history that fills the paging tiers' windows, then recovery: every
     # tier fires and clears.
     phases, stop = outage(slo)
-    out["outage"] = _scenario(service, slo, sli, burns, "a total outage, then recovery", phases, HISTORY, stop, 1.0, HISTORY)
+    out["outage"] = _scenario(subject, "a total outage, then recovery", phases, HISTORY, stop, 1.0, HISTORY)
+    if len(subject.groups) > 1:
+        out["outage"]["name"] += " | beside it " + _bystanders(subject, out["outage"], phases, HISTORY)
 
     # Burns at multiples of the budget; just over each paging tier's threshold after a history that
     # fills its window, and over each ticket tier's after a short one (a partly filled window).
@@ -283,14 +329,14 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
         traffic = _traffic_for(slo, before)
         ratio = Phase.of(1, traffic, _off_the_minute(slo, wanted, before)).error_ratio
         phases = [Phase.of(before, traffic, 0), Phase.of(_horizon(slo, burns, ratio, before), traffic, ratio)]
-        out[title] = _scenario(service, slo, sli, burns, f"{title}, {ratio:.4%} errors", phases, before, None, ratio, before)
+        out[title] = _scenario(subject, f"{title}, {ratio:.4%} errors", phases, before, None, ratio, before)
 
     # Half the budget never fires, and every recording holds the expected value.
     traffic = _traffic_for(slo, BRIEF_HISTORY)
     half = Phase.of(1, traffic, 0.5 * budget).error_ratio
     steady = [Phase.of(BRIEF_HISTORY, traffic, half)]
-    group = _scenario(service, slo, sli, burns, f"a steady {half:.4%} errors (half the budget)", steady, 0, None, None, BRIEF_HISTORY)
-    group["promql_expr_test"] += _steady(service, slo, sli, half, BRIEF_HISTORY, traffic)
+    group = _scenario(subject, f"a steady {half:.4%} errors (half the budget)", steady, 0, None, None, BRIEF_HISTORY)
+    group["promql_expr_test"] += _steady(service, slo, half, BRIEF_HISTORY, traffic)
     out["half"] = group
 
     # 10 events an hour: one failure says nothing; an outage still pages within the window.
@@ -298,11 +344,11 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
     quiet = series.exact(LOW_TRAFFIC)
     after = max(t.short_window for t in paging or tiers) // MINUTE + 5
     one = [Phase(BRIEF_HISTORY, quiet, 0), Phase(1, quiet, 1), Phase(after, quiet, 0)]
-    out["one failure"] = _scenario(service, slo, sli, burns, "one failure among 10 events an hour", one, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
+    out["one failure"] = _scenario(subject, "one failure among 10 events an hour", one, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
     probe = [Phase(BRIEF_HISTORY, quiet, 0), Phase(pages_within, 0, quiet)]
     paged = [f[1] for f in (timing(slo, t, probe, BRIEF_HISTORY).fires for t in paging) if f is not None]
     down = [Phase(BRIEF_HISTORY, quiet, 0), Phase(min(paged, default=pages_within + BRIEF_HISTORY) - BRIEF_HISTORY + 2, 0, quiet)]
-    out["low outage"] = _scenario(service, slo, sli, burns, "an outage at 10 events an hour", down, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
+    out["low outage"] = _scenario(subject, "an outage at 10 events an hour", down, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
     return out
 
 

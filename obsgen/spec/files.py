@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from obsgen.model.ops import Operations
-from obsgen.model.slo import Dependency, LatencySLI, RatioSLI, Resources
-from obsgen.model.types import LabelName, Labels, Name, Number, Seconds, Strict, Template, Url
+from obsgen.model.slo import AlertTier, Dependency, LatencySLI, RatioSLI, Resources
+from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, Seconds, Strict, Template, Url
 
 
 class SLISpec(Strict):
@@ -30,8 +30,11 @@ class SLISpec(Strict):
 class Alerting(Strict):
     """Which alerts an SLO gets, and what they carry besides obsgen's own labels."""
 
-    critical: bool = Field(True, description="Page on fast burns (1h/5m and 6h/30m windows).")
-    warning: bool = Field(True, description="Ticket on slow burns (1d/2h and 3d/6h windows).")
+    critical: bool = Field(True, description="Page on fast burns (the critical tiers; by default 1h/5m and 6h/30m).")
+    warning: bool = Field(True, description="Ticket on slow burns (the warning tiers; by default 1d/2h and 3d/6h).")
+    tiers: list[AlertTier] | None = Field(
+        None, min_length=1, description="This SLO's burn-rate tiers, in place of the service's, obsgen.yaml's or the SRE Workbook's four.",
+    )
     no_data: bool = Field(True, description="Warn when the SLI has had no data for 15 minutes.")
     labels: Labels = Field(default_factory=dict)
     annotations: dict[LabelName, Template] = Field(default_factory=dict, description="Go templates, as Prometheus renders them: {{ $labels.service }}, {{ $value }}.")
@@ -45,11 +48,23 @@ class SLOSpec(Strict):
     objective: Number = Field(description="Percent of good events over the period, e.g. 99.9. Above 0 and below 100.")
     period: Seconds = Field("30d", validate_default=True, description="Rolling window of the objective: 30d, 28d, 7d, ...")
     sli: SLISpec
+    group_by: list[GroupLabel] = Field(
+        default_factory=list, max_length=3,
+        description="One SLO per value of these labels of the SLI's series (e.g. [route]): each group has its own budget "
+        "and pages on its own burn; min_events applies per group.",
+    )
     min_events: int = Field(
-        0, ge=0, description="A tier needs at least this many events in its long window to fire (low-traffic guard)."
+        0, ge=0, description="A tier needs at least this many events in its long window to fire (low-traffic guard; per group)."
     )
     runbook: Url | None = Field(None, description="Overrides the service's runbook for this SLO's alerts.")
     alerting: Alerting = Field(default_factory=Alerting)
+
+    @field_validator("group_by")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("list each label once")
+        return value
 
     @field_validator("objective")
     @classmethod
@@ -80,6 +95,9 @@ class ServiceFile(Strict):
     runbook: Url
     labels: Labels = Field(default_factory=dict, description="Added to every series and alert of this service.")
     depends_on: list[Dependency] = Field(default_factory=list)
+    tiers: list[AlertTier] | None = Field(
+        None, min_length=1, description="Burn-rate tiers of every SLO of the service that names none, in place of obsgen.yaml's or the Workbook's.",
+    )
     dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
     slos: list[SLOSpec] = Field(min_length=1)
 

@@ -14,6 +14,7 @@ from obsgen.core.durations import format_duration
 from obsgen.errors import Origin, SpecError, SpecIssue
 from obsgen.model.project import CustomDashboard, Project, Settings
 from obsgen.model.routing import Routing, Target
+from obsgen.model.slo import AlertTier
 from obsgen.spec import openslo, resolve
 from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
 from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_located_all
@@ -80,8 +81,11 @@ def load_project(root: Path) -> Project:
     )
     ops = [o for o in (_load(p, OpsFile, issues) for p in ops_files) if o is not None]
     settings = _load(root / SETTINGS_FILE, Settings, issues) if (root / SETTINGS_FILE).exists() else None
+    project_tiers = settings.model.tiers if settings else None
     custom = _load_dashboards(root / DASHBOARDS_DIR, issues)
-    issues.extend(_cross_check(services, declared))
+    if settings is not None:
+        issues.extend(_duplicate_tiers(settings, (), settings.model.tiers))
+    issues.extend(_cross_check(services, declared, project_tiers))
     issues.extend(_check_ops(ops, declared, routing))
     if routing is not None:
         issues.extend(_check_routing(routing, services, failed, settings.model if settings else Settings(), SETTINGS_FILE))
@@ -89,7 +93,7 @@ def load_project(root: Path) -> Project:
         raise SpecError(issues)
     ops_of = {o.model.service: o.model for o in ops}
     return Project(
-        services=tuple(resolve.service(s.model, ops_of.get(s.model.service)) for s in services),
+        services=tuple(resolve.service(s.model, ops_of.get(s.model.service), project_tiers) for s in services),
         routing=routing.model if routing else None,
         settings=settings.model if settings else Settings(),
         custom_dashboards=tuple(custom),
@@ -277,10 +281,12 @@ def _model_of(annotation: object) -> object:
     return None
 
 
-def _cross_check(loaded: list[Source[ServiceFile]], declared: set[str]) -> list[SpecIssue]:
+def _cross_check(loaded: list[Source[ServiceFile]], declared: set[str], project_tiers: resolve.Tiers) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     seen: dict[str, str] = {}
-    for shown, located, service in ((s.shown, s.located, s.model) for s in loaded):
+    for source in loaded:
+        shown, located, service = source.shown, source.located, source.model
+        issues.extend(_duplicate_tiers(source, (), service.tiers))
         where = f"{shown}:{located.line_of(('service',))}"
         if service.service in seen:
             issues.append(
@@ -296,7 +302,8 @@ def _cross_check(loaded: list[Source[ServiceFile]], declared: set[str]) -> list[
                     SpecIssue(shown, line, f"slos[{i}].name", f"SLO {slo.name!r} is already defined at line {slo_lines[slo.name]}")
                 )
             slo_lines.setdefault(slo.name, line)
-            issues.extend(_check_slo(slo, i, shown, located))
+            issues.extend(_duplicate_tiers(source, ("slos", i, "alerting"), slo.alerting.tiers))
+            issues.extend(_check_slo(slo, i, source, project_tiers))
     issues.extend(_check_dependencies(loaded, declared))
     return issues
 
@@ -387,20 +394,67 @@ def _check_routing(
     return issues
 
 
-def _check_slo(slo: SLOSpec, index: int, shown: str, located: Located) -> list[SpecIssue]:
+def _duplicate_tiers(source: Source[ServiceFile] | Source[Settings], path: tuple[str | int, ...], tiers: list[AlertTier] | None) -> list[SpecIssue]:
+    """Two tiers with the same windows would be one alert twice (their windows are its identity)."""
+    issues: list[SpecIssue] = []
+    seen: dict[tuple[int, int], int] = {}
+    for j, tier in enumerate(tiers or []):
+        windows = (tier.long, tier.short)
+        if windows in seen:
+            issues.append(source.issue(
+                (*path, "tiers", j), f"a second tier with the windows {format_duration(tier.long)}/{format_duration(tier.short)} "
+                f"(the first is at line {source.located.line_of((*path, 'tiers', seen[windows]))}); give each tier its own windows",
+            ))
+        seen.setdefault(windows, j)
+    return issues
+
+
+def _check_slo(slo: SLOSpec, index: int, source: Source[ServiceFile], project_tiers: resolve.Tiers) -> list[SpecIssue]:
     """Checks that need the SLO as a whole: the period against the tiers, tiers that cannot fire."""
     issues = []
-    longest = max(t.long_window for t in slo_math.DEFAULT_TIERS)
+    tiers = resolve.tier_set(slo, source.model.tiers, project_tiers)
+    longest = max(t.long_window for t in tiers)
 
-    def at(field: str) -> tuple[str, int, str]:
-        return shown, located.line_of(("slos", index, field)), f"slos[{index}].{field}"
+    def at(*path: str | int) -> tuple[str, int, str]:
+        full = ("slos", index, *path)
+        return source.shown, source.located.line_of(full), field_path(full)
 
+    for j, label in enumerate(slo.group_by):
+        if label in source.model.labels:
+            issues.append(SpecIssue(*at("group_by", j), f"{label!r} is also one of the service's `labels`, which would overwrite "
+                                    "every group's value with one; group by a label of the SLI's series"))
+        elif label == "le" and slo.sli.latency is not None:
+            issues.append(SpecIssue(*at("group_by", j), "`le` is the histogram's bucket bound, not a group; group by a label such as route"))
     if slo.period <= longest or slo.period % slo_math.HOUR:
         issues.append(
             SpecIssue(*at("period"), f"must be whole hours and longer than the longest alert window "
                       f"({format_duration(longest)}), e.g. 7d, 28d or 30d (got {format_duration(slo.period)})")
         )
         return issues
+    # Where the tiers were written: an error points at the tier itself when it is in this file.
+    declared: list[tuple[str | int, ...]] = []
+    if slo.alerting.tiers:
+        declared = [("slos", index, "alerting", "tiers", j) for j in range(len(slo.alerting.tiers))]
+    elif source.model.tiers:
+        declared = [("tiers", j) for j in range(len(source.model.tiers))]
+    own = slo.alerting.tiers or source.model.tiers or []
+    most = float(1 / slo_math.error_budget(slo.objective))
+    for tier in resolve.enabled_tiers(slo, tiers):
+        if slo_math.can_fire(tier, slo.objective, slo.period):
+            continue
+        rate = float(tier.burn_rate(slo.period))
+        windows = f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)}"
+        cannot = (f"{slo.objective:g}% over {format_duration(slo.period)}: the {tier.severity} tier {windows} needs a "
+                  f"{rate:g}x burn rate, but a total outage burns only {most:g}x, so it could never fire")
+        if declared:
+            j = next(j for j, t in enumerate(own) if (t.long, t.short) == (tier.long_window, tier.short_window))
+            issues.append(source.issue(declared[j], f"{cannot}; lower its burn rate or budget_percent, or raise the objective"))
+        elif project_tiers:
+            issues.append(SpecIssue(*at("objective"), f"{cannot} (a tier of {SETTINGS_FILE}); raise the objective, or give the SLO its own `alerting.tiers`"))
+        else:
+            issues.append(SpecIssue(*at("objective"), f"{cannot}; raise the objective, lengthen the period, or set alerting.{tier.severity}: false"))
+        break
+    return issues
     for tier in resolve.enabled_tiers(slo):
         if not slo_math.can_fire(tier, slo.objective, slo.period):
             rate = float(tier.burn_rate(slo.period))

@@ -1,18 +1,29 @@
 """Validated spec files -> the typed model: defaults applied, tiers resolved, alerts attached."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from obsgen.core import slo_math
 from obsgen.model.ops import Operations
-from obsgen.model.slo import SLI, SLO, Dashboard, Service
+from obsgen.model.slo import SLI, SLO, AlertTier, Dashboard, Service
 from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
 
+Tiers = Sequence[AlertTier] | None
 
-def enabled_tiers(spec: SLOSpec) -> tuple[slo_math.Tier, ...]:
-    """The default tiers whose severity the SLO's `alerting` leaves on."""
+
+def tier_set(spec: SLOSpec, service_tiers: Tiers = None, project_tiers: Tiers = None) -> tuple[slo_math.Tier, ...]:
+    """The SLO's tiers, fastest first: its own, else its service's, else the project's, else the Workbook's."""
+    declared = spec.alerting.tiers or service_tiers or project_tiers
+    if not declared:
+        return slo_math.DEFAULT_TIERS
+    return tuple(sorted((t.tier(spec.period) for t in declared), key=lambda t: (t.long_window, t.short_window)))
+
+
+def enabled_tiers(spec: SLOSpec, tiers: tuple[slo_math.Tier, ...]) -> tuple[slo_math.Tier, ...]:
+    """The tiers whose severity the SLO's `alerting` leaves on."""
     on = {"critical": spec.alerting.critical, "warning": spec.alerting.warning}
-    return tuple(t for t in slo_math.DEFAULT_TIERS if on[t.severity])
+    return tuple(t for t in tiers if on[t.severity])
 
 
 def _sli(spec: SLOSpec) -> SLI:
@@ -21,15 +32,18 @@ def _sli(spec: SLOSpec) -> SLI:
     return sli
 
 
-def slo(spec: SLOSpec, service_runbook: str) -> SLO:
+def slo(spec: SLOSpec, service_runbook: str, service_tiers: Tiers = None, project_tiers: Tiers = None) -> SLO:
+    tiers = tier_set(spec, service_tiers, project_tiers)
     return SLO(
         name=spec.name,
         objective=spec.objective,
         period=spec.period,
         sli=_sli(spec),
         runbook=spec.runbook or service_runbook,
-        tiers=enabled_tiers(spec),
+        tiers=enabled_tiers(spec, tiers),
+        tier_set=tiers,
         description=spec.description,
+        group_by=tuple(spec.group_by),
         min_events=spec.min_events,
         no_data=spec.alerting.no_data,
         alert_labels=dict(spec.alerting.labels),
@@ -37,12 +51,12 @@ def slo(spec: SLOSpec, service_runbook: str) -> SLO:
     )
 
 
-def service(spec: ServiceFile, ops: OpsFile | None) -> Service:
+def service(spec: ServiceFile, ops: OpsFile | None, project_tiers: Tiers = None) -> Service:
     return Service(
         name=spec.service,
         team=spec.team,
         runbook=spec.runbook,
-        slos=tuple(slo(s, spec.runbook) for s in spec.slos),
+        slos=tuple(slo(s, spec.runbook, spec.tiers, project_tiers) for s in spec.slos),
         dashboard=Dashboard(spec.dashboard.folder or spec.team, spec.dashboard.breakdown, spec.dashboard.resources),
         description=spec.description,
         labels=dict(spec.labels),

@@ -107,8 +107,12 @@ def test_inhibitions() -> None:
     # The faster tier of each severity mutes the slower one, for the same service and SLO.
     tier_rules = [r for r in rules if any("long_window" in m for m in r["source_matchers"])]
     assert [(r["source_matchers"], r["target_matchers"], r["equal"]) for r in tier_rules] == [
-        ([f'alertname="{names.ALERT_BURN}"', f'long_window="{fast}"'], [f'alertname="{names.ALERT_BURN}"', f'long_window="{slow}"'], ["service", "slo"])
-        for fast, slow in (("1h", "6h"), ("1d", "3d"))
+        (
+            [f'alertname="{names.ALERT_BURN}"', f'severity="{severity}"', f'long_window="{fast}"'],
+            [f'alertname="{names.ALERT_BURN}"', f'severity="{severity}"', f'long_window="{slow}"'],
+            ["service", "slo"],
+        )
+        for severity, fast, slow in (("critical", "1h", "6h"), ("warning", "1d", "3d"))
     ]
     assert len(burnrate.DEFAULT_TIERS) == 4
     dependency = rules[-1]
@@ -116,6 +120,19 @@ def test_inhibitions() -> None:
         "source_matchers": ['service="ai-provider"', 'severity="critical"'],
         "target_matchers": ['service="pup-workers"', 'slo=~"job-success"'],
     }
+
+
+def test_inhibitions_follow_custom_tiers_and_groups() -> None:
+    """Custom tiers: each SLO's faster tier mutes its slower one of the same severity only (a ticket
+    never mutes a page); per-group SLOs: only within the same group."""
+    project = load_project(FIXTURES / "slo-kinds")
+    rules = alertmanager.config(project)["inhibit_rules"]
+    assert rules[0]["equal"] == ["alertname", "service", "slo", "route"]
+    tier_rules = [(r["source_matchers"][1:], r["target_matchers"][1:], r["equal"]) for r in rules if any("long_window" in m for m in r["source_matchers"])]
+    # checkout/latency pages on 30m/5m and 4h/20m; no other SLO has two tiers of one severity.
+    assert tier_rules == [
+        (['severity="critical"', 'long_window="30m"'], ['severity="critical"', 'long_window="4h"'], ["service", "slo", "route"]),
+    ]
 
 
 def test_without_routing_yaml_no_alertmanager_output() -> None:

@@ -206,3 +206,54 @@ def test_typed_alerts_carry_the_slo_and_tier_their_labels_name(name: str) -> Non
                 assert alert.tier in slo.tiers
             else:
                 assert alert.tier is None
+
+
+def test_custom_tiers_come_from_the_slo_then_the_service_then_obsgen_yaml() -> None:
+    project = project_at(FIXTURES / "slo-kinds")
+    checkout, search = project.service("checkout"), project.service("search")
+    assert checkout is not None and search is not None
+    availability, latency = checkout.slos
+    # burn_rate 10 over 2h, budget_percent 10 over 1d, of a 30d period; burn_rate 20, 4%, 2 of a 28d one.
+    assert [t.burn_rate(availability.period) for t in availability.tiers] == [10, 3]
+    assert [float(t.burn_rate(latency.period)) for t in latency.tiers] == [20.0, 6.72, 2.0]
+    assert [t.severity for t in latency.tier_set] == ["critical", "critical", "warning"]
+    assert [(t.long_window, float(t.burn_rate(search.slos[0].period))) for t in search.slos[0].tiers] == [(3600, 14.4), (3 * 86400, 1.0)]
+
+
+def test_rules_follow_custom_tiers() -> None:
+    project = project_at(FIXTURES / "slo-kinds")
+    checkout = project.service("checkout")
+    assert checkout is not None
+    burn = [a for a in _alerts(checkout, "latency") if a["alert"] == names.ALERT_BURN]
+    assert [(a["labels"]["severity"], a["labels"]["long_window"], a["labels"]["short_window"]) for a in burn] == [
+        ("critical", "30m", "5m"), ("critical", "4h", "20m"), ("warning", "2d", "4h"),
+    ]
+    # 99% objective: thresholds are burn rate x 1%; 4% of a 28d budget in 4h is a 6.72x burn (0.04 x 28d / 4h).
+    assert [re.findall(r"> ([0-9.e-]+)", a["expr"])[0] for a in burn] == ["0.2", "0.0672", "0.02"]
+    recorded = sorted({r["record"] for r in _rules(checkout) if "record" in r and r["labels"][names.SLO] == "latency"})
+    assert {f"slo:sli_error:ratio_rate{w}" for w in ("5m", "20m", "30m", "4h", "2d", "28d")} <= set(recorded)
+
+
+@pytest.mark.parametrize(("wanted", "expected"), [
+    ((300, 3600, 21600, 2592000), ["5m", "1h", "6h", "1d", "30d"]),  # 30d is 30 x 1d, not 120 x 6h
+    ((300, 3600, 259200, 2592000), ["5m", "1h", "1d", "3d", "30d"]),  # 3d is 3 x 1d, not 72 x 1h
+    ((300, 3600, 2419200), ["5m", "1h", "1d", "28d"]),
+    ((300, 1800, 3600, 7200, 21600, 86400, 259200, 2592000), ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]),  # the Workbook's: none added
+])
+def test_windows_in_between_keep_every_window_a_few_slices(wanted: tuple[int, ...], expected: list[str]) -> None:
+    found = rules.ladder(wanted)
+    assert [format_duration(w) for w in found] == expected
+    assert all(rules.tiling(w, found)[1] <= rules.MAX_SLICES for w in found if w != rules.BASE_WINDOW)
+
+
+def test_per_group_slos_keep_their_labels_through_every_window() -> None:
+    search = project_at(FIXTURES / "slo-kinds").service("search")
+    assert search is not None
+    exprs = {r.get("record") or r["alert"] + r["labels"].get("long_window", ""): r["expr"] for r in _rules(search)}
+    assert exprs["slo:sli_total:rate5m"].startswith("sum by (route) (rate(")
+    assert exprs["slo:sli_errors:rate5m"].endswith("or on (route) 0 * slo:sli_total:rate5m{service=\"search\", slo=\"availability\"}")
+    assert "offset 5m or on (route) 0 *" in exprs["slo:sli_total:rate1h"]
+    assert "and on (service, slo, route)" in exprs[names.ALERT_BURN + "1h"]
+    assert exprs[names.ALERT_NO_DATA] == 'absent(slo:sli_total:rate5m{service="search", slo="availability"})'  # per SLO, not per route
+    alert = next(r for r in _rules(search) if r.get("alert") == names.ALERT_BURN)
+    assert "for route {{ $labels.route }}" in alert["annotations"]["summary"]

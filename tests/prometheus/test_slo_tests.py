@@ -32,7 +32,9 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _generate(ROOT, tmp_path_factory.mktemp("example"))
 
 
-@pytest.mark.parametrize("specs", [ROOT, FIXTURES / "periods"], ids=["example-30d-28d", "fixture-7d"])
+@pytest.mark.parametrize(
+    "specs", [ROOT, FIXTURES / "periods", FIXTURES / "slo-kinds"], ids=["example-30d-28d", "fixture-7d", "fixture-slo-kinds"]
+)
 def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, generation: Generation) -> None:
     out = _generate(specs, tmp_path / "out")
     services = load_project(specs).services
@@ -67,13 +69,16 @@ def _alerts_checks(out: Path, service: str) -> list[tuple[dict[str, str], bool]]
     return checks
 
 
-def test_every_alert_has_a_firing_and_a_silent_test(example_out: Path) -> None:
+@pytest.mark.parametrize("specs", [ROOT, FIXTURES / "slo-kinds"], ids=["example", "slo-kinds"])
+def test_every_alert_has_a_firing_and_a_silent_test(specs: Path, tmp_path: Path) -> None:
+    example_out = _generate(specs, tmp_path / "out")
     rules_found = _alert_rules(example_out)
     slo_alerts = sum(
-        len(slo.tiers) + 1 for s in project_at(ROOT).services for slo in s.slos
+        len(slo.tiers) + 1 for s in project_at(specs).services for slo in s.slos
     )
     assert len([r for _, r in rules_found if "slo" in r["labels"]]) == slo_alerts
-    assert len(rules_found) > slo_alerts  # and the operational alerts of alerts/*.yaml
+    if specs == ROOT:
+        assert len(rules_found) > slo_alerts  # and the operational alerts of alerts/*.yaml
     for service, rule in rules_found:
         labels = {"alertname": rule["alert"], **rule["labels"]}
         covering = [fires for matchers, fires in _alerts_checks(example_out, service)
@@ -149,6 +154,28 @@ def test_every_generated_scenario_evaluates_every_minute(example_out: Path) -> N
     for kind in ("a total outage, then recovery", "20x", "just over the 1h threshold", "one failure among 10 events an hour",
                  "an outage at 10 events an hour", "half the budget"):
         assert any(kind in n for n in names_), kind
+
+
+def test_each_group_pages_on_its_own_burn(tmp_path: Path, promtool: str) -> None:
+    """The outage scenario of a per-route SLO runs a burning route beside a healthy one and a quiet
+    one with a single failure: only the burning route pages. Rules that mix the groups in the
+    low-traffic guard (matching on service and SLO only) let the quiet route page, and fail it."""
+    out = _generate(FIXTURES / "slo-kinds", tmp_path / "out")
+    tests_file = out / "prometheus" / "tests" / "search.test.yml"
+    doc = yaml.safe_load(tests_file.read_text())
+    doc["tests"] = [g for g in doc["tests"] if "total outage" in g["name"]]
+    assert len(doc["tests"]) == 1 and "a healthy group (route=b) silent" in doc["tests"][0]["name"]
+    routes = {re.search(r'route="(\w)"', s["series"])[1] for s in doc["tests"][0]["input_series"]}  # type: ignore[index]
+    assert routes == {"a", "b", "c"}
+    tests_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    passed = subprocess.run([promtool, "test", "rules", str(tests_file)], capture_output=True, text=True)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    rule_file = out / "prometheus" / "rules" / "search.yml"
+    text = rule_file.read_text()
+    assert text.count("and on (service, slo, route)") == 4  # the guard and min_events of both tiers
+    rule_file.write_text(text.replace("and on (service, slo, route)", "and on (service, slo)"))
+    failed = subprocess.run([promtool, "test", "rules", str(tests_file)], capture_output=True, text=True)
+    assert failed.returncode != 0 and 'route=\\"c\\"' in failed.stdout + failed.stderr, failed.stdout[-2000:]
 
 
 def test_alert_annotations_render(tmp_path: Path, promtool: str) -> None:
