@@ -53,13 +53,16 @@ TOOLS = default_tools()  # Prometheus 3 from .tools/bin when `make tools` built 
 
 
 def spec(name: str) -> Service:
+    """The benchmark's SLO, and for the first service the same SLO per instance (group_by)."""
+    availability = {
+        "name": "availability", "objective": 99.9, "period": "30d",
+        "sli": {"ratio": {"errors": f'http_requests_total{{job="{name}", code=~"5.."}}', "total": f'http_requests_total{{job="{name}"}}'}},
+        "min_events": 50,
+    }
+    per_instance = {**availability, "name": "availability-by-instance", "group_by": ["instance"]}
     return service_from_dict({
         "service": name, "team": "bench", "runbook": f"https://runbooks.example.com/{name}",
-        "slos": [{
-            "name": "availability", "objective": 99.9, "period": "30d",
-            "sli": {"ratio": {"errors": f'http_requests_total{{job="{name}", code=~"5.."}}', "total": f'http_requests_total{{job="{name}"}}'}},
-            "min_events": 50,
-        }],
+        "slos": [availability, *([per_instance] if name == SERVICES[0] else [])],
     })
 
 
@@ -280,7 +283,10 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], the
     worst_ratio = worst_sloth = math.inf
     worst_slo = 0.0
     period_error = 0.0
+    per_group: dict[str, float] = {}
     for service in services:
+        for grouped in service.slos[1:]:
+            per_group.update(_group_cost(prom, service, grouped, generated, per_minute, end))
         slo = service.slos[0]
         label = f"{service.name}/{slo.name}"
         obsgen_samples = obsgen_ms = 0.0
@@ -327,7 +333,27 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], the
           f"worst {worst_slo:,.0f}, {worst_ratio:.1f}x -> {'met' if ok else 'MISSED'}")
     if theirs:
         print(f"Sloth's rules for the same SLOs touch at least {worst_sloth:.1f}x the samples obsgen's do")
-    return {"samples_per_slo": worst_slo, "ratio": worst_ratio, "sloth_ratio": worst_sloth, "period_error": period_error, "met": ok}
+    return {
+        "samples_per_slo": worst_slo, "ratio": worst_ratio, "sloth_ratio": worst_sloth, "period_error": period_error, "met": ok,
+        "samples_per_group": per_group,
+    }
+
+
+def _group_cost(
+    prom: Prometheus, service: Service, slo: SLO, generated: list[dict], per_minute: dict[str, float], end: int
+) -> dict[str, float]:
+    """A per-group SLO's rules: samples per minute in all, and per group (what one more route costs)."""
+    samples_min = 0.0
+    for group in generated:
+        if group["name"] == names.group_name(service.name, slo.name):
+            samples_min += sum(prom.query(rule["expr"], end)[1] for rule in group["rules"]) * per_minute[group["name"]]
+    selector = f'{names.total_rate(300)}{{service="{service.name}", slo="{slo.name}"}}'
+    found, _, _ = prom.query(f"count({selector})", end)
+    groups = int(float(found[0]["value"][1])) if found else 0
+    label = f"{service.name}/{slo.name}"
+    print(f"{label:28} {'obsgen':8} {'':>5} {samples_min:>12,.0f}   {groups} groups by {', '.join(slo.group_by)}: "
+          f"{samples_min / max(groups, 1):,.0f} samples/min per group")
+    return {label: samples_min / max(groups, 1)}
 
 
 def _kind(rule: dict) -> str:

@@ -55,6 +55,8 @@ class Demo:
         self.conversations = Counter("pup_conversations_started", "Conversations", registry=r)
         self.messages = Counter("pup_messages", "Chat messages", ["role"], registry=r)
         self.users = Gauge("pup_active_users", "Active users", ["window"], registry=r)
+        # What a blackbox exporter would report for the public endpoint: down while most requests fail.
+        self.probe = Gauge("probe_success", "Blackbox probe of the public endpoint", ["job", "instance"], registry=r)
         self.tokens = Counter("pup_ai_tokens", "Tokens", ["model"], registry=r)
         self.cost = Counter("pup_ai_cost_dollars", "Spend", ["model"], registry=r)
         self.pool_max.labels(pool="pup").set(40)
@@ -102,6 +104,7 @@ class Demo:
             self.age.labels(queue=queue).set(2.0 if depth < 100 else 60.0 * 60)
             self.enqueued.labels(queue=queue).inc(4)
             self.processed.labels(queue=queue).inc(4)
+        self.probe.labels(job="blackbox", instance="https://api.pup.ai/healthz").set(0 if state["error_ratio"]["pup-api"] >= 0.5 else 1)
         self.pool_used.labels(pool="pup").set(state["pool_in_use"])
         self.redis_used.labels(job="redis").set(0.6 * 2**30)
         self.mem.labels(container="pup-api", pod="pup-api-0").set(0.4 * 2**30)

@@ -162,7 +162,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from obsgen.pipeline.tools import generations
-    from obsgen.pipeline.validate import validate_output
+    from obsgen.pipeline.validate import native_tests_skipped, validate_output
     from obsgen.spec.load import load_project
 
     try:
@@ -175,6 +175,8 @@ def _validate(args: argparse.Namespace) -> int:
         raise ValidationFailed([str(f) for f in findings])
     print(f"obsgen: {args.out} is valid (the PromQL of rules and dashboards and the LogQL parse; promtool check rules and test rules, "
           f"amtool check-config and routes test pass with {'; '.join(g.label for g in tools)})")
+    for note in native_tests_skipped(args.out, tools):
+        print(f"note: {note}")
     return EXIT_OK
 
 

@@ -22,7 +22,7 @@ def test_layers_put_every_recording_after_what_it_reads(bench) -> None:
     from obsgen.core.rules import rule_file
     from obsgen.prometheus import slo_rules
 
-    groups = rule_file(slo_rules.rule_groups(bench.spec("checkout")))["groups"]
+    groups = rule_file(slo_rules.rule_groups(bench.spec("checkout")))["groups"][:1]  # the ungrouped SLO
     recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
     layers = bench.layers(groups)
     assert sum(len(layer) for layer in layers) == len(recorded)
@@ -43,3 +43,6 @@ def test_small_run_meets_the_targets_and_weights_by_traffic(bench) -> None:
     assert figures["ratio"] >= bench.TARGET_RATIO
     assert figures["period_error"] < 0.02
     assert figures["sloth_ratio"] > 1  # Sloth's rules for the same SLOs, measured in the same run, cost more
+    # The per-instance SLO: three groups, each costing less than the whole SLO does ungrouped.
+    per_group = figures["samples_per_group"]["checkout/availability-by-instance"]
+    assert 0 < per_group < figures["samples_per_slo"]

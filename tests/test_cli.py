@@ -50,17 +50,21 @@ def test_generate_py_is_the_same_entry_point(tmp_path: Path) -> None:
 def test_validate_passes_on_good_output_and_fails_on_a_broken_rule(tmp_path: Path, node: str) -> None:
     debian, current = generation_named("debian"), generation_named("current")
     out = tmp_path / "out"
-    # The small fixture keeps this quick; test_ruletests runs the example's promtool tests.
-    assert run_obsgen("generate", "--specs", str(FIXTURES / "periods"), "--out", str(out)).returncode == 0
-    ok = run_obsgen("validate", "--out", str(out), "--tools", str(CURRENT_TOOLS))
+    # The SLO kinds (custom tiers, per-group, probe, native histogram, 7d and 28d periods): their
+    # generated tests pass on both generations, native histograms' on Prometheus 3 only, as it says.
+    # test_slo_tests runs the example's promtool tests.
+    specs = FIXTURES / "slo-kinds"
+    assert run_obsgen("generate", "--specs", str(specs), "--out", str(out)).returncode == 0
+    ok = run_obsgen("validate", "--specs", str(specs), "--out", str(out), "--tools", str(CURRENT_TOOLS))
     assert ok.returncode == 0, ok.stderr
     assert "test rules" in ok.stdout and debian.label in ok.stdout and current.label in ok.stdout
+    assert "note: 1 native-histogram test file(s) ran only on Prometheus 3" in ok.stdout and "promtool 2.42" in ok.stdout
 
-    rule_file = out / "prometheus" / "rules" / "mailer.yml"
-    rule_file.write_text(rule_file.read_text().replace("vector(0.99)", "vector(0.99", 1))
-    bad = run_obsgen("validate", "--out", str(out))
+    rule_file = out / "prometheus" / "rules" / "cart.yml"
+    rule_file.write_text(rule_file.read_text().replace("vector(0.999)", "vector(0.999", 1))
+    bad = run_obsgen("validate", "--specs", str(specs), "--out", str(out))
     assert bad.returncode == 1
-    assert "mailer.yml" in bad.stderr and "slo:objective:ratio" in bad.stderr
+    assert "cart.yml" in bad.stderr and "slo:objective:ratio" in bad.stderr
 
 
 def test_validate_without_generated_files_fails(tmp_path: Path) -> None:
@@ -73,7 +77,7 @@ def test_generate_with_specs_elsewhere(tmp_path: Path) -> None:
     result = run_obsgen("generate", "--specs", str(tmp_path), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     # Only slo/ was copied: rules, tests, report, 3 service dashboards, 2 team overviews, provisioning, manifest.
-    assert "3 services, 5 SLOs -> 14 files" in result.stdout
+    assert "3 services, 6 SLOs -> 14 files" in result.stdout
 
 
 def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:

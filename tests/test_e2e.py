@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from demo.service import ROUTES
 from demo.stack import Stack
 from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.writer import write_output
@@ -63,8 +64,12 @@ def test_1_rules_load_evaluate_and_stay_quiet_while_healthy(stack: Stack) -> Non
     _wait("every rule group loaded and evaluated without errors", evaluated, 60)
     groups = stack.rule_groups()
     assert {g["file"].rsplit("/", 1)[-1] for g in groups} == {"ai-provider.yml", "pup-api.yml", "pup-workers.yml"}
-    _wait("SLO recordings have values", lambda: len(stack.query("slo:sli_error:ratio_rate5m")) == 5, 30)
-    _wait("the 1h window has values", lambda: len(stack.query("slo:sli_error:ratio_rate1h")) == 5, 30)
+    # One series per SLO, and per route for pup-api's latency (the demo serves three routes).
+    series = sum(len(ROUTES) if slo.group_by else 1 for s in load_project(ROOT).services for slo in s.slos)
+    _wait("SLO recordings have values", lambda: len(stack.query("slo:sli_error:ratio_rate5m")) == series, 30)
+    _wait("the 1h window has values", lambda: len(stack.query("slo:sli_error:ratio_rate1h")) == series, 30)
+    routes = {r["metric"].get("route") for r in stack.query('slo:sli_error:ratio_rate5m{slo="latency", service="pup-api"}')}
+    assert routes == set(ROUTES)
     time.sleep(15)  # a quarter of an hour, at the demo's speed
     assert _firing(stack) == [], "alerts fired while the demo was healthy"
     assert stack.sink.alerts() == []
@@ -76,7 +81,8 @@ def test_2_total_outage_pages_the_owning_team_and_resolves(stack: Stack) -> None
     def paged() -> list:
         return [a for r, status, a in stack.sink.alerts("platform-critical")
                 if status == "firing" and a["labels"].get("alertname") == "ErrorBudgetBurn"
-                and a["labels"].get("service") == "pup-api" and a["labels"].get("long_window") == "1h"]
+                and a["labels"].get("service") == "pup-api" and a["labels"].get("long_window") == "1h"
+                and a["labels"].get("slo") == "availability"]
 
     (alert, *_) = _wait("critical availability page at platform-critical", paged, 60)
     labels, annotations = alert["labels"], alert["annotations"]
@@ -86,6 +92,9 @@ def test_2_total_outage_pages_the_owning_team_and_resolves(stack: Stack) -> None
     assert annotations["runbook_url"] == "https://runbooks.pup.ai/services/pup-api"
     assert annotations["dashboard_url"].startswith("https://grafana.pup.ai/d/service-pup-api/")
     assert "of events failed over the last 1h" in annotations["description"]
+    # The blackbox probe of the public endpoint fails too: its probe SLO pages as well.
+    _wait("the probe SLO pages", lambda: [a for r, status, a in stack.sink.alerts("platform-critical")
+                                           if status == "firing" and a["labels"].get("slo") == "reachable"], 60)
     others = {r for r, _, a in stack.sink.alerts() if a["labels"].get("service") not in ("pup-api",)}
     assert not others, f"other services alerted: {others}"
 

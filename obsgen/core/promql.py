@@ -161,9 +161,15 @@ def parse_selector(text: str) -> Selector:
 
 @dataclass(frozen=True)
 class WindowExpression:
-    """A PromQL expression whose ranges are written `[$window]`: obsgen fills in each window."""
+    """A PromQL expression whose ranges are written `[$window]`: obsgen fills in each window.
+
+    `selectors`: every series selector it reads; `counter`: the one counter it is the rate of, when
+    it is only that (`sum(rate(x[$window]))`, `sum by (...) (...)`, `rate(...)`), so generated tests
+    can drive it like a plain selector."""
 
     text: str
+    selectors: tuple[Selector, ...] = ()
+    counter: Selector | None = None
 
     def at(self, window: str) -> str:
         return with_window(self.text, window)
@@ -179,7 +185,7 @@ def parse_events(text: str) -> Events:
     """A plain selector, or an expression with `[$window]` ranges; ValueError otherwise."""
     if WINDOW_PLACEHOLDER in text:
         check_window_expression(text)
-        return WindowExpression(text)
+        return _window_expression(text)
     try:
         return parse_selector(text)
     except ValueError:
@@ -188,9 +194,34 @@ def parse_events(text: str) -> Events:
         raise
 
 
+def summed(by: tuple[str, ...]) -> str:
+    """`sum`, or `sum by (a, b) ` when the result keeps labels."""
+    return f"sum by ({', '.join(by)}) " if by else "sum"
+
+
+def _window_expression(text: str) -> WindowExpression:
+    node = promql_parser.parse(with_window(text, "5m"))
+    found: list[Selector] = []
+
+    def visit(item: object) -> None:
+        if isinstance(item, promql_parser.VectorSelector) and item.name and not item.matchers.or_matchers:
+            found.append(Selector(item.name, tuple(Matcher(m.name, _OPS[str(m.op)], m.value) for m in item.matchers.matchers)))
+
+    promql_parser.walk(node, visit)
+    inner = node.expr if isinstance(node, promql_parser.AggregateExpr) and str(node.op) == "sum" and node.param is None else node
+    counter = None
+    if (
+        isinstance(inner, promql_parser.Call) and inner.func.name == "rate" and len(found) == 1
+        and isinstance(inner.args[0], promql_parser.MatrixSelector)
+        and inner.args[0].vector_selector.offset is None and inner.args[0].vector_selector.at is None
+    ):
+        counter = found[0]
+    return WindowExpression(text, tuple(dict.fromkeys(found)), counter)
+
+
 def sum_rate(events: Events, window: str, by: tuple[str, ...] = ()) -> str:
     """Events per second over the window, summed to one series (per value of `by`)."""
-    agg = f"sum by ({', '.join(by)}) " if by else "sum"
+    agg = summed(by)
     if isinstance(events, WindowExpression):
         return f"{agg}({events.at(window)})"
     return f"{agg}(rate({events.render()}[{window}]))"

@@ -13,7 +13,7 @@ from obsgen.grafana import panels
 from obsgen.grafana.panels import Row
 from obsgen.loki import rules as loki
 from obsgen.model.ops import Operations
-from obsgen.model.slo import SLO, LatencySLI, RatioSLI, Service
+from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, RatioSLI, Service
 
 RATE = "$__rate_interval"
 ENV = promql.Matcher("env", "=~", "$env")
@@ -127,12 +127,22 @@ def _alerts_table(service: Service, slo: SLO | None = None) -> Any:
 
 
 def _traffic(service: Service) -> Row:
-    rate_exprs, error_exprs, breakdown = [], [], []
+    rate_exprs, error_exprs, breakdown, probes = [], [], [], []
     by = service.dashboard.breakdown
     for slo in service.slos:
-        total, errors = _counters(slo)
-        rate_exprs.append((_raw(total), slo.name))
         error_exprs.append((_rec(names.error_ratio(names.BASE_WINDOW), service, slo, "max"), slo.name))
+        if isinstance(slo.sli, ProbeSLI):
+            success = _env(slo.sli.success)
+            probes.append(panels.timeseries(
+                f"{slo.name}: checks passed", [(f"avg by (instance) (avg_over_time({success}[{RATE}]))", "{{instance}}")],
+                "percentunit", description=f"Share of {slo.sli.success.name} samples that were 1, per instance.", min_value=0,
+            ))
+            continue
+        if isinstance(slo.sli, LatencySLI) and slo.sli.native:
+            rate_exprs.append((f"histogram_count(sum(rate({_env(slo.sli.histogram)}[{RATE}])))", slo.name))
+            continue
+        total, errors = _counters(slo.sli)
+        rate_exprs.append((_raw(total), slo.name))
         if by and isinstance(total, promql.Selector) and isinstance(errors, promql.Selector):
             breakdown.append(
                 panels.timeseries(
@@ -142,41 +152,46 @@ def _traffic(service: Service) -> Row:
                 )
             )
     row = [
-        panels.timeseries("Request rate", rate_exprs, "reqps", description="Events per second, by SLI.", min_value=0),
+        *([panels.timeseries("Request rate", rate_exprs, "reqps", description="Events per second, by SLI.", min_value=0)] if rate_exprs else []),
         panels.timeseries("Error ratio (5m)", error_exprs, "percentunit", description="Bad over all events, by SLO.", min_value=0),
+        *probes,
         *breakdown,
     ]
     return Row("Traffic and errors", row, width=12 if len(row) <= 2 else 8)
 
 
-def _counters(slo: SLO) -> tuple[promql.Events, promql.Events | None]:
+def _counters(sli: RatioSLI | LatencySLI) -> tuple[promql.Events, promql.Events | None]:
     """(total, errors) of an SLI, for raw-series panels; None errors when only good events are counted."""
-    if isinstance(slo.sli, RatioSLI):
-        return slo.sli.total, slo.sli.errors
-    return slo.sli.count, None
+    if isinstance(sli, RatioSLI):
+        return sli.total, sli.errors
+    return sli.count, None
 
 
 def _latency(service: Service) -> Row | None:
     found = []
-    by = service.dashboard.breakdown
     for slo in service.slos:
         latency = slo.sli
         if not isinstance(latency, LatencySLI):
             continue
-        buckets = _env(latency.bucket)
-        quantiles = [
-            (f"histogram_quantile({q}, sum by (le) (rate({buckets}[{RATE}])))", f"p{int(q * 100)}") for q in PERCENTILES
-        ]
+        # A classic histogram's buckets are summed per `le`; a native histogram is one series.
+        series, le = (_env(latency.histogram), "") if latency.native else (_env(latency.bucket), "le")
+        rates = f"rate({series}[{RATE}])"
+
+        def by(*labels: str) -> str:
+            return promql.summed(tuple(label for label in labels if label)).rstrip()
+
+        quantiles = [(f"histogram_quantile({q}, {by(le)} ({rates}))", f"p{int(q * 100)}") for q in PERCENTILES]
         found.append(panels.timeseries(
             f"{slo.name}: latency percentiles", quantiles, "s",
             description=f"From {latency.histogram.name}; the SLO counts requests at or under {latency.threshold:g} s (red line).",
             thresholds=[(None, "green"), (latency.threshold, "red")], min_value=0,
         ))
-        found.append(panels.heatmap(f"{slo.name}: latency distribution", f"sum by (le) (increase({buckets}[{RATE}]))"))
-        if by:
+        found.append(panels.heatmap(f"{slo.name}: latency distribution", f"{by(le)} (increase({series}[{RATE}]))"))
+        if service.dashboard.breakdown:
+            split = service.dashboard.breakdown
             found.append(panels.timeseries(
-                f"{slo.name}: p99 by {by}",
-                [(f"histogram_quantile(0.99, sum by (le, {by}) (rate({buckets}[{RATE}])))", f"{{{{{by}}}}}")], "s", min_value=0,
+                f"{slo.name}: p99 by {split}",
+                [(f"histogram_quantile(0.99, {by(le, split)} ({rates}))", f"{{{{{split}}}}}")], "s", min_value=0,
             ))
     return Row("Latency", found) if found else None
 

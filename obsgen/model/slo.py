@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -55,12 +55,31 @@ class AlertTier(Strict):
         return slo_math.Tier(self.severity, self.long, self.short, share)
 
 
+class SyntheticSeries(Strict):
+    """A counter the generated tests feed, for an SLI written as expressions obsgen cannot read."""
+
+    series: Selector = Field(description="One series: a metric name and `=` matchers, e.g. jobs_total{queue=\"mail\", outcome=\"failed\"}.")
+    counts: Literal["bad", "good", "all"] = Field(description="Which events it counts: bad ones, good ones, or all.")
+
+    @field_validator("series")
+    @classmethod
+    def _one_series(cls, value: promql.Selector) -> promql.Selector:
+        loose = [m.render() for m in value.matchers if m.op != "="]
+        if loose:
+            raise ValueError(f"name one series, with `=` matchers only (not {', '.join(loose)})")
+        return value
+
+
 class RatioSLI(Strict):
     """Bad events over all events, both counters. Give `errors` or `good`, and `total`."""
 
     errors: Events | None = Field(None, description="Counter of failed events.")
     good: Events | None = Field(None, description="Counter of successful events (instead of errors).")
     total: Events = Field(description="Counter of all events.")
+    test_series: list[SyntheticSeries] | None = Field(
+        None, min_length=1,
+        description="For expressions obsgen cannot drive by itself: the counters the generated tests feed, and what each counts.",
+    )
 
     @model_validator(mode="after")
     def _one_of_errors_or_good(self) -> RatioSLI:
@@ -70,13 +89,19 @@ class RatioSLI(Strict):
 
 
 class LatencySLI(Strict):
-    """Share of requests at or under `threshold` seconds, read from a Prometheus histogram."""
+    """Share of requests at or under `threshold` seconds, read from a Prometheus histogram: a classic
+    one (its buckets declared, the threshold one of them) or a native one (any threshold)."""
 
     histogram: Selector = Field(
         description="The histogram's base name and matchers, without _bucket: http_request_duration_seconds{job=\"api\"}"
     )
-    buckets: list[Annotated[Number, Field(gt=0)]] = Field(min_length=1, description="The histogram's bucket bounds in seconds, as the service declares them.")
-    threshold: Number = Field(gt=0, description="Seconds; must be one of `buckets`.")
+    native: bool = Field(
+        False, description="A native histogram (Prometheus 3): any threshold works, read with histogram_fraction; no `buckets`.",
+    )
+    buckets: list[Annotated[Number, Field(gt=0)]] | None = Field(
+        None, min_length=1, description="A classic histogram's bucket bounds in seconds, as the service declares them.",
+    )
+    threshold: Number = Field(gt=0, description="Seconds; with a classic histogram, one of `buckets`.")
 
     @field_validator("histogram")
     @classmethod
@@ -87,8 +112,10 @@ class LatencySLI(Strict):
 
     @field_validator("buckets")
     @classmethod
-    def _increasing(cls, value: list[float]) -> list[float]:
-        if sorted(set(value)) != value:
+    def _increasing(cls, value: list[float] | None, info: ValidationInfo) -> list[float] | None:
+        if value is not None and info.data.get("native"):
+            raise ValueError("a native histogram has no declared buckets: leave `buckets` out (or set native: false)")
+        if value is not None and sorted(set(value)) != value:
             raise ValueError("list each bucket once, in increasing order")
         return value
 
@@ -96,15 +123,21 @@ class LatencySLI(Strict):
     @classmethod
     def _threshold_is_a_bucket(cls, value: float, info: ValidationInfo) -> float:
         buckets = info.data.get("buckets")
-        if buckets is not None and value not in buckets:
+        if info.data.get("native") or "buckets" not in info.data:
+            return value
+        if buckets is None:
+            raise ValueError(
+                "list the histogram's `buckets` so obsgen can check the threshold is one, or set `native: true` for a native histogram"
+            )
+        if value not in buckets:
             below = [b for b in buckets if b < value]
             above = [b for b in buckets if b > value]
             nearest = [f"{b:g}" for b in (max(below, default=None), min(above, default=None)) if b is not None]
             suggestion = f"the nearest buckets are {' and '.join(nearest)}" if len(nearest) == 2 else f"the nearest bucket is {nearest[0]}"
             raise ValueError(
                 f"{value:g}s is not one of the declared buckets ({', '.join(f'{b:g}' for b in buckets)}), so the SLI "
-                f"would read an empty series; {suggestion}: use one, or add le=\"{value:g}\" to the histogram's buckets "
-                "in the service and here"
+                f"would read an empty series; {suggestion}: use one, add le=\"{value:g}\" to the histogram's buckets "
+                "in the service and here, or read a native histogram (native: true)"
             )
         return value
 
@@ -122,7 +155,15 @@ class LatencySLI(Strict):
         return self.bucket.with_matcher(promql.le_matcher(self.threshold))
 
 
-SLI = RatioSLI | LatencySLI
+class ProbeSLI(Strict):
+    """The share of samples in which a check passed: a gauge that is 1 when it passes and 0 when it
+    fails (blackbox `probe_success`, `up`), for endpoints without request counters. Every sample is
+    an event, so a probe every 15 s gives 240 events an hour (the low-traffic guard counts them)."""
+
+    success: Selector = Field(description="The gauge, e.g. probe_success{job=\"blackbox\", instance=\"https://status.pup.ai\"}.")
+
+
+SLI = RatioSLI | LatencySLI | ProbeSLI
 
 
 class Resources(Strict):

@@ -36,6 +36,7 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     url = dashboards.service_url(service.name, grafana_url)
     groups = slo_rules.rule_groups(service, url) + ops_rules.ops_groups(service, url)
     tests = slo_tests.test_file(service, groups, layout.rule_file_from_tests(service.name))
+    native_tests = slo_tests.test_file(service, groups, layout.rule_file_from_tests(service.name), natives=True)
     ops = ops_tests.test_file(service, layout.rule_file_from_tests(service.name))
     log_groups = loki.ruler_groups(service, url)
     alerts = [{names.ALERTNAME: a.alert, **a.labels} for a in alerts_of(groups + log_groups)]
@@ -47,6 +48,8 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
             service, grafana_url
         ),
     }
+    if native_tests is not None:
+        files[layout.native_test_file(service.name)] = HEADER + to_yaml(native_tests)
     if ops is not None:
         files[layout.ops_test_file(service.name)] = HEADER + to_yaml(ops)
     if log_groups:

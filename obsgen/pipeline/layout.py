@@ -12,6 +12,7 @@ PROVISIONING = "grafana/provisioning/dashboards.yml"
 PROMETHEUS_RULES_DIR = "kubernetes/prometheusrules"  # <service>.yaml (output prometheus-operator)
 ALERTMANAGER_SECRET = "kubernetes/alertmanager-secret.yaml"
 THANOS_RULES_DIR = "thanos/rules"  # <service>.yml (output thanos)
+NATIVE_TESTS = ".native.test.yml"
 MANIFEST = "obsgen.json"  # {"project": ...}: who owns what push writes
 
 
@@ -21,6 +22,11 @@ def rule_file(service: str) -> str:
 
 def test_file(service: str) -> str:
     return f"{TESTS_DIR}/{service}.test.yml"
+
+
+def native_test_file(service: str) -> str:
+    """Tests of SLOs on native histograms: promtool 3 notation, so Prometheus 2's promtool skips them."""
+    return f"{TESTS_DIR}/{service}{NATIVE_TESTS}"
 
 
 def ops_test_file(service: str) -> str:

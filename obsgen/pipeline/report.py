@@ -8,7 +8,7 @@ from __future__ import annotations
 from obsgen.core import slo_math
 from obsgen.core.durations import format_duration, human_duration
 from obsgen.model.project import Project
-from obsgen.model.slo import SLO, LatencySLI, Service
+from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 from obsgen.prometheus import series, slo_tests
 
 
@@ -20,6 +20,8 @@ def _sli(slo: SLO) -> str:
     sli = slo.sli
     if isinstance(sli, LatencySLI):
         return f"requests at or under {sli.threshold:g} s, from `{sli.histogram.render()}`"
+    if isinstance(sli, ProbeSLI):
+        return f"samples in which `{sli.success.render()}` is 1, each sample an event"
     part = f"errors `{sli.errors.render()}`" if sli.errors is not None else f"good `{sli.good.render() if sli.good else ''}`"
     return f"{part} over total `{sli.total.render()}`"
 

@@ -6,12 +6,17 @@ promtool's `start+step x count` notation. Pure; no I/O.
 """
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from obsgen.core import promql
-from obsgen.model.slo import SLO, LatencySLI
+from obsgen.model.slo import SLO, LatencySLI, ProbeSLI
 
+# A probe SLI's test series: this many probes, each sampled once a minute, told apart by a label.
+PROBES = 4
+PROBE_LABEL = "probe"
 # Label values tried for matchers that are not plain equality, most plausible first.
 _BAD_VALUES = ("error", "failed", "500", "failure", "timeout", "5xx", "false")
 _GOOD_VALUES = ("ok", "success", "200", "succeeded", "2xx", "true")
@@ -48,10 +53,15 @@ class Phase:
 
 @dataclass(frozen=True)
 class Counter:
+    """A synthetic series: a counter of the events it counts; a probe's gauge whose sample each
+    minute is the share of that minute's events that passed; or a native histogram of them."""
+
     name: str
     labels: tuple[tuple[str, str], ...]
     bad: float  # share of a bad event this counter counts (0 or 1)
     good: float  # share of a good event it counts (0 or 1)
+    kind: Literal["counter", "gauge", "native"] = "counter"
+    threshold: float = 0.0  # a native histogram's: good events are observed under it, bad ones over it
 
     @property
     def series(self) -> str:
@@ -71,6 +81,17 @@ def counters(slo: SLO) -> list[Counter]:
     """The raw counters to synthesise, with what each one counts (without the labels of a group)."""
     groups(slo, 1)  # a per-group SLO also needs values of its group labels
     sli = slo.sli
+    if isinstance(sli, ProbeSLI):
+        labels = _satisfy(sli.success.matchers, prefer=_GOOD_VALUES)
+        if PROBE_LABEL in labels:
+            raise Untestable(f"the probe's selector matches on {PROBE_LABEL}, which the generated probes use")
+        return [
+            Counter(sli.success.name, tuple(sorted({**labels, PROBE_LABEL: str(i)}.items())), bad=0, good=1, kind="gauge")
+            for i in range(1, PROBES + 1)
+        ]
+    if isinstance(sli, LatencySLI) and sli.native:
+        labels = _satisfy(sli.histogram.matchers, prefer=_GOOD_VALUES)
+        return [Counter(sli.histogram.name, tuple(sorted(labels.items())), bad=1, good=1, kind="native", threshold=sli.threshold)]
     if isinstance(sli, LatencySLI):
         labels = _satisfy(sli.histogram.matchers, prefer=_GOOD_VALUES)
         le = promql.le_values(sli.threshold)[0]
@@ -78,10 +99,21 @@ def counters(slo: SLO) -> list[Counter]:
             _counter(sli.bucket.name, {**labels, "le": le}, bad=0, good=1),
             _counter(sli.count.name, labels, bad=1, good=1),
         ]
+    if sli.test_series:
+        shares = {"bad": (1, 0), "good": (0, 1), "all": (1, 1)}
+        return [_counter(t.series.name, satisfy(t.series.matchers), *shares[t.counts]) for t in sli.test_series]
     part, counts_bad = (sli.errors, True) if sli.errors is not None else (sli.good, False)
-    if not isinstance(part, promql.Selector) or not isinstance(sli.total, promql.Selector):
-        raise Untestable("an expression SLI: obsgen cannot know which series it reads")
-    return ratio_counters(part, sli.total, counts_bad)
+    part_counter, total_counter = _plain_counter(part), _plain_counter(sli.total)
+    if part_counter is None or total_counter is None:
+        raise Untestable("an expression SLI that is more than the rate of one counter: give `test_series` to say which counters it reads")
+    return ratio_counters(part_counter, total_counter, counts_bad)
+
+
+def _plain_counter(events: promql.Events | None) -> promql.Selector | None:
+    """The counter a field counts: its selector, or the one counter an expression is the rate of."""
+    if isinstance(events, promql.WindowExpression):
+        return events.counter
+    return events
 
 
 def ratio_counters(part_sel: promql.Selector, total_sel: promql.Selector, counts_bad: bool = True) -> list[Counter]:
@@ -123,16 +155,30 @@ def groups(slo: SLO, count: int) -> list[dict[str, str]]:
 
 def in_group(sli_counters: list[Counter], group: dict[str, str]) -> list[Counter]:
     """The counters of one group: the same series with the group's labels."""
-    return [_counter(c.name, {**dict(c.labels), **group}, c.bad, c.good) for c in sli_counters]
+    return [replace(c, labels=tuple(sorted({**dict(c.labels), **group}.items()))) for c in sli_counters]
 
 
 def input_series(sli_counters: list[Counter], phases: list[Phase]) -> list[dict[str, str]]:
     """promtool `input_series` for these phases, one sample a minute."""
     out = []
     for counter in sli_counters:
+        if counter.kind == "gauge":
+            out.append({"series": counter.series, "values": gauge_values(phases)})
+            continue
+        if counter.kind == "native":
+            out.append({"series": counter.series, "values": native_values(phases, counter.threshold)})
+            continue
         steps = [(p.bad * counter.bad + p.good * counter.good, p.minutes) for p in phases]
         out.append({"series": counter.series, "values": counter_values(steps)})
     return out
+
+
+def gauge_values(phases: list[Phase]) -> str:
+    """promtool notation for a probe's gauge: each minute the share of its events that passed (the
+    probes together give PROBES samples a minute), the last minute's once more at the end."""
+    shares = [(p.good / (p.good + p.bad), p.minutes) for p in phases if p.minutes > 0]
+    shares[-1] = (shares[-1][0], shares[-1][1] + 1)
+    return " ".join(f"{_exact_number(share)}+0x{count - 1}" for share, count in shares)
 
 
 def counter_values(steps: list[tuple[float, int]]) -> str:
@@ -145,6 +191,27 @@ def counter_values(steps: list[tuple[float, int]]) -> str:
         first = value + increment
         parts.append(f"{_exact_number(first)}+{_exact_number(increment)}x{count - 1}")
         value = first + increment * (count - 1)
+    return " ".join(parts)
+
+
+def native_values(phases: list[Phase], threshold: float) -> str:
+    """promtool 3 notation for a native histogram (schema 0: buckets (2^(i-1), 2^i]) whose good
+    events fall in the bucket just at or under the threshold and bad ones in the bucket just over
+    it, so histogram_fraction(0, threshold) counts exactly the good ones, whatever the threshold."""
+    fast = math.floor(math.log2(threshold))  # upper bound 2^fast <= threshold
+    slow = math.ceil(math.log2(threshold)) + 1  # lower bound 2^(slow - 1) >= threshold
+    gap = " 0" * (slow - fast - 1)
+
+    def histogram(good: float, bad: float) -> str:
+        return f"{{{{schema:0 count:{_exact_number(good + bad)} offset:{fast} buckets:[{_exact_number(good)}{gap} {_exact_number(bad)}]}}}}"
+
+    parts = [histogram(BASELINE, 0)]
+    good, bad = BASELINE, 0.0
+    for p in phases:
+        if p.minutes <= 0:
+            continue
+        parts.append(f"{histogram(good + p.good, bad + p.bad)}+{histogram(p.good, p.bad)}x{p.minutes - 1}")
+        good, bad = good + p.good * p.minutes, bad + p.bad * p.minutes
     return " ".join(parts)
 
 
@@ -161,9 +228,14 @@ def _counter(name: str, labels: dict[str, str], bad: float, good: float) -> Coun
 def selectors(slo: SLO) -> list[promql.Selector]:
     """Every raw selector the SLI reads (for plain-selector SLIs)."""
     sli = slo.sli
+    if isinstance(sli, ProbeSLI):
+        return [sli.success]
     if isinstance(sli, LatencySLI):
-        return [sli.bucket, sli.count]
-    return [s for s in (sli.errors, sli.good, sli.total) if isinstance(s, promql.Selector)]
+        return [sli.histogram] if sli.native else [sli.bucket, sli.count]
+    found: list[promql.Selector] = [t.series for t in sli.test_series or []]
+    for events in (sli.errors, sli.good, sli.total):
+        found += list(events.selectors) if isinstance(events, promql.WindowExpression) else [events] if events else []
+    return found
 
 
 def independent(slos: list[tuple[SLO, list[Counter]]]) -> bool:

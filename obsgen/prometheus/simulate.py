@@ -39,6 +39,7 @@ class Objective:
     tiers: tuple[slo_math.Tier, ...]
     min_events: int
     windows: tuple[int, ...]
+    sampled: bool = False  # a probe SLI: events are a gauge's samples, counted in each window, not a counter's rate
 
 
 def _rates(counts: list[float], minutes: int, left_open: bool) -> Series:
@@ -63,6 +64,19 @@ def _rates(counts: list[float], minutes: int, left_open: bool) -> Series:
     return out
 
 
+def _sampled(counts: list[float], minutes: int, left_open: bool) -> Series:
+    """sum(count_over_time) or sum(sum_over_time) over 5m / 300 at each minute 0 .. minutes, for a
+    gauge sampled every minute from minute 0 whose sample j holds minute j's `counts` (the last
+    minute's once more at the end)."""
+    span = BASE_WINDOW // MINUTE
+    at = [counts[min(j, len(counts) - 1)] for j in range(minutes + 1)]
+    out: Series = []
+    for t in range(minutes + 1):
+        first = max(0, t - span + 1 if left_open else t - span)
+        out.append(sum(at[first : t + 1]) / BASE_WINDOW)
+    return out
+
+
 def _tile(slices: Series, size: int, count: int) -> Series:
     step = size // MINUTE
     out: Series = []
@@ -79,8 +93,9 @@ def _tile(slices: Series, size: int, count: int) -> Series:
 def firing(slo: Objective, traffic: Traffic, left_open: bool) -> dict[slo_math.Tier, tuple[bool, ...]]:
     """Whether each tier's alert fires at each minute 0 .. traffic.minutes."""
     minutes = traffic.minutes
-    total = _rates([g + b for g, b in zip(traffic.good, traffic.bad)], minutes, left_open)
-    bad = _rates(list(traffic.bad), minutes, left_open)
+    read = _sampled if slo.sampled else _rates
+    total = read([g + b for g, b in zip(traffic.good, traffic.bad)], minutes, left_open)
+    bad = read(list(traffic.bad), minutes, left_open)
     rates: dict[int, tuple[Series, Series]] = {
         BASE_WINDOW: ([None if t is None else (b or 0.0) for t, b in zip(total, bad)], total)
     }

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration, human_duration
 from obsgen.core.rules import AlertRule, AlertText, RecordingRule, RuleGroup, alert
-from obsgen.model.slo import SLO, LatencySLI, Service
+from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 
 BASE_WINDOW = names.BASE_WINDOW
 INTERVAL = 60  # every recording and alert, once a minute: alerts see a window at most this old
@@ -56,9 +56,22 @@ def sli_expressions(slo: SLO, total_recording: str) -> SLIExpressions:
         return f"clamp_min({total_recording} - {on} ({good} or {zero}), 0)"
 
     sli = slo.sli
+    if isinstance(sli, LatencySLI) and sli.native:
+        # One native histogram of every series' rate; the share of it at or under the threshold
+        # (durations are never negative) times its count are the fast requests.
+        rates = promql.sum_rate(sli.histogram, window, by)
+        total = f"histogram_count({rates})"
+        fast = f"histogram_fraction(0, {promql.number(sli.threshold)}, {rates}) * {total}"
+        return SLIExpressions(total=total, errors=total_minus(fast))
     if isinstance(sli, LatencySLI):
         total = promql.sum_rate(sli.count, window, by)
         return SLIExpressions(total=total, errors=total_minus(promql.sum_rate(sli.fast, window, by)))
+    if isinstance(sli, ProbeSLI):
+        # Samples per second, and passed samples per second: a sample is an event.
+        agg = promql.summed(by)
+        samples = f"{agg}(count_over_time({sli.success.render()}[{window}])) / {BASE_WINDOW}"
+        passed = f"{agg}(sum_over_time({sli.success.render()}[{window}])) / {BASE_WINDOW}"
+        return SLIExpressions(total=samples, errors=total_minus(passed))
     total = promql.sum_rate(sli.total, window, by)
     if sli.errors is not None:
         return SLIExpressions(total=total, errors=f"{promql.sum_rate(sli.errors, window, by)} or {on} 0 * {total_recording}")

@@ -23,7 +23,7 @@ from typing import Any
 from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration
 from obsgen.core.rules import AlertRule, RuleGroup
-from obsgen.model.slo import SLO, Service
+from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 from obsgen.prometheus import series, simulate
 from obsgen.prometheus.series import Phase
 from obsgen.prometheus.slo_rules import BASE_WINDOW, slo_windows
@@ -94,7 +94,9 @@ def _first(flags: tuple[bool, ...], start: int, value: bool = True) -> int | Non
 def timing(slo: SLO, tier: slo_math.Tier, phases: list[Phase], start: int, stop: int | None = None) -> Timing:
     """The minutes this tier fires after `start` (errors begin) and clears after `stop` (errors end),
     under both range semantics; the test asserts what holds under both."""
-    numbers = simulate.Objective(slo.objective, slo.period, slo.tiers, slo.min_events, tuple(slo_windows(slo)))
+    numbers = simulate.Objective(
+        slo.objective, slo.period, slo.tiers, slo.min_events, tuple(slo_windows(slo)), sampled=isinstance(slo.sli, ProbeSLI)
+    )
     return _timing(numbers, tier, tuple(phases), start, stop)
 
 
@@ -128,7 +130,10 @@ def workbook_minutes(slo: SLO, tier: slo_math.Tier, ratio: float, history: int) 
 
 
 def _traffic_for(slo: SLO, history: int) -> float:
-    """Events a minute so that every tier's window is precise (no low-traffic guard) when errors start."""
+    """Events a minute so that every tier's window is precise (no low-traffic guard) when errors
+    start; a probe's samples a minute are what they are."""
+    if isinstance(slo.sli, ProbeSLI):
+        return float(series.PROBES)
     needed = max(
         slo_math.precise_events(slo.limit(t)) / min(history, t.long_window // MINUTE)
         for t in slo.tiers
@@ -210,16 +215,23 @@ def _scenario(
     return _group(f"{slo.name}: {title}: {'; '.join(parts)}", subject.counters, phases, checks)
 
 
+def _one_failure(slo: SLO, before: int, after: int) -> tuple[str, list[Phase]]:
+    """A single failure that must not page: among 10 events an hour, or, for a probe, one failed
+    check among the probes' samples."""
+    if isinstance(slo.sli, ProbeSLI):
+        probes = float(series.PROBES)
+        return "one failed check", [Phase(before, probes, 0), Phase(1, probes - 1, 1), Phase(after, probes, 0)]
+    quiet = series.exact(LOW_TRAFFIC)
+    return "one failure among 10 events an hour", [Phase(before, quiet, 0), Phase(1, quiet, 1), Phase(after, quiet, 0)]
+
+
 def _bystanders(subject: Subject, group: dict[str, Any], phases: list[Phase], start: int) -> str:
     """Other groups of a per-group SLO beside the burning one: one as busy without errors, one with
     one failure among 10 events an hour. Each is checked against its own simulated timing (silent),
     which proves a group pages on its own burn only, with its own low-traffic guard."""
     minutes = sum(p.minutes for p in phases)
-    quiet = series.exact(LOW_TRAFFIC)
-    others = [
-        ("a healthy group", [Phase(minutes, phases[0].good + phases[0].bad, 0)]),
-        ("a quiet group with one failure", [Phase(start, quiet, 0), Phase(1, quiet, 1), Phase(minutes - start - 1, quiet, 0)]),
-    ]
+    title, one = _one_failure(subject.slo, start, minutes - start - 1)
+    others = [("a healthy group", [Phase(minutes, phases[0].good + phases[0].bad, 0)]), (f"a group with {title}", one)]
     said = []
     for (title, own), labels in zip(others, subject.groups[1:]):
         group["input_series"] += series.input_series(series.in_group(subject.sli, labels), own)
@@ -260,13 +272,14 @@ def _steady(service: Service, slo: SLO, ratio: float, minutes: int, traffic: flo
     budget = float(slo.budget)
     checks = [_close_to(promql.selector(names.error_ratio(w), *ids.items()), ratio, end) for w in slo_windows(slo)]
     checks += [
-        _close_to(promql.selector(names.total_rate(BASE_WINDOW), *ids.items()), traffic / MINUTE, end),
         _close_to(promql.selector(names.OBJECTIVE, *ids.items()), float(slo_math.objective_ratio(slo.objective)), end),
         _close_to(promql.selector(names.ERROR_BUDGET, *ids.items()), budget, end),
         _close_to(promql.selector(names.BUDGET_REMAINING, *ids.items()), 1 - ratio / budget, end),
         _close_to(promql.selector(names.CURRENT_BURN_RATE, *ids.items()), ratio / budget, end),
         _close_to(promql.selector(names.PERIOD_BURN_RATE, *ids.items()), ratio / budget, end),
     ]
+    if not isinstance(slo.sli, ProbeSLI):  # a closed 5m range holds 6 samples on Prometheus 2, 5 on 3
+        checks.append(_close_to(promql.selector(names.total_rate(BASE_WINDOW), *ids.items()), traffic / MINUTE, end))
     return checks
 
 
@@ -341,10 +354,12 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
 
     # 10 events an hour: one failure says nothing; an outage still pages within the window.
     # (Checked for as long as a paging tier's short window holds the failure, plus 5 minutes.)
-    quiet = series.exact(LOW_TRAFFIC)
     after = max(t.short_window for t in paging or tiers) // MINUTE + 5
-    one = [Phase(BRIEF_HISTORY, quiet, 0), Phase(1, quiet, 1), Phase(after, quiet, 0)]
-    out["one failure"] = _scenario(subject, "one failure among 10 events an hour", one, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
+    title, one = _one_failure(slo, BRIEF_HISTORY, after)
+    out["one failure"] = _scenario(subject, title, one, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
+    if isinstance(slo.sli, ProbeSLI):
+        return out  # a probe is sampled at its own pace: there is no quieter traffic to test
+    quiet = series.exact(LOW_TRAFFIC)
     probe = [Phase(BRIEF_HISTORY, quiet, 0), Phase(pages_within, 0, quiet)]
     paged = [f[1] for f in (timing(slo, t, probe, BRIEF_HISTORY).fires for t in paging) if f is not None]
     down = [Phase(BRIEF_HISTORY, quiet, 0), Phase(min(paged, default=pages_within + BRIEF_HISTORY) - BRIEF_HISTORY + 2, 0, quiet)]
@@ -403,15 +418,25 @@ def _merge(groups: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def test_file(service: Service, groups: list[RuleGroup], rule_file: str) -> dict[str, Any]:
-    """The promtool test file for one service's rule file."""
+def native(slo: SLO) -> bool:
+    """The SLI reads a native histogram: its tests need promtool 3's notation, in a file of their own."""
+    return isinstance(slo.sli, LatencySLI) and slo.sli.native
+
+
+def test_file(service: Service, groups: list[RuleGroup], rule_file: str, natives: bool = False) -> dict[str, Any] | None:
+    """The promtool test file for one service's rule file: its SLOs on classic series, or (`natives`)
+    those on native histograms, which only promtool 3 reads (None when there are none)."""
     alerts = [r for g in groups for r in g.alerts]
     testable: list[tuple[SLO, list[series.Counter]]] = []
     for slo in service.slos:
+        if native(slo) != natives:
+            continue
         try:
             testable.append((slo, series.counters(slo)))
         except series.Untestable:
             continue  # reported in SLO_REPORT.md: such SLIs need hand-written tests
+    if natives and not testable:
+        return None
     scenarios = {slo.name: slo_scenarios(service, slo, sli, [r for r in alerts if r.slo == slo.name]) for slo, sli in testable}
     kinds = list(dict.fromkeys(kind for found in scenarios.values() for kind in found))
     if series.independent(testable):
@@ -419,7 +444,7 @@ def test_file(service: Service, groups: list[RuleGroup], rule_file: str) -> dict
     else:
         tests = [found[kind] for found in scenarios.values() for kind in found]
     no_data_rules = [r for r in alerts if r.alert == names.ALERT_NO_DATA]
-    if no_data_rules:
+    if no_data_rules and not natives:  # without series: the same on every promtool
         tests.append(_no_data_tests(no_data_rules))
     return {
         "rule_files": [rule_file],

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from obsgen.model.ops import Operations
-from obsgen.model.slo import AlertTier, Dependency, LatencySLI, RatioSLI, Resources
+from obsgen.model.slo import AlertTier, Dependency, LatencySLI, ProbeSLI, RatioSLI, Resources
 from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, Seconds, Strict, Template, Url
 
 
@@ -19,11 +19,12 @@ class SLISpec(Strict):
 
     ratio: RatioSLI | None = None
     latency: LatencySLI | None = None
+    probe: ProbeSLI | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SLISpec:
-        if (self.ratio is None) == (self.latency is None):
-            raise ValueError("give exactly one of `ratio` or `latency`")
+        if sum(kind is not None for kind in (self.ratio, self.latency, self.probe)) != 1:
+            raise ValueError("give exactly one of `ratio`, `latency` or `probe`")
         return self
 
 

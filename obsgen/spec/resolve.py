@@ -27,7 +27,7 @@ def enabled_tiers(spec: SLOSpec, tiers: tuple[slo_math.Tier, ...]) -> tuple[slo_
 
 
 def _sli(spec: SLOSpec) -> SLI:
-    sli = spec.sli.ratio or spec.sli.latency
+    sli = spec.sli.ratio or spec.sli.latency or spec.sli.probe
     assert sli is not None, "SLISpec holds exactly one"
     return sli
 

@@ -102,7 +102,7 @@ def test_inhibitions() -> None:
     assert rules[0] == {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity="warning"'],
-        "equal": ["alertname", "service", "slo"],
+        "equal": ["alertname", "service", "slo", "route"],  # pup-api's latency is per route
     }
     # The faster tier of each severity mutes the slower one, for the same service and SLO.
     tier_rules = [r for r in rules if any("long_window" in m for m in r["source_matchers"])]
@@ -110,7 +110,7 @@ def test_inhibitions() -> None:
         (
             [f'alertname="{names.ALERT_BURN}"', f'severity="{severity}"', f'long_window="{fast}"'],
             [f'alertname="{names.ALERT_BURN}"', f'severity="{severity}"', f'long_window="{slow}"'],
-            ["service", "slo"],
+            ["service", "slo", "route"],
         )
         for severity, fast, slow in (("critical", "1h", "6h"), ("warning", "1d", "3d"))
     ]
@@ -129,7 +129,7 @@ def test_inhibitions_follow_custom_tiers_and_groups() -> None:
     rules = alertmanager.config(project)["inhibit_rules"]
     assert rules[0]["equal"] == ["alertname", "service", "slo", "route"]
     tier_rules = [(r["source_matchers"][1:], r["target_matchers"][1:], r["equal"]) for r in rules if any("long_window" in m for m in r["source_matchers"])]
-    # checkout/latency pages on 30m/5m and 4h/20m; no other SLO has two tiers of one severity.
+    # cart/latency pages on 30m/5m and 4h/20m; no other SLO has two tiers of one severity.
     assert tier_rules == [
         (['severity="critical"', 'long_window="30m"'], ['severity="critical"', 'long_window="4h"'], ["service", "slo", "route"]),
     ]

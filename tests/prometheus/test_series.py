@@ -47,7 +47,7 @@ def test_negative_matchers() -> None:
 @pytest.mark.parametrize(
     "sli",
     [
-        {"ratio": {"errors": "sum(rate(e_total[$window]))", "total": "t_total"}},
+        {"ratio": {"errors": "sum(increase(e_total[$window])) / 60", "total": "t_total"}},  # more than one counter's rate
         {"ratio": {"errors": 'r_total{code="500"}', "total": 'r_total{code="500"}'}},  # nothing is only total
     ],
 )

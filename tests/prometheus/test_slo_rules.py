@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from obsgen.prometheus import slo_rules as rules
 from tests.conftest import FIXTURES, ROOT, artifacts_at, project_at
 
 # Spec files are named after their service: parametrize by name without loading anything at import.
-ROOTS = {root: sorted(p.stem for p in (root / "slo").glob("*.yaml")) for root in (ROOT, FIXTURES / "good")}
+ROOTS = {root: sorted(p.stem for p in (root / "slo").glob("*.yaml")) for root in (ROOT, FIXTURES / "good", FIXTURES / "slo-kinds")}
 NAMES = sorted(name for names in ROOTS.values() for name in names)
 
 
@@ -68,7 +69,9 @@ def test_every_window_is_recorded_with_service_and_slo(name: str) -> None:
     service = _service(name)
     recorded = {(r["record"], r["labels"][names.SLO]) for r in _rules(service) if "record" in r}
     for slo in service.slos:
-        for window in [300, 1800, 3600, 7200, 21600, 86400, 259200, slo.period]:
+        windows = rules.slo_windows(slo)
+        assert {300, slo.period} | {w for t in slo.tier_set for w in (t.long_window, t.short_window)} <= set(windows)
+        for window in windows:
             for metric in (names.error_ratio(window), names.errors_rate(window), names.total_rate(window)):
                 assert (metric, slo.name) in recorded
     for rule in _rules(service):
@@ -210,28 +213,28 @@ def test_typed_alerts_carry_the_slo_and_tier_their_labels_name(name: str) -> Non
 
 def test_custom_tiers_come_from_the_slo_then_the_service_then_obsgen_yaml() -> None:
     project = project_at(FIXTURES / "slo-kinds")
-    checkout, search = project.service("checkout"), project.service("search")
-    assert checkout is not None and search is not None
-    availability, latency = checkout.slos
-    # burn_rate 10 over 2h, budget_percent 10 over 1d, of a 30d period; burn_rate 20, 4%, 2 of a 28d one.
-    assert [t.burn_rate(availability.period) for t in availability.tiers] == [10, 3]
-    assert [float(t.burn_rate(latency.period)) for t in latency.tiers] == [20.0, 6.72, 2.0]
-    assert [t.severity for t in latency.tier_set] == ["critical", "critical", "warning"]
+    cart, search = project.service("cart"), project.service("search")
+    assert cart is not None and search is not None
+    availability, latency = cart.slos
+    # burn_rate 10 over 2h, budget_percent 5 over 6h of a 7d period (1.4x); burn_rate 20 and 4% over 4h of a 28d one.
+    assert [t.burn_rate(availability.period) for t in availability.tiers] == [10, Fraction(7, 5)]
+    assert [float(t.burn_rate(latency.period)) for t in latency.tiers] == [20.0, 6.72]
+    assert [t.severity for t in latency.tier_set] == ["critical", "critical"]
     assert [(t.long_window, float(t.burn_rate(search.slos[0].period))) for t in search.slos[0].tiers] == [(3600, 14.4), (3 * 86400, 1.0)]
 
 
 def test_rules_follow_custom_tiers() -> None:
     project = project_at(FIXTURES / "slo-kinds")
-    checkout = project.service("checkout")
-    assert checkout is not None
-    burn = [a for a in _alerts(checkout, "latency") if a["alert"] == names.ALERT_BURN]
+    cart = project.service("cart")
+    assert cart is not None
+    burn = [a for a in _alerts(cart, "latency") if a["alert"] == names.ALERT_BURN]
     assert [(a["labels"]["severity"], a["labels"]["long_window"], a["labels"]["short_window"]) for a in burn] == [
-        ("critical", "30m", "5m"), ("critical", "4h", "20m"), ("warning", "2d", "4h"),
+        ("critical", "30m", "5m"), ("critical", "4h", "20m"),
     ]
     # 99% objective: thresholds are burn rate x 1%; 4% of a 28d budget in 4h is a 6.72x burn (0.04 x 28d / 4h).
-    assert [re.findall(r"> ([0-9.e-]+)", a["expr"])[0] for a in burn] == ["0.2", "0.0672", "0.02"]
-    recorded = sorted({r["record"] for r in _rules(checkout) if "record" in r and r["labels"][names.SLO] == "latency"})
-    assert {f"slo:sli_error:ratio_rate{w}" for w in ("5m", "20m", "30m", "4h", "2d", "28d")} <= set(recorded)
+    assert [re.findall(r"> ([0-9.e-]+)", a["expr"])[0] for a in burn] == ["0.2", "0.0672"]
+    recorded = sorted({r["record"] for r in _rules(cart) if "record" in r and r["labels"][names.SLO] == "latency"})
+    assert {f"slo:sli_error:ratio_rate{w}" for w in ("5m", "20m", "30m", "4h", "1d", "28d")} <= set(recorded)
 
 
 @pytest.mark.parametrize(("wanted", "expected"), [
@@ -249,11 +252,25 @@ def test_windows_in_between_keep_every_window_a_few_slices(wanted: tuple[int, ..
 def test_per_group_slos_keep_their_labels_through_every_window() -> None:
     search = project_at(FIXTURES / "slo-kinds").service("search")
     assert search is not None
-    exprs = {r.get("record") or r["alert"] + r["labels"].get("long_window", ""): r["expr"] for r in _rules(search)}
+    group = next(g for g in _groups(search) if g["name"] == names.group_name("search", "availability"))
+    exprs = {r.get("record") or r["alert"] + r["labels"].get("long_window", ""): r["expr"] for r in group["rules"]}
     assert exprs["slo:sli_total:rate5m"].startswith("sum by (route) (rate(")
     assert exprs["slo:sli_errors:rate5m"].endswith("or on (route) 0 * slo:sli_total:rate5m{service=\"search\", slo=\"availability\"}")
     assert "offset 5m or on (route) 0 *" in exprs["slo:sli_total:rate1h"]
     assert "and on (service, slo, route)" in exprs[names.ALERT_BURN + "1h"]
     assert exprs[names.ALERT_NO_DATA] == 'absent(slo:sli_total:rate5m{service="search", slo="availability"})'  # per SLO, not per route
-    alert = next(r for r in _rules(search) if r.get("alert") == names.ALERT_BURN)
+    alert = next(r for r in group["rules"] if r.get("alert") == names.ALERT_BURN)
     assert "for route {{ $labels.route }}" in alert["annotations"]["summary"]
+
+
+def test_native_histograms_and_probes_read_their_own_functions() -> None:
+    search, status = (project_at(FIXTURES / "slo-kinds").service(n) for n in ("search", "status-page"))
+    assert search is not None and status is not None
+    native = rules.sli_expressions(search.slos[1], "TOTAL")
+    rates = 'sum by (route) (rate(search_duration_seconds{job="search"}[5m]))'
+    assert native.total == f"histogram_count({rates})"
+    assert native.errors == f"clamp_min(TOTAL - on (route) (histogram_fraction(0, 0.3, {rates}) * histogram_count({rates}) or on (route) 0 * TOTAL), 0)"
+    probe = rules.sli_expressions(status.slos[0], "TOTAL")
+    selector = 'probe_success{job="blackbox", instance="https://status.example.com"}'
+    assert probe.total == f"sum(count_over_time({selector}[5m])) / 300"
+    assert probe.errors == f"clamp_min(TOTAL - on () (sum(sum_over_time({selector}[5m])) / 300 or vector(0)), 0)"

@@ -7,7 +7,7 @@ import pytest
 
 from obsgen.core import promql
 from obsgen.errors import SpecError
-from obsgen.model.slo import RatioSLI
+from obsgen.model.slo import ProbeSLI, RatioSLI
 from obsgen.spec.load import field_path, load_project
 from tests.conftest import ROOT, run_obsgen, slo_of
 
@@ -61,7 +61,10 @@ def test_bundled_example_loads() -> None:
     project = load_project(ROOT)
     assert {s.name for s in project.services} == {"pup-api", "pup-workers", "ai-provider"}
     api = next(s for s in project.services if s.name == "pup-api")
-    assert [(slo.name, slo.objective) for slo in api.slos] == [("availability", 99.9), ("latency", 99)]
+    assert [(slo.name, slo.objective, slo.group_by) for slo in api.slos] == [
+        ("availability", 99.9, ()), ("latency", 99, ("route",)), ("reachable", 99.9, ()),
+    ]
+    assert isinstance(api.slos[2].sli, ProbeSLI)
 
 
 def test_durations_and_selectors_are_parsed_once_by_the_loader() -> None:
