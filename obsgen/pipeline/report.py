@@ -19,7 +19,8 @@ def _pct(value: float) -> str:
 def _sli(slo: SLO) -> str:
     sli = slo.sli
     if isinstance(sli, LatencySLI):
-        return f"requests at or under {sli.threshold:g} s, from `{sli.histogram.render()}`"
+        kind = "native histogram " if sli.native else ""
+        return f"requests at or under {sli.threshold:g} s, from the {kind}`{sli.histogram.render()}`"
     if isinstance(sli, ProbeSLI):
         return f"samples in which `{sli.success.render()}` is 1, each sample an event"
     part = f"errors `{sli.errors.render()}`" if sli.errors is not None else f"good `{sli.good.render() if sli.good else ''}`"
@@ -68,9 +69,15 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
         f"{human_duration(slo_math.budget_seconds(slo.objective, period))} of total outage "
         f"({slo_math.budget_seconds(slo.objective, period) / 60:.1f} minutes) per {written}.",
     ]
+    if slo.group_by:
+        by = ", ".join(f"`{label}`" for label in slo.group_by)
+        lines.append(f"- Per {by}: every group has this budget of its own and pages on its own burn; no data is per SLO.")
+    if slo.tier_set != slo_math.DEFAULT_TIERS:
+        lines.append("- Tiers: this SLO's own, in place of the SRE Workbook's four.")
     lines += inhibitions
     if slo.min_events:
-        lines.append(f"- Low-traffic guard: a tier fires only with at least {slo.min_events} events in its long window.")
+        per = " (per group)" if slo.group_by else ""
+        lines.append(f"- Low-traffic guard: a tier fires only with at least {slo.min_events} events in its long window{per}.")
     testable = True
     try:
         series.counters(slo)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from obsgen.core import slo_math as burnrate
 from obsgen.pipeline.report import report
-from tests.conftest import ROOT, project_at, run_obsgen
+from tests.conftest import FIXTURES, ROOT, project_at, run_obsgen
 
 
 def _text() -> str:
@@ -52,3 +52,16 @@ def test_report_says_which_pages_an_inhibition_can_suppress() -> None:
     )
     assert "Muted" not in _section("pup-api / availability")  # depends on ai-provider without muting
     assert "mutes `pup-workers/job-success`" in _section("ai-provider / success")
+
+
+def test_report_follows_custom_tiers_groups_and_sli_kinds() -> None:
+    text = report(project_at(FIXTURES / "slo-kinds"))
+    cart_latency = text[text.index("### cart / latency"):text.index("### search / availability")]
+    assert "- Tiers: this SLO's own, in place of the SRE Workbook's four." in cart_latency
+    rows = [line for line in cart_latency.splitlines() if line.startswith("| critical")]
+    assert [row.split(" | ")[1] for row in rows] == ["30m / 5m", "4h / 20m"]  # its tiers, not the Workbook's
+    search = text[text.index("### search / availability"):]
+    assert "- Per `route`: every group has this budget of its own" in search
+    assert "at least 20 events in its long window (per group)" in search
+    assert "from the native histogram `search_duration_seconds{job=\"search\"}`" in search
+    assert "samples in which `probe_success{" in text

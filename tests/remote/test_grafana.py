@@ -372,7 +372,10 @@ def test_an_outage_stops_the_push_early_and_says_so(out: Path, grafana: FakeGraf
     assert len(grafana.state.requests) <= sync.BREAKER * (client.config.retries + 1)
 
 
-def test_retry_after_is_capped_and_an_unreadable_one_is_not_a_crash(out: Path, grafana: FakeGrafana) -> None:
+def test_retry_after_is_capped_and_an_unreadable_one_is_not_a_crash(
+    out: Path, grafana: FakeGrafana, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http, "MAX_RETRY_AFTER", 0.5)  # the cap, shortened: a day's Retry-After must not be waited for
     client = _client(grafana.url)
     grafana.state.faults.extend([("/api/folders/", 429, "Wed, 32 Foo 2026 99:99:99 GMT"), ("/api/folders/", 429, 86400)] * 3)
     with pytest.raises(RemoteError) as caught:
