@@ -59,6 +59,14 @@ class Demo:
         self.probe = Gauge("probe_success", "Blackbox probe of the public endpoint", ["job", "instance"], registry=r)
         self.tokens = Counter("pup_ai_tokens", "Tokens", ["model"], registry=r)
         self.cost = Counter("pup_ai_cost_dollars", "Spend", ["model"], registry=r)
+        # Process metrics, as each service's own client library would export them.
+        self.cpu = Counter("process_cpu_seconds", "CPU time", ["job"], registry=r)
+        self.rss = Gauge("process_resident_memory_bytes", "Resident memory", ["job"], registry=r)
+        # Failure series exist from the start at zero, as well-instrumented services initialise them.
+        for route in ROUTES:
+            self.http.labels(job="pup-api", route=route, code="500")
+        self.jobs.labels(job="pup-workers", task="embed", outcome="failed")
+        self.ai.labels(provider="openai", model="gpt-4o", outcome="error")
         self.pool_max.labels(pool="pup").set(40)
         self.redis_max.labels(job="redis").set(2 * 2**30)
         self.mem_limit.labels(container="pup-api", pod="pup-api-0", resource="memory").set(1 * 2**30)
@@ -108,6 +116,9 @@ class Demo:
         self.pool_used.labels(pool="pup").set(state["pool_in_use"])
         self.redis_used.labels(job="redis").set(0.6 * 2**30)
         self.mem.labels(container="pup-api", pod="pup-api-0").set(0.4 * 2**30)
+        for job in ("pup-api", "pup-workers"):
+            self.cpu.labels(job=job).inc(TICK * 0.3)
+            self.rss.labels(job=job).set(0.3 * 2**30)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

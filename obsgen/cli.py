@@ -5,12 +5,13 @@ grafanalib or pydantic (tests/test_cli.py checks)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from obsgen import __version__
 from obsgen.errors import (
@@ -26,6 +27,9 @@ from obsgen.errors import (
 )
 from obsgen.pipeline import layout
 from obsgen.remote import sync
+
+if TYPE_CHECKING:
+    from obsgen.remote.prometheus import Prometheus
 
 SCHEMAS = {"slo": "obsgen service spec (slo/*.yaml)", "routing": "obsgen routing spec (alerts/routing.yaml)"}
 
@@ -107,6 +111,18 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.add_argument("--out", type=Path, default=Path("slo"), metavar="DIR", help="where to write (default: slo)")
 
+    check = sub.add_parser(
+        "check",
+        help="check the specs' selectors against a running Prometheus",
+        description="For every selector the specs use (SLIs, operational alerts, dashboard panels): how many series it "
+        "selects now and over the last day; for classic latency SLIs, whether the declared buckets exist; whether an "
+        "error selector picks series its total does not; how many series (and groups) each SLO reads. Exit status 1 "
+        "when an SLI selects nothing or its buckets differ (its alerts could never fire); the rest are warnings.",
+    )
+    check.add_argument("--specs", type=Path, default=Path("."), metavar="DIR", help="folder holding slo/ (default: .)")
+    check.add_argument("--format", choices=("table", "json"), default="table", help="a table (default), or JSON for CI")
+    _prometheus_args(check)
+
     explain = sub.add_parser(
         "explain",
         help="print what each alert means: budgets, burn rates, time to fire",
@@ -127,6 +143,14 @@ def _parser() -> argparse.ArgumentParser:
         "--for", dest="kind", choices=sorted(SCHEMAS), default="slo", help="which spec: slo/*.yaml (default) or alerts/routing.yaml"
     )
     return parser
+
+
+def _prometheus_args(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--prometheus", metavar="URL", help="Prometheus's base URL; user:password@ for basic auth (default: $PROMETHEUS_URL)")
+    cmd.add_argument("--token-file", metavar="FILE", help="file holding a bearer token (default: $PROMETHEUS_TOKEN_FILE or $PROMETHEUS_TOKEN)")
+    cmd.add_argument("--ca-file", metavar="FILE", help="CA bundle to verify its certificate (default: $PROMETHEUS_CA_FILE)")
+    cmd.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (not for production)")
+    cmd.add_argument("--timeout", type=float, metavar="S", help="seconds per query (default: $PROMETHEUS_TIMEOUT or 10)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,6 +338,52 @@ def _explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _prometheus(args: argparse.Namespace) -> Prometheus:
+    from obsgen.remote.prometheus import prometheus_from_env
+
+    if args.insecure:
+        print("warning: --insecure: TLS certificates are not verified; anyone on the path can read the token", file=sys.stderr)
+    return prometheus_from_env(args.prometheus, args.token_file, args.ca_file, args.insecure, args.timeout)
+
+
+def _check(args: argparse.Namespace) -> int:
+    import time
+
+    from obsgen.live import check
+    from obsgen.spec.load import load_project
+
+    project = load_project(args.specs)
+    client = _prometheus(args)
+    version = client.version()
+    findings = check.check(client, project, time.time())
+    errors = [f for f in findings if f.level == "error"]
+    warnings = [f for f in findings if f.level == "warning"]
+    if args.format == "json":
+        json.dump({
+            "prometheus": client.config.url, "version": version, "errors": len(errors), "warnings": len(warnings),
+            "findings": [dataclasses.asdict(f) for f in findings],
+        }, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        rows = [(f.level.upper() if f.level != "ok" else "ok", f.service, f.what, _cell(f.now), _cell(f.day), f.selector, f.message)
+                for f in findings]
+        print(_table(("", "service", "what", "now", check.LOOKBACK, "selector", "finding"), rows))
+        print(f"obsgen: {len(findings)} checks against Prometheus {version} at {client.config.url}: "
+              f"{len(errors)} error(s), {len(warnings)} warning(s)")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def _cell(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widest: int = 60) -> str:
+    """Plain columns, each cut at `widest` characters (the last one whole)."""
+    cut = [tuple(c if i == len(header) - 1 or len(c) <= widest else c[: widest - 1] + "…" for i, c in enumerate(r)) for r in [header, *rows]]
+    widths = [max(len(r[i]) for r in cut) for i in range(len(header) - 1)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in cut).rstrip()
+
+
 def _schema(args: argparse.Namespace) -> int:
     from pydantic import BaseModel
 
@@ -331,5 +401,5 @@ def _schema(args: argparse.Namespace) -> int:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": _generate, "validate": _validate, "plan": _plan, "push": _push, "import": _import, "explain": _explain,
-    "schema": _schema,
+    "schema": _schema, "check": _check,
 }

@@ -20,6 +20,7 @@ fi
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+command -v chromium >/dev/null || missing+=(chromium)  # opens the `obsgen report` site in a browser test
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     echo "obsgen needs promtool and amtool on PATH; this machine has no apt-get." >&2
@@ -33,12 +34,12 @@ if [ ${#missing[@]} -gt 0 ]; then
       exit 1
     fi
   fi
-  echo "Installing ${missing[*]} (for promtool and amtool)..."
+  echo "Installing ${missing[*]} (promtool, amtool, and a headless browser for the report test)..."
   $sudo apt-get update -qq
   # The packages' services are not needed: only their command-line tools.
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  command -v promtool >/dev/null && command -v amtool >/dev/null || {
-    echo "apt-get finished but promtool or amtool is still missing from PATH" >&2; exit 1; }
+  command -v promtool >/dev/null && command -v amtool >/dev/null && command -v chromium >/dev/null || {
+    echo "apt-get finished but promtool, amtool or chromium is still missing from PATH" >&2; exit 1; }
 fi
 
 # --- The current generation, from the Go module proxy --------------------------------------------

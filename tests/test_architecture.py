@@ -24,7 +24,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "kubernetes": {"core", "model"},
     "remote": {"core", "errors"},
     "pipeline": {"core", "model", "errors", *TARGETS},
-    "cli": {"core", "model", "spec", "errors", "pipeline", "remote", *TARGETS, "__init__"},
+    "live": {"core", "model", "errors", "remote", "prometheus"},
+    "cli": {"core", "model", "spec", "errors", "pipeline", "remote", "live", *TARGETS, "__init__"},
     "__main__": {"cli"},
     "__init__": set(),
 }
