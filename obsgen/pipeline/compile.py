@@ -105,6 +105,7 @@ def compile_project(project: Project, workers: int | None = None) -> Artifacts:
         parts += [service_artifacts(s, project.settings) for s in services]
     artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
     artifacts[layout.REPORT] = report.report(project)
+    artifacts.update(report.detection_charts(project))
     artifacts.update(_custom_dashboards(project, set(artifacts)))
     artifacts[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
     artifacts[layout.MANIFEST] = json.dumps({"project": project.settings.project}, indent=2) + "\n"

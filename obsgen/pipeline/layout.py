@@ -5,6 +5,7 @@ RULES_DIR = "prometheus/rules"  # <service>.yml
 TESTS_DIR = "prometheus/tests"  # <service>.test.yml
 LOKI_RULES_DIR = "loki/rules"  # <tenant>/<service>.yml
 REPORT = "SLO_REPORT.md"
+REPORT_CHARTS_DIR = "report"  # <service>.<slo>.svg: detection time against error ratio, shown in SLO_REPORT.md
 ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
 ROUTE_TESTS = "alertmanager/route-tests.yml"
 DASHBOARDS_DIR = "grafana/dashboards"  # <folder>/<uid>.json
@@ -36,6 +37,10 @@ def ops_test_file(service: str) -> str:
 def rule_file_from_tests(service: str) -> str:
     """The rule file as a test file names it: promtool resolves rule_files relative to the test file."""
     return f"../rules/{service}.yml"
+
+
+def detection_chart(service: str, slo: str) -> str:
+    return f"{REPORT_CHARTS_DIR}/{service}.{slo}.svg"
 
 
 def loki_rule_file(tenant: str, service: str) -> str:

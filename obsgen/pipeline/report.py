@@ -5,8 +5,9 @@ generated promtool tests expect, so report, rules and tests cannot disagree.
 """
 from __future__ import annotations
 
-from obsgen.core import slo_math
+from obsgen.core import charts, slo_math
 from obsgen.core.durations import format_duration, human_duration
+from obsgen.pipeline import layout
 from obsgen.model.project import Project
 from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 from obsgen.prometheus import series, slo_tests
@@ -84,6 +85,9 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
     except series.Untestable as exc:
         testable = False
         lines.append(f"- No generated promtool tests: {exc}. Write tests for this SLO by hand.")
+    if slo.tiers:
+        chart = layout.detection_chart(service.name, slo.name)
+        lines += ["", f"![Detection time against error ratio for each tier of {service.name} / {slo.name}]({chart})"]
     lines += [
         "",
         "| severity | long / short window | burn rate | fires above error ratio | time to fire at 100% errors "
@@ -107,6 +111,34 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
         )
     lines.append("")
     return lines
+
+
+def detection_chart(service: Service, slo: SLO) -> str:
+    """The SRE Workbook's picture: minutes from the start of a steady error ratio until each tier
+    fires, against that ratio, from just over the most sensitive threshold to a total outage."""
+    lowest = min(float(slo_math.threshold(t, slo.objective, slo.period)) for t in slo.tiers) if slo.tiers else 0.01
+    ratios = [lowest * (1 / lowest) ** (i / 120) * 1.0001 for i in range(121)]
+    ratios[-1] = 1.0
+    lines, said = [], []
+    for tier in slo.tiers:
+        points = [(r, t / 60) for r in ratios if (t := slo_math.time_to_fire(tier, slo.objective, slo.period, r)) is not None]
+        windows = f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)}"
+        colour = charts.COLOURS[tier.severity]
+        lines.append(charts.Line(f"{tier.severity} {windows}", [p[0] for p in points], [p[1] for p in points], colour,
+                                 dashed=tier.severity == "warning"))
+        full = slo_math.time_to_fire(tier, slo.objective, slo.period, 1.0)
+        said.append(f"{tier.severity} {windows} from {float(slo_math.threshold(tier, slo.objective, slo.period)):.4%} errors, "
+                    f"in {human_duration(full) if full is not None else 'never'} at 100%")
+    description = (f"Minutes until each alert tier of {service.name} / {slo.name} fires, against a steady error ratio "
+                   f"({slo.objective:g}% over {format_duration(slo.period)}): " + "; ".join(said) + ".")
+    return charts.svg(charts.Chart(
+        f"{service.name} / {slo.name}: detection time", description, "error ratio (log)", "minutes to fire (log)",
+        lines, xlog=True, ylog=True,
+    ))
+
+
+def detection_charts(project: Project) -> dict[str, str]:
+    return {layout.detection_chart(s.name, slo.name): detection_chart(s, slo) for s in project.services for slo in s.slos if slo.tiers}
 
 
 def report(project: Project) -> str:

@@ -65,3 +65,20 @@ def test_report_follows_custom_tiers_groups_and_sli_kinds() -> None:
     assert "at least 20 events in its long window (per group)" in search
     assert "from the native histogram `search_duration_seconds{job=\"search\"}`" in search
     assert "samples in which `probe_success{" in text
+
+
+def test_each_slo_has_a_detection_chart_with_a_text_alternative() -> None:
+    from obsgen.pipeline.compile import compile_project
+
+    artifacts = compile_project(project_at(ROOT))
+    text = artifacts["SLO_REPORT.md"]
+    charts = sorted(path for path in artifacts if path.startswith("report/") and path.endswith(".svg"))
+    assert charts == sorted(f"report/{s.name}.{slo.name}.svg" for s in project_at(ROOT).services for slo in s.slos)
+    for path in charts:
+        assert f"]({path})" in text  # shown in SLO_REPORT.md
+        svg = artifacts[path]
+        assert svg.startswith('<svg role="img" aria-labelledby=') and "<title id=" in svg and "<desc id=" in svg
+        assert "Date" not in svg and "<path" in svg
+    availability = artifacts["report/pup-api.availability.svg"]
+    assert "critical 1h/5m from 1.4400% errors, in 52s at 100%" in availability  # the Workbook's 0.864 minutes
+    assert availability.count('style="fill: none; stroke: #c0392b') == 4  # a line per paging tier, and its legend entry
