@@ -16,7 +16,7 @@ import matplotlib
 
 matplotlib.use("svg")
 
-from matplotlib import pyplot  # noqa: E402  (after choosing the backend)
+from matplotlib import pyplot
 
 _STYLE: dict[str, Any] = {
     "svg.hashsalt": "obsgen",

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from obsgen.core import charts, slo_math
 from obsgen.core.durations import format_duration, human_duration
-from obsgen.pipeline import layout
 from obsgen.model.project import Project
 from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
+from obsgen.pipeline import layout
 from obsgen.prometheus import series, slo_tests
 
 
