@@ -199,6 +199,10 @@ class Stack:
         body = requests.get(f"{self.prom_url}/api/v1/query", params={"query": expr}, timeout=10).json()
         return body["data"]["result"]
 
+    def query_at(self, expr: str, at: float) -> list[dict[str, Any]]:
+        body = requests.get(f"{self.prom_url}/api/v1/query", params={"query": expr, "time": f"{at:.3f}"}, timeout=10).json()
+        return body["data"]["result"]
+
     def rule_groups(self) -> list[dict[str, Any]]:
         return requests.get(f"{self.prom_url}/api/v1/rules", timeout=10).json()["data"]["groups"]
 

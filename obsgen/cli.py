@@ -20,6 +20,7 @@ from obsgen.errors import (
     EXIT_OK,
     EXIT_REFUSED,
     ObsgenError,
+    OutputError,
     RemoteError,
     SpecError,
     ToolMissing,
@@ -123,6 +124,21 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("table", "json"), default="table", help="a table (default), or JSON for CI")
     _prometheus_args(check)
 
+    rep = sub.add_parser(
+        "report",
+        help="write an SLO attainment site from a running Prometheus",
+        description="Write a static HTML site (index by team, a page per service) to SITE: per SLO the attainment over "
+        "its period ending at --to and over calendar months and weeks from --from, the error budget left, a burn-down "
+        "of the budget, the burn rate against the tiers' thresholds, the alerts that fired (from ALERTS) and, for "
+        "per-group SLOs, the worst groups. Computed from the raw series at query time. Exit status 1 when no SLO has "
+        "any events in the range.",
+    )
+    rep.add_argument("--specs", type=Path, default=Path("."), metavar="DIR", help="folder holding slo/ (default: .)")
+    rep.add_argument("--site", type=Path, default=Path("slo-report"), metavar="DIR", help="where to write (default: slo-report)")
+    rep.add_argument("--from", dest="start", type=_instant, metavar="TIME", help="start of the range: 2026-10-01, 2026-10-01T12:00 (UTC) or unix seconds (default: --to minus 30 days)")
+    rep.add_argument("--to", dest="end", type=_instant, metavar="TIME", help="end of the range (default: now)")
+    _prometheus_args(rep)
+
     explain = sub.add_parser(
         "explain",
         help="print what each alert means: budgets, burn rates, time to fire",
@@ -143,6 +159,21 @@ def _parser() -> argparse.ArgumentParser:
         "--for", dest="kind", choices=sorted(SCHEMAS), default="slo", help="which spec: slo/*.yaml (default) or alerts/routing.yaml"
     )
     return parser
+
+
+def _instant(text: str) -> float:
+    """A time on the command line: an ISO date or date and time (UTC unless it says), or unix seconds."""
+    from datetime import UTC, datetime
+
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time: give 2026-10-01, 2026-10-01T12:00 or unix seconds") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _prometheus_args(cmd: argparse.ArgumentParser) -> None:
@@ -384,6 +415,39 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widest: int
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in cut).rstrip()
 
 
+def _report(args: argparse.Namespace) -> int:
+    import time
+
+    from obsgen.live import attainment, site
+    from obsgen.spec.load import load_project
+
+    project = load_project(args.specs)
+    end = args.end if args.end is not None else time.time()
+    start = args.start if args.start is not None else end - 30 * 86400
+    if start >= end:
+        raise RemoteError("--from must be before --to")
+    if end > time.time() + 60:
+        raise RemoteError("--to is in the future: there is nothing to measure there yet")
+    if args.site.exists() and not args.site.is_dir():
+        raise OutputError(f"{args.site} is a file, not a folder for the site")
+    client = _prometheus(args)
+    client.version()
+    reports = attainment.collect(client, project, start, end)
+    files = site.site(reports, start, end, client.config.url)
+    args.site.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (args.site / name).write_text(text, encoding="utf-8")
+    quiet = [f"{r.service.name}/{r.slo.name}" for r in reports if r.period.no_traffic]
+    for name in quiet:
+        print(f"note: {name}: no events in its period up to the report's end; its page says so")
+    print(f"obsgen: {len(reports)} SLOs of {len(project.services)} services -> {len(files)} pages in {args.site} "
+          f"(open {args.site / 'index.html'})")
+    if reports and len(quiet) == len(reports):
+        print("error: no SLO has any events in the range: is this the Prometheus that scrapes these services?", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _schema(args: argparse.Namespace) -> int:
     from pydantic import BaseModel
 
@@ -401,5 +465,5 @@ def _schema(args: argparse.Namespace) -> int:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": _generate, "validate": _validate, "plan": _plan, "push": _push, "import": _import, "explain": _explain,
-    "schema": _schema, "check": _check,
+    "schema": _schema, "check": _check, "report": _report,
 }

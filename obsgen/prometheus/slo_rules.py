@@ -44,8 +44,10 @@ class SLIExpressions:
     errors: str
 
 
-def sli_expressions(slo: SLO, total_recording: str) -> SLIExpressions:
-    window = format_duration(BASE_WINDOW)
+def sli_expressions(slo: SLO, total_recording: str, seconds: int = BASE_WINDOW) -> SLIExpressions:
+    """The SLI's events per second over the window (the base window for the rules; any window for
+    `obsgen report`, which reads the raw series over the range it reports)."""
+    window = format_duration(seconds)
     by = slo.group_by
     on = promql.on(by)
     # A counter often does not exist until its first event: then it counts zero (per group).
@@ -69,8 +71,8 @@ def sli_expressions(slo: SLO, total_recording: str) -> SLIExpressions:
     if isinstance(sli, ProbeSLI):
         # Samples per second, and passed samples per second: a sample is an event.
         agg = promql.summed(by)
-        samples = f"{agg}(count_over_time({sli.success.render()}[{window}])) / {BASE_WINDOW}"
-        passed = f"{agg}(sum_over_time({sli.success.render()}[{window}])) / {BASE_WINDOW}"
+        samples = f"{agg}(count_over_time({sli.success.render()}[{window}])) / {seconds}"
+        passed = f"{agg}(sum_over_time({sli.success.render()}[{window}])) / {seconds}"
         return SLIExpressions(total=samples, errors=total_minus(passed))
     total = promql.sum_rate(sli.total, window, by)
     if sli.errors is not None:

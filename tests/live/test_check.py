@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -14,9 +12,7 @@ import pytest
 from demo.stack import Stack, free_port
 from obsgen.core import promql
 from obsgen.live import check
-from obsgen.pipeline.compile import compile_project
-from obsgen.pipeline.writer import write_output
-from tests.conftest import FIXTURES, ROOT, generation_named, project_at, run_obsgen
+from tests.conftest import FIXTURES, ROOT, project_at, run_obsgen
 
 
 def test_every_selector_of_the_specs_is_a_target() -> None:
@@ -42,22 +38,6 @@ def test_verdicts(now: int, day: int, bounds: set[float] | None, level: str, fra
     assert found[0] == level and fragment in found[1]
     ops = check.Target("api", "queue q: depth", promql.Selector.of("depth"), False)
     assert check.verdict(ops, 0, 0)[0] == "warning"  # not an SLI: its alerts are not the SLO's
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    project = project_at(ROOT)
-    out = tmp_path_factory.mktemp("out")
-    write_output(compile_project(project), out)
-    stack = Stack(project, out, tmp_path_factory.mktemp("stack"), generation_named("current"))
-    stack.start()
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not stack.query('probe_success{job="blackbox"}'):
-            time.sleep(0.5)
-        yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.mark.tools
