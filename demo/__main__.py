@@ -26,6 +26,10 @@ Inject a fault:
   curl -XPOST {stack.demo_url}/fault -d '{{"queue": "jobs", "depth": 20000}}'
   curl -XPOST {stack.demo_url}/fault -d '{{"pool_in_use": 39}}'
   curl -XPOST {stack.demo_url}/reset
+
+Check the specs against it, and write the attainment report (open slo-report/index.html):
+  .venv/bin/python -m obsgen check --prometheus {stack.prom_url}
+  .venv/bin/python -m obsgen report --prometheus {stack.prom_url} --site slo-report
 Ctrl-C stops everything.
 """, flush=True)
     seen = 0
