@@ -42,11 +42,11 @@ def _console_errors(stderr: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def after_outage(demo: Stack, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float, float]:
-    """The report site, written after a 12-second total outage of pup-api (a quarter of an hour at the demo's speed)."""
+    """The report site, written after an 8-second total outage of pup-api (8 minutes at the demo's speed)."""
     demo.fault(service="pup-api", error_ratio=1)
-    time.sleep(12)
+    time.sleep(8)
     demo.reset()
-    time.sleep(6)
+    time.sleep(4)
     end = time.time()
     start = demo.started - 600  # type: ignore[attr-defined]
     folder = tmp_path_factory.mktemp("site")

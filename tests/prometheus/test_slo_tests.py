@@ -19,7 +19,7 @@ from obsgen.pipeline.writer import write_output
 from obsgen.prometheus import ops_tests, series
 from obsgen.prometheus import slo_tests as ruletests
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, ROOT, project_at, slo_of
+from tests.conftest import FIXTURES, ROOT, generation_named, project_at, slo_of
 
 
 def _generate(specs: Path, out: Path) -> Path:
@@ -156,10 +156,13 @@ def test_every_generated_scenario_evaluates_every_minute(example_out: Path) -> N
         assert any(kind in n for n in names_), kind
 
 
-def test_each_group_pages_on_its_own_burn(tmp_path: Path, promtool: str) -> None:
+@pytest.mark.tools
+def test_each_group_pages_on_its_own_burn(tmp_path: Path) -> None:
     """The outage scenario of a per-route SLO runs a burning route beside a healthy one and a quiet
     one with a single failure: only the burning route pages. Rules that mix the groups in the
-    low-traffic guard (matching on service and SLO only) let the quiet route page, and fail it."""
+    low-traffic guard (matching on service and SLO only) let the quiet route page, and fail it.
+    (One generation: tests/test_cli.py runs the fixture's whole tests on both.)"""
+    promtool = generation_named("current").need("promtool")
     out = _generate(FIXTURES / "slo-kinds", tmp_path / "out")
     tests_file = out / "prometheus" / "tests" / "search.test.yml"
     doc = yaml.safe_load(tests_file.read_text())
