@@ -6,7 +6,9 @@ Builders, remotes and tests import these instead of spelling the strings again.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import urllib.parse
 
 from obsgen.core.durations import format_duration
 
@@ -88,6 +90,13 @@ def dashboard_path(uid: str, title: str) -> str:
     """Grafana's URL path of a dashboard: /d/<uid>/<slug>."""
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     return f"/d/{uid}/{slug}"
+
+
+def explore_path(datasource_uid: str, query: str, since: str) -> str:
+    """Grafana's Explore URL path for one query on a datasource over the last `since` (e.g. 1h)."""
+    state = {"datasource": datasource_uid, "queries": [{"refId": "A", "datasource": {"uid": datasource_uid}, "query": query}],
+             "range": {"from": f"now-{since}", "to": "now"}}
+    return "/explore?schemaVersion=1&left=" + urllib.parse.quote(json.dumps(state, separators=(",", ":"), sort_keys=True), safe="")
 
 
 SERVICE_DASHBOARD = "service"

@@ -13,6 +13,7 @@ from obsgen.grafana import panels
 from obsgen.grafana.panels import Row
 from obsgen.loki import rules as loki
 from obsgen.model.ops import Operations
+from obsgen.model.project import Traces
 from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, RatioSLI, Service
 
 RATE = "$__rate_interval"
@@ -167,7 +168,7 @@ def _counters(sli: RatioSLI | LatencySLI) -> tuple[promql.Events, promql.Events 
     return sli.count, None
 
 
-def _latency(service: Service) -> Row | None:
+def _latency(service: Service, exemplars: bool = False) -> Row | None:
     found = []
     for slo in service.slos:
         latency = slo.sli
@@ -180,7 +181,10 @@ def _latency(service: Service) -> Row | None:
         def by(*labels: str) -> str:
             return promql.summed(tuple(label for label in labels if label)).rstrip()
 
-        quantiles = [(f"histogram_quantile({q}, {by(le)} ({rates}))", f"p{int(q * 100)}") for q in PERCENTILES]
+        quantiles = [
+            panels.prometheus(f"histogram_quantile({q}, {by(le)} ({rates}))", f"p{int(q * 100)}", ref=chr(ord("A") + i), exemplar=exemplars)
+            for i, q in enumerate(PERCENTILES)
+        ]
         found.append(panels.timeseries(
             f"{slo.name}: latency percentiles", quantiles, "s",
             description=f"From {latency.histogram.name}; the SLO counts requests at or under {latency.threshold:g} s (red line).",
@@ -259,11 +263,12 @@ def _operations(ops: Operations) -> list[Row]:
     return rows
 
 
-def service_dashboard(service: Service, grafana_url: str = "") -> str:
+def service_dashboard(service: Service, grafana_url: str = "", exemplars: bool = False) -> str:
+    """The service's dashboard; `exemplars` (a trace datasource is set) marks latency points linked to traces."""
     rows = [Row("SLOs", [p for slo in service.slos for p in _slo_status(service, slo)], width=6, height=6)]
     rows += [r for r in (_groups(service),) if r is not None]
     rows.append(_traffic(service))
-    rows += [r for r in (_latency(service), _saturation(service), _dependencies(service)) if r is not None]
+    rows += [r for r in (_latency(service, exemplars), _saturation(service), _dependencies(service)) if r is not None]
     rows += _operations(service.ops)
     rows.append(Row("Alerts", [_alerts_table(service)], width=24, height=6))
     links = [
@@ -302,6 +307,25 @@ def overview_dashboard(team: str, services: list[Service], grafana_url: str = ""
         description=f"Every SLO of team {team}: its SLI against the objective, error budget left, burn rate per alert window, firing alerts.",
     )
     return panels.render(board)
+
+
+def datasources(traces: Traces) -> dict[str, Any]:
+    """Grafana datasource provisioning that makes the trace links work: Prometheus exemplars and
+    Loki derived fields pointing at the trace datasource. URLs of Prometheus and Loki come from the
+    environment Grafana runs in; nothing secret is written (credentials belong in Grafana). Grafana
+    expands $VARIABLES in provisioning files, so the derived field's own ${__value.raw} is written $${...}."""
+    return {
+        "apiVersion": 1,
+        "datasources": [
+            {"name": "Prometheus", "uid": "prometheus", "type": "prometheus", "access": "proxy", "url": "${PROMETHEUS_URL}",
+             "jsonData": {"exemplarTraceIdDestinations": [{"name": traces.exemplar_label, "datasourceUid": traces.datasource}]}},
+            {"name": "Loki", "uid": "loki", "type": "loki", "access": "proxy", "url": "${LOKI_URL}",
+             "jsonData": {"derivedFields": [{"name": "TraceID", "matcherRegex": traces.log_trace_id, "url": "$${__value.raw}",
+                                             "datasourceUid": traces.datasource, "urlDisplayLabel": "View trace"}]}},
+            *({"name": uid, "uid": uid, "type": source.type, "access": "proxy", "url": source.url}
+              for uid, source in sorted(traces.datasources.items())),
+        ],
+    }
 
 
 def provisioning(path: str = "/var/lib/grafana/dashboards/obsgen") -> dict[str, Any]:

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import attr
 import grafanalib.core as g
 
 SCHEMA_VERSION = 39  # Grafana 11; grafanalib's default (12) predates the panels it can draw
@@ -19,9 +20,19 @@ WIDTH = 24  # Grafana's grid
 MODERN_PANELS = frozenset({"timeseries", "stat", "gauge", "bargauge", "table", "logs", "heatmap", "row", "text"})
 
 
-def prometheus(expr: str, legend: str = "", ref: str = "A", instant: bool = False) -> g.Target:
-    """A PromQL target on the dashboard's Prometheus datasource variable."""
-    return g.Target(expr=expr, legendFormat=legend, refId=ref, instant=instant, datasource=PROMETHEUS)
+@attr.s
+class _ExemplarTarget(g.Target):  # type: ignore[misc]  # grafanalib is untyped
+    """A PromQL target that also asks for exemplars (grafanalib's Target has no such field)."""
+
+    def to_json_data(self) -> dict[str, Any]:
+        return {**super().to_json_data(), "exemplar": True}
+
+
+def prometheus(expr: str, legend: str = "", ref: str = "A", instant: bool = False, exemplar: bool = False) -> g.Target:
+    """A PromQL target on the dashboard's Prometheus datasource variable; with `exemplar`, the
+    exemplars of the histogram it reads too (points linked to their traces)."""
+    kind: Any = _ExemplarTarget if exemplar else g.Target  # mypy does not see attrs' generated __init__ of a subclass
+    return kind(expr=expr, legendFormat=legend, refId=ref, instant=instant, datasource=PROMETHEUS)
 
 
 def loki(expr: str, ref: str = "A") -> g.Target:

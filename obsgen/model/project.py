@@ -2,16 +2,17 @@
 the settings and the teams' own dashboards."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from obsgen.errors import Origin
 from obsgen.model.routing import Routing
 from obsgen.model.slo import AlertTier, Service
-from obsgen.model.types import Name, Seconds, Strict, Url
+from obsgen.model.types import LabelName, Name, Seconds, Strict, Url
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,47 @@ class Kubernetes(Strict):
     )
 
 
+class TraceDatasource(Strict):
+    """A trace store Grafana reads (its URL only: credentials belong in Grafana, not here)."""
+
+    type: Literal["tempo", "jaeger", "zipkin"] = "tempo"
+    url: Url
+
+
+class Traces(Strict):
+    """Links from metrics and logs to traces: exemplars on latency panels, trace IDs in log lines,
+    and slow traces from latency alerts."""
+
+    datasources: dict[Name, TraceDatasource] = Field(
+        min_length=1, description="Trace datasources obsgen provisions in Grafana, by uid, e.g. tempo: {url: http://tempo:3200}.",
+    )
+    datasource: Name = Field(description="The uid of the trace datasource the links open: one of `datasources`.")
+    exemplar_label: LabelName = Field("trace_id", description="The exemplar label that holds the trace ID.")
+    log_trace_id: str = Field(
+        r"[Tt]race_?[Ii][Dd][\"':= ]+(\w+)",
+        description="Regular expression with one group: the trace ID in a log line (Grafana's derived field).",
+    )
+
+    @field_validator("log_trace_id")
+    @classmethod
+    def _one_group(cls, value: str) -> str:
+        try:
+            groups = re.compile(value).groups
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if groups != 1:
+            raise ValueError(f"needs exactly one group, the trace ID, e.g. trace_id=(\\w+) (it has {groups})")
+        return value
+
+    @field_validator("datasource")
+    @classmethod
+    def _known_datasource(cls, value: str, info: ValidationInfo) -> str:
+        defined = info.data.get("datasources")
+        if defined is not None and value not in defined:
+            raise ValueError(f"unknown trace datasource {value!r}; defined: {', '.join(defined)}")
+        return value
+
+
 class Settings(Strict):
     """obsgen.yaml: settings for the whole project. Optional."""
 
@@ -55,6 +97,7 @@ class Settings(Strict):
         "prometheus-operator (PrometheusRule and Alertmanager Secret manifests), thanos (rule files for Thanos Ruler).",
     )
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    traces: Traces | None = Field(None, description="Links to traces from latency panels, log lines and latency alerts.")
     tiers: list[AlertTier] | None = Field(
         None, min_length=1, description="The project's burn-rate tiers, in place of the SRE Workbook's four (1h/5m and 6h/30m page, "
         "1d/2h and 3d/6h ticket); a service's or an SLO's `tiers` replace them.",

@@ -34,7 +34,8 @@ Alerts = list[dict[str, str]]  # the labels of every generated alert, alertname 
 def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, Alerts]:
     grafana_url = settings.grafana_url or ""
     url = dashboards.service_url(service.name, grafana_url)
-    groups = slo_rules.rule_groups(service, url) + ops_rules.ops_groups(service, url)
+    traces = slo_rules.TraceLinks(grafana_url, settings.traces.datasource) if settings.traces else None
+    groups = slo_rules.rule_groups(service, url, traces) + ops_rules.ops_groups(service, url)
     tests = slo_tests.test_file(service, groups, layout.rule_file_from_tests(service.name))
     native_tests = slo_tests.test_file(service, groups, layout.rule_file_from_tests(service.name), natives=True)
     ops = ops_tests.test_file(service, layout.rule_file_from_tests(service.name))
@@ -45,7 +46,7 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
         layout.rule_file(service.name): HEADER + to_yaml(plain),
         layout.test_file(service.name): HEADER + to_yaml(tests),
         layout.dashboard_file(service.dashboard.folder, dashboards.service_uid(service.name)): dashboards.service_dashboard(
-            service, grafana_url
+            service, grafana_url, exemplars=settings.traces is not None
         ),
     }
     if native_tests is not None:
@@ -108,6 +109,8 @@ def compile_project(project: Project, workers: int | None = None) -> Artifacts:
     artifacts.update(report.detection_charts(project))
     artifacts.update(_custom_dashboards(project, set(artifacts)))
     artifacts[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
+    if project.settings.traces:
+        artifacts[layout.DATASOURCES] = HEADER + to_yaml(dashboards.datasources(project.settings.traces))
     artifacts[layout.MANIFEST] = json.dumps({"project": project.settings.project}, indent=2) + "\n"
     if project.routing is not None:
         alerts = [labels for _, found in parts for labels in found]

@@ -10,6 +10,7 @@ ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
 ROUTE_TESTS = "alertmanager/route-tests.yml"
 DASHBOARDS_DIR = "grafana/dashboards"  # <folder>/<uid>.json
 PROVISIONING = "grafana/provisioning/dashboards.yml"
+DATASOURCES = "grafana/provisioning/datasources.yml"  # with `traces` in obsgen.yaml: exemplar and trace-ID links
 PROMETHEUS_RULES_DIR = "kubernetes/prometheusrules"  # <service>.yaml (output prometheus-operator)
 ALERTMANAGER_SECRET = "kubernetes/alertmanager-secret.yaml"
 THANOS_RULES_DIR = "thanos/rules"  # <service>.yml (output thanos)

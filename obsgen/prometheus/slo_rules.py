@@ -138,15 +138,30 @@ def tiled(recording: str, size: int, count: int, by: tuple[str, ...] = ()) -> st
     return "(\n  " + "\n  + ".join([newest, *older]) + f"\n) / {count}\n"
 
 
-def rule_groups(service: Service, dashboard_url: str = "") -> list[RuleGroup]:
-    """The service's SLO rule groups, one per SLO; alerts link to `dashboard_url` when given."""
-    return [_slo_group(service, slo, dashboard_url) for slo in service.slos]
+def rule_groups(service: Service, dashboard_url: str = "", traces: TraceLinks | None = None) -> list[RuleGroup]:
+    """The service's SLO rule groups, one per SLO; alerts link to `dashboard_url` when given, and
+    latency alerts to the slow traces of their window when a trace datasource is set."""
+    return [_slo_group(service, slo, dashboard_url, traces) for slo in service.slos]
+
+
+@dataclass(frozen=True)
+class TraceLinks:
+    """Where latency alerts link to their slow traces: Grafana's Explore on the trace datasource."""
+
+    grafana_url: str
+    datasource: str
+
+    def slow_traces(self, service: Service, slo: SLO, tier: slo_math.Tier) -> str | None:
+        if not isinstance(slo.sli, LatencySLI):
+            return None
+        query = f'{{ resource.service.name = "{service.name}" && duration > {promql.number(slo.sli.threshold * 1000)}ms }}'
+        return self.grafana_url.rstrip("/") + names.explore_path(self.datasource, query, format_duration(tier.long_window))
 
 
 Select = Callable[[str], str]
 
 
-def _slo_group(service: Service, slo: SLO, dashboard_url: str) -> RuleGroup:
+def _slo_group(service: Service, slo: SLO, dashboard_url: str, traces: TraceLinks | None = None) -> RuleGroup:
     ids = service.ids(slo)
     series_labels = service.labelled(slo)
 
@@ -179,7 +194,7 @@ def _slo_group(service: Service, slo: SLO, dashboard_url: str) -> RuleGroup:
         RecordingRule(names.CURRENT_BURN_RATE, f"{sel(names.error_ratio(BASE_WINDOW))} / {budget_text}", series_labels),
         RecordingRule(names.PERIOD_BURN_RATE, f"{sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
     ]
-    alerts = [_burn_alert(service, slo, tier, sel, dashboard_url) for tier in slo.tiers]
+    alerts = [_burn_alert(service, slo, tier, sel, dashboard_url, traces) for tier in slo.tiers]
     if slo.no_data:
         alerts.append(_no_data_alert(service, slo, sel, dashboard_url))
     return RuleGroup(names.group_name(service.name, slo.name), (*recordings, *alerts), INTERVAL)
@@ -195,19 +210,21 @@ def wilson_lower_expr(errors: str, events: str) -> str:
 
 def _slo_alert(
     service: Service, slo: SLO, name: str, expr: str, severity: str, text: tuple[str, str], dashboard_url: str,
-    for_: int = 0, tier: slo_math.Tier | None = None,
+    for_: int = 0, tier: slo_math.Tier | None = None, links: dict[str, str] | None = None,
 ) -> AlertRule:
     identity = {names.SLO: slo.name}
     if tier is not None:
         identity |= {names.LONG_WINDOW: format_duration(tier.long_window), names.SHORT_WINDOW: format_duration(tier.short_window)}
     return alert(
         name, expr, severity=severity, team=service.team, service=service.name, identity=identity,
-        text=AlertText(*text, runbook_url=slo.runbook, dashboard_url=dashboard_url, extra=slo.alert_annotations),
+        text=AlertText(*text, runbook_url=slo.runbook, dashboard_url=dashboard_url, extra={**(links or {}), **slo.alert_annotations}),
         for_=for_, custom_labels=slo.alert_labels, slo=slo.name, tier=tier,
     )
 
 
-def _burn_alert(service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, dashboard_url: str) -> AlertRule:
+def _burn_alert(
+    service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, dashboard_url: str, traces: TraceLinks | None = None
+) -> AlertRule:
     rate = tier.burn_rate(slo.period)
     threshold = slo.limit(tier)
     same = promql.on((names.SERVICE, names.SLO, *slo.group_by))  # the ratio's series carry the service's labels too
@@ -238,8 +255,9 @@ def _burn_alert(service: Service, slo: SLO, tier: slo_math.Tier, sel: Select, da
         f"{short_w}, against a {slo.objective:g}% objective. At {rate_text}x the {format_duration(slo.period)} error budget lasts "
         f"{human_duration(slo_math.exhaustion_seconds(rate, slo.period))}."
     )
+    link = traces.slow_traces(service, slo, tier) if traces else None
     return _slo_alert(service, slo, names.ALERT_BURN, "\n".join(lines) + "\n", tier.severity, (summary, description),
-                      dashboard_url, tier=tier)
+                      dashboard_url, tier=tier, links={"traces_url": link} if link else {})
 
 
 def _of_group(slo: SLO) -> str:

@@ -159,3 +159,34 @@ def test_large_team_overviews_start_collapsed() -> None:
     assert len(rows) == len(board["panels"]) == len(many)
     assert all(r["collapsed"] and r["panels"] for r in rows)
     assert [r["gridPos"]["y"] for r in rows] == list(range(len(many)))
+
+
+def test_traces_provisioning_links_exemplars_and_log_lines_without_secrets() -> None:
+    artifacts = artifacts_at(ROOT)
+    provisioning = yaml.safe_load(artifacts["grafana/provisioning/datasources.yml"])
+    by_uid = {d["uid"]: d for d in provisioning["datasources"]}
+    assert by_uid["prometheus"]["jsonData"]["exemplarTraceIdDestinations"] == [{"name": "trace_id", "datasourceUid": "tempo"}]
+    (field,) = by_uid["loki"]["jsonData"]["derivedFields"]
+    assert field["datasourceUid"] == "tempo" and field["url"] == "$${__value.raw}"  # Grafana expands ${...} in provisioning
+    assert re.search(field["matcherRegex"], 'msg="chat done" trace_id=4bf92f3577b34da6').group(1) == "4bf92f3577b34da6"  # type: ignore[union-attr]
+    assert re.search(field["matcherRegex"], '{"traceId": "a1b2c3"}').group(1) == "a1b2c3"  # type: ignore[union-attr]
+    assert by_uid["tempo"] == {"name": "tempo", "uid": "tempo", "type": "tempo", "access": "proxy", "url": "http://tempo.monitoring.svc:3200"}
+    text = artifacts["grafana/provisioning/datasources.yml"].lower()
+    assert not any(word in text for word in ("password", "securejsondata", "basicauth", "token", "secret"))
+    assert "grafana/provisioning/datasources.yml" not in artifacts_at(FIXTURES / "good")  # only with `traces`
+
+
+def test_latency_panels_ask_for_exemplars_when_traces_are_set() -> None:
+    def exemplar_flags(root: Any) -> dict[str, set[bool]]:
+        board = json.loads(artifacts_at(root)["grafana/dashboards/pup-ai/service-pup-api.json" if root == ROOT else next(
+            p for p in artifacts_at(root) if p.endswith("service-checkout.json"))])
+        found: dict[str, set[bool]] = {}
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                found.setdefault(panel["title"], set()).add(bool(target.get("exemplar")))
+        return found
+
+    flags = exemplar_flags(ROOT)
+    assert flags["latency: latency percentiles"] == {True}
+    assert all(v == {False} for title, v in flags.items() if "percentiles" not in title)
+    assert all(v == {False} for v in exemplar_flags(FIXTURES / "good").values())  # no trace datasource, no exemplars

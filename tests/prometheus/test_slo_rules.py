@@ -1,7 +1,9 @@
 """The rule builder's output, checked structurally and with the in-process PromQL parser."""
 from __future__ import annotations
 
+import json
 import re
+import urllib.parse
 from fractions import Fraction
 from typing import Any
 
@@ -274,3 +276,18 @@ def test_native_histograms_and_probes_read_their_own_functions() -> None:
     selector = 'probe_success{job="blackbox", instance="https://status.example.com"}'
     assert probe.total == f"sum(count_over_time({selector}[5m])) / 300"
     assert probe.errors == f"clamp_min(TOTAL - on () (sum(sum_over_time({selector}[5m])) / 300 or vector(0)), 0)"
+
+
+def test_latency_alerts_link_the_slow_traces_of_their_window() -> None:
+    api = _service("pup-api")
+    traces = rules.TraceLinks("https://grafana.example.com", "tempo")
+    written = rule_file(rules.rule_groups(api, "", traces))["groups"]
+    burn = [r for g in written for r in g["rules"] if r.get("alert") == names.ALERT_BURN]
+    linked = {(r["labels"]["slo"], r["labels"]["long_window"]): r["annotations"].get("traces_url") for r in burn}
+    assert all(url is None for (slo, _), url in linked.items() if slo != "latency")  # only latency SLOs have slow traces
+    url = linked[("latency", "6h")]
+    assert url is not None and url.startswith("https://grafana.example.com/explore?")
+    state = json.loads(urllib.parse.unquote(url.split("left=", 1)[1]))
+    assert state["datasource"] == "tempo" and state["range"] == {"from": "now-6h", "to": "now"}
+    assert state["queries"][0]["query"] == '{ resource.service.name = "pup-api" && duration > 500ms }'
+    assert "traces_url" not in str(rule_file(rules.rule_groups(api, ""))["groups"])  # no trace datasource, no link
