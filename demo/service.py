@@ -62,6 +62,9 @@ class Demo:
         # Process metrics, as each service's own client library would export them.
         self.cpu = Counter("process_cpu_seconds", "CPU time", ["job"], registry=r)
         self.rss = Gauge("process_resident_memory_bytes", "Resident memory", ["job"], registry=r)
+        # What kube-state-metrics reports for the workers the jobs queue scales.
+        self.replicas = Gauge("kube_deployment_status_replicas_available", "Ready replicas", ["namespace", "deployment"], registry=r)
+        self.replicas.labels(namespace="pup", deployment="pup-workers").set(3)
         # Failure series exist from the start at zero, as well-instrumented services initialise them.
         for route in ROUTES:
             self.http.labels(job="pup-api", route=route, code="500")

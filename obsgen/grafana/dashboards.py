@@ -228,7 +228,7 @@ def _dependencies(service: Service) -> Row | None:
     return Row("Dependencies", found, width=12)
 
 
-def _operations(ops: Operations) -> list[Row]:
+def _operations(ops: Operations, service_name: str) -> list[Row]:
     """Queues, resource use and calls to external APIs, from alerts/<service>.yaml."""
     rows = []
     queues = []
@@ -240,6 +240,14 @@ def _operations(ops: Operations) -> list[Row]:
         flows = [(_raw(sel), label) for sel, label in ((q.enqueued, "enqueued"), (q.processed, "processed")) if sel]
         if flows:
             queues.append(panels.timeseries(f"{q.name}: enqueued and processed", flows, "ops", min_value=0))
+        if q.scale:
+            workload = q.scale.workload(service_name)
+            queues.append(panels.timeseries(
+                f"{q.name}: {workload} replicas", [(f"sum({_env(q.scale.replicas_of(service_name))})", "replicas")], "short",
+                description=f"Ready replicas of {workload}, which scales on this queue: {promql.number(q.scale.target_per_replica)} "
+                f"waiting messages per replica, {q.scale.min} to {q.scale.max} (red line: at max, a growing backlog pages).",
+                min_value=0, thresholds=[(None, "green"), (float(q.scale.max), "red")],
+            ))
     if queues:
         rows.append(Row("Queues", queues, width=12))
     used = [
@@ -269,7 +277,7 @@ def service_dashboard(service: Service, grafana_url: str = "", exemplars: bool =
     rows += [r for r in (_groups(service),) if r is not None]
     rows.append(_traffic(service))
     rows += [r for r in (_latency(service, exemplars), _saturation(service), _dependencies(service)) if r is not None]
-    rows += _operations(service.ops)
+    rows += _operations(service.ops, service.name)
     rows.append(Row("Alerts", [_alerts_table(service)], width=24, height=6))
     links = [
         panels.link("Runbook", service.runbook),

@@ -1,4 +1,4 @@
-"""The same rules and Alertmanager configuration, as the objects a cluster runs them from.
+"""The same rules, Alertmanager configuration and queue depths, as the objects a cluster runs them from.
 
 A PrometheusRule (monitoring.coreos.com/v1) per service holds exactly the groups of the plain rule
 file. The Alertmanager configuration becomes a Secret that references its secrets, never embeds
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from obsgen.core import promql
+from obsgen.model.ops import Queue, Scaling
 from obsgen.model.project import Kubernetes
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "obsgen"}
@@ -54,3 +56,84 @@ def thanos_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Thanos Ruler's rule groups: a partial answer (a store down) would compute wrong error ratios,
     and wrong pages, so every group aborts on one (`partial_response_strategy: abort`)."""
     return [{**group, "partial_response_strategy": "abort"} for group in groups]
+
+
+# Scaling workers on a queue's depth: the query is the one the queue alerts read, summed.
+QUEUE_LABEL = "obsgen.dev/queue"
+
+
+def external_metric(service: str, q: Queue) -> str:
+    """The name prometheus-adapter serves one queue's depth under: one metric per queue, so no
+    HPA depends on how the adapter matches selectors."""
+    return f"obsgen_queue_depth_{service}_{q.name}".replace("-", "_")
+
+
+def _scaler_metadata(service: str, q: Queue, k8s: Kubernetes) -> dict[str, Any]:
+    assert q.scale is not None
+    return {"name": f"{q.scale.workload(service)}-{q.name}", "namespace": q.scale.namespace,
+            "labels": {**k8s.labels, **MANAGED_BY, SERVICE_LABEL: service, QUEUE_LABEL: q.name}}
+
+
+def depth_query(q: Queue) -> str:
+    return f"sum({q.depth.render()})"
+
+
+def _scale(q: Queue) -> Scaling:
+    assert q.scale is not None
+    return q.scale
+
+
+def scaled_object(service: str, q: Queue, k8s: Kubernetes) -> dict[str, Any]:
+    """A KEDA ScaledObject: replicas = ceil(depth / target_per_replica), within min and max."""
+    scale = _scale(q)
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": _scaler_metadata(service, q, k8s),
+        "spec": {
+            "scaleTargetRef": {"name": scale.workload(service)},
+            "minReplicaCount": scale.min,
+            "maxReplicaCount": scale.max,
+            "triggers": [{
+                "type": "prometheus",
+                "metadata": {"serverAddress": k8s.prometheus_url, "query": depth_query(q),
+                             "threshold": promql.number(scale.target_per_replica)},
+            }],
+        },
+    }
+
+
+def hpa(service: str, q: Queue, k8s: Kubernetes) -> dict[str, Any]:
+    """For clusters without KEDA: an HPA on the external metric prometheus-adapter serves."""
+    scale = _scale(q)
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _scaler_metadata(service, q, k8s),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": scale.workload(service)},
+            "minReplicas": max(1, scale.min),  # an HPA cannot scale to zero
+            "maxReplicas": scale.max,
+            "metrics": [{
+                "type": "External",
+                "external": {
+                    "metric": {"name": external_metric(service, q)},
+                    "target": {"type": "AverageValue", "averageValue": promql.number(scale.target_per_replica)},
+                },
+            }],
+        },
+    }
+
+
+def adapter_rules(queues: list[tuple[str, Queue]]) -> dict[str, Any]:
+    """prometheus-adapter's `externalRules` (its Helm chart's rules.external): each scaled queue's
+    depth, summed, under its own name."""
+    return {"externalRules": [
+        {
+            "seriesQuery": q.depth.selector.render(),
+            "metricsQuery": depth_query(q),
+            "name": {"as": external_metric(service, q)},
+            "resources": {"namespaced": False},
+        }
+        for service, q in queues
+    ]}

@@ -82,7 +82,8 @@ def targets(project: Project) -> list[Target]:
         for q in ops.queues:
             depth = q.depth.selector if isinstance(q.depth, promql.Aggregate) else q.depth
             found += [Target(name, f"queue {q.name}: {role}", sel, False)
-                      for role, sel in (("depth", depth), ("oldest age", q.oldest_age), ("processed", q.processed), ("enqueued", q.enqueued))
+                      for role, sel in (("depth", depth), ("oldest age", q.oldest_age), ("processed", q.processed), ("enqueued", q.enqueued),
+                                        ("replicas", q.scale.replicas_of(name) if q.scale else None))
                       if sel is not None]
         for s in ops.saturation:
             found += [Target(name, f"saturation {s.name}: used", s.used, False), Target(name, f"saturation {s.name}: capacity", s.capacity, False)]

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from obsgen.core import promql
 from obsgen.model.types import Gauge, LabelName, Name, Number, Percent, Seconds, Selector, Strict
 
 Severity = Literal["critical", "warning", "info"]
@@ -46,6 +47,35 @@ class _Alert(Strict):
     for_: Seconds = Field("5m", alias="for", validate_default=True, description="How long the condition must hold before the alert fires.")
 
 
+class Scaling(Strict):
+    """How the queue's workers scale on its depth: obsgen writes the KEDA ScaledObject (and, for
+    clusters without KEDA, a prometheus-adapter rule and an HPA) from the same depth the alerts read."""
+
+    target_per_replica: Number = Field(gt=0, description="Messages waiting per worker replica the scaler aims at.")
+    min: int = Field(1, ge=0, description="Fewest replicas (0 lets KEDA scale the workers away when the queue is empty).")
+    max: int = Field(ge=1, description="Most replicas: at max, a growing backlog pages (QueueCannotCatchUp).")
+    deployment: Name | None = Field(None, description="The workers' Deployment; the service's name by default.")
+    namespace: Name = Field("default", description="The Deployment's namespace (the scaler objects go there too).")
+    replicas: Selector | None = Field(
+        None, description="Gauge of the workers' ready replicas; kube-state-metrics' "
+        "kube_deployment_status_replicas_available{namespace, deployment} by default.",
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> Scaling:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+    def workload(self, service: str) -> str:
+        return self.deployment or service
+
+    def replicas_of(self, service: str) -> promql.Selector:
+        return self.replicas or promql.Selector.of(
+            "kube_deployment_status_replicas_available", namespace=self.namespace, deployment=self.workload(service)
+        )
+
+
 class Queue(_Alert):
     name: Name
     depth: Gauge = Field(
@@ -58,6 +88,7 @@ class Queue(_Alert):
     drain_within: Seconds = Field("30m", validate_default=True, description="Alert when the trend says the backlog will not drain within this.")
     processed: Selector | None = Field(None, description="Counter of processed messages (dashboards).")
     enqueued: Selector | None = Field(None, description="Counter of enqueued messages (dashboards).")
+    scale: Scaling | None = Field(None, description="How the workers scale on the depth (KEDA, or prometheus-adapter and an HPA).")
 
     @model_validator(mode="after")
     def _age_needs_metric(self) -> Queue:

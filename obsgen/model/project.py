@@ -34,6 +34,10 @@ class Kubernetes(Strict):
     labels: dict[str, str] = Field(
         default_factory=dict, description="Labels of every manifest, e.g. the ones the Prometheus ruleSelector matches."
     )
+    prometheus_url: Url = Field(
+        "http://prometheus-operated.monitoring.svc:9090",
+        description="Prometheus as the cluster reaches it: KEDA's Prometheus scaler queries the queue depth there.",
+    )
 
 
 class TraceDatasource(Strict):

@@ -49,6 +49,10 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
             service, grafana_url, exemplars=settings.traces is not None
         ),
     }
+    for q in service.ops.queues:
+        if q.scale:
+            files[layout.scaling_file(service.name, q.name, "keda")] = HEADER + to_yaml(manifests.scaled_object(service.name, q, settings.kubernetes))
+            files[layout.scaling_file(service.name, q.name, "hpa")] = HEADER + to_yaml(manifests.hpa(service.name, q, settings.kubernetes))
     if native_tests is not None:
         files[layout.native_test_file(service.name)] = HEADER + to_yaml(native_tests)
     if ops is not None:
@@ -109,6 +113,9 @@ def compile_project(project: Project, workers: int | None = None) -> Artifacts:
     artifacts.update(report.detection_charts(project))
     artifacts.update(_custom_dashboards(project, set(artifacts)))
     artifacts[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
+    scaled = [(s.name, q) for s in project.services for q in s.ops.queues if q.scale]
+    if scaled:
+        artifacts[layout.ADAPTER_RULES] = HEADER + to_yaml(manifests.adapter_rules(scaled))
     if project.settings.traces:
         artifacts[layout.DATASOURCES] = HEADER + to_yaml(dashboards.datasources(project.settings.traces))
     artifacts[layout.MANIFEST] = json.dumps({"project": project.settings.project}, indent=2) + "\n"

@@ -13,6 +13,7 @@ PROVISIONING = "grafana/provisioning/dashboards.yml"
 DATASOURCES = "grafana/provisioning/datasources.yml"  # with `traces` in obsgen.yaml: exemplar and trace-ID links
 PROMETHEUS_RULES_DIR = "kubernetes/prometheusrules"  # <service>.yaml (output prometheus-operator)
 ALERTMANAGER_SECRET = "kubernetes/alertmanager-secret.yaml"
+SCALING_DIR = "kubernetes/scaling"  # <service>-<queue>.keda.yaml, .hpa.yaml; prometheus-adapter-rules.yaml
 THANOS_RULES_DIR = "thanos/rules"  # <service>.yml (output thanos)
 NATIVE_TESTS = ".native.test.yml"
 MANIFEST = "obsgen.json"  # {"project": ...}: who owns what push writes
@@ -54,6 +55,13 @@ def dashboard_file(folder: str, uid: str) -> str:
 
 def prometheus_rule_file(service: str) -> str:
     return f"{PROMETHEUS_RULES_DIR}/{service}.yaml"
+
+
+def scaling_file(service: str, queue: str, kind: str) -> str:
+    return f"{SCALING_DIR}/{service}-{queue}.{kind}.yaml"
+
+
+ADAPTER_RULES = f"{SCALING_DIR}/prometheus-adapter-rules.yaml"
 
 
 def thanos_rule_file(service: str) -> str:

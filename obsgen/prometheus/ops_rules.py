@@ -24,11 +24,13 @@ GROUP_SIZE = 20  # rules per group at most, as the monitoring mixins do
 QUEUE_BACKLOG = "QueueBacklogHigh"
 QUEUE_AGE = "QueueMessagesTooOld"
 QUEUE_DRAIN = "QueueNotDraining"
+QUEUE_AT_MAX = "QueueCannotCatchUp"
+GROWTH_WINDOW = 900  # the backlog's trend while the workers are at max (a subquery at 1m)
 SATURATION = "ResourceSaturated"
 DEPENDENCY_ERRORS = "DependencyErrorsHigh"
 DEPENDENCY_LATENCY = "DependencyLatencyHigh"
 TRAFFIC_DROP = "TrafficDropped"
-ALERTS = (QUEUE_BACKLOG, QUEUE_AGE, QUEUE_DRAIN, SATURATION, DEPENDENCY_ERRORS, DEPENDENCY_LATENCY, TRAFFIC_DROP)
+ALERTS = (QUEUE_BACKLOG, QUEUE_AGE, QUEUE_DRAIN, QUEUE_AT_MAX, SATURATION, DEPENDENCY_ERRORS, DEPENDENCY_LATENCY, TRAFFIC_DROP)
 
 Signal = Queue | Saturation | ExternalDependency | Anomaly
 
@@ -72,7 +74,29 @@ def _queue(service: Service, q: Queue, url: str) -> list[AlertRule]:
         f"At the last {format_duration(DRAIN_TREND)}'s pace, {{{{ $labels.queue }}}} still holds {{{{ $value | humanize }}}} messages "
         f"in {drain}, or passes {q.max_depth}.", url,
     ))
+    if q.scale:
+        rules.append(_cannot_catch_up(service, q, url))
     return rules
+
+
+def _cannot_catch_up(service: Service, q: Queue, url: str) -> AlertRule:
+    """The scaler has done all it may: the workers are at `max` and the backlog, more than they
+    are meant to hold, still grows. (A high backlog alone is the scaler's job, not a page.)"""
+    assert q.scale is not None
+    total = f"sum({q.depth.render()})"
+    replicas = q.scale.replicas_of(service.name).render()
+    expr = (
+        f"{total} > {promql.number(q.scale.target_per_replica * q.scale.max)}\n"
+        f"and on () deriv(({total})[{format_duration(GROWTH_WINDOW)}:1m]) > 0\n"
+        f"and on () sum({replicas}) >= {q.scale.max}\n"
+    )
+    workload = q.scale.workload(service.name)
+    return ops_alert(
+        service, q, QUEUE_AT_MAX, expr, "critical", {"queue": q.name},
+        f"The {q.name} queue of {service.name} grows although {workload} runs its maximum of {q.scale.max} replicas.",
+        f"{{{{ $value | humanize }}}} messages wait in {q.name} and the backlog still grows over {format_duration(GROWTH_WINDOW)}: "
+        f"scaling cannot catch up. Raise the maximum, or find what slows the workers.", url,
+    )
 
 
 def _saturation(service: Service, s: Saturation, url: str) -> list[AlertRule]:

@@ -8,6 +8,7 @@ from typing import Any
 from obsgen.core import promql
 from obsgen.core.durations import format_duration
 from obsgen.core.slo_math import MINUTE
+from obsgen.model.ops import Queue
 from obsgen.model.slo import Service
 from obsgen.prometheus import ops_rules, series
 
@@ -57,6 +58,32 @@ def test_file(service: Service, rule_file: str) -> dict[str, Any] | None:
     return {"rule_files": [rule_file], "evaluation_interval": format_duration(EVAL), "tests": tests}
 
 
+def _at_max(service: Service, q: Queue, depth: str, start: int) -> list[dict[str, Any]]:
+    """A backlog that grows past what the maximum replicas should hold: it pages while the workers
+    are at max, and stays quiet while the scaler still has replicas to add."""
+    assert q.scale is not None
+    what = {"queue": q.name}
+    held = q.scale.target_per_replica * q.scale.max
+    minutes = (start + q.for_ + 2 * EVAL) // MINUTE + 1
+    steady = start // MINUTE
+    growing = f"{_gauge([(held / 2, steady)])} {promql.number(held * 1.5)}+{promql.number(held / 100)}x{minutes - steady}"
+    replicas = _labels(q.scale.replicas_of(service.name))
+    fires = _fires_after(start, q.for_)
+    return [
+        _group(
+            f"ops {q.name}: growing past {promql.number(held)} with the workers at max ({q.scale.max}) fires {ops_rules.QUEUE_AT_MAX}",
+            [{"series": depth, "values": growing},
+             {"series": replicas, "values": _gauge([(q.scale.max - 1, steady), (q.scale.max, minutes - steady + 1)])}],
+            _checks(ops_rules.QUEUE_AT_MAX, service, what, [start - EVAL, fires - EVAL], [fires]),
+        ),
+        _group(
+            f"ops {q.name}: the same backlog with replicas still to add ({q.scale.max - 1} of {q.scale.max}) stays quiet",
+            [{"series": depth, "values": growing}, {"series": replicas, "values": _gauge([(q.scale.max - 1, minutes + 1)])}],
+            _checks(ops_rules.QUEUE_AT_MAX, service, what, [start, fires, fires + EVAL], []),
+        ),
+    ]
+
+
 def ops_tests(service: Service) -> list[dict[str, Any]]:
     ops = service.ops
     groups = []
@@ -90,6 +117,8 @@ def ops_tests(service: Service) -> list[dict[str, Any]]:
             [{"series": depth, "values": values}],
             _checks(ops_rules.QUEUE_DRAIN, service, what, [start - EVAL], [late]),
         ))
+        if q.scale:
+            groups += _at_max(service, q, depth, start)
     for s in ops.saturation:
         what = {"resource": s.name}
         used, capacity = _labels(s.used, {b: "x" for b in s.by}), _labels(s.capacity, {b: "x" for b in s.by})

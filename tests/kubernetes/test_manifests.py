@@ -66,3 +66,30 @@ def test_validate_checks_the_packaged_rules_with_promtool(tmp_path: Path, genera
     manifest.write_text(manifest.read_text().replace("expr: ", "expr: sum(", 1))
     findings = promtool_check_packaged(tmp_path / "out", generation)
     assert [f.file for f in findings] == [str(manifest)] and "promtool check rules" in findings[0].message
+
+
+def test_queue_scaling_follows_the_schemas_and_reads_what_the_alerts_read() -> None:
+    """pup-workers' jobs queue: a KEDA ScaledObject and an HPA, valid against their schemas, both from
+    the depth the queue alerts read, summed; prometheus-adapter serves that same query."""
+    artifacts = artifacts_at(ROOT)
+    keda = yaml.safe_load(artifacts["kubernetes/scaling/pup-workers-jobs.keda.yaml"])
+    hpa = yaml.safe_load(artifacts["kubernetes/scaling/pup-workers-jobs.hpa.yaml"])
+    jsonschema.validate(keda, json.loads((FIXTURES / "schemas" / "scaledobject.json").read_text()))
+    jsonschema.validate(hpa, json.loads((FIXTURES / "schemas" / "hpa.json").read_text()))
+    (trigger,) = keda["spec"]["triggers"]
+    assert trigger["metadata"]["query"] == 'sum(pup_queue_depth{queue="jobs"})' and trigger["metadata"]["threshold"] == "200"
+    assert (keda["spec"]["minReplicaCount"], keda["spec"]["maxReplicaCount"]) == (2, 20)
+    assert keda["metadata"]["namespace"] == "pup" and keda["spec"]["scaleTargetRef"] == {"name": "pup-workers"}
+    metric = hpa["spec"]["metrics"][0]["external"]
+    (rule,) = yaml.safe_load(artifacts["kubernetes/scaling/prometheus-adapter-rules.yaml"])["externalRules"]
+    assert rule["name"]["as"] == metric["metric"]["name"] and rule["metricsQuery"] == trigger["metadata"]["query"]
+    assert metric["target"] == {"type": "AverageValue", "averageValue": "200"}
+    # The alert that says scaling cannot catch up reads the same depth, and max as the scaler's.
+    rules = yaml.safe_load(artifacts["prometheus/rules/pup-workers.yml"])["groups"]
+    (alert,) = [r for g in rules for r in g["rules"] if r.get("alert") == "QueueCannotCatchUp"]
+    assert trigger["metadata"]["query"] in alert["expr"] and ">= 20" in alert["expr"]
+    # The schema test can fail: a misspelt field is refused.
+    broken = {**keda, "spec": {**keda["spec"], "maxReplica": 20}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, json.loads((FIXTURES / "schemas" / "scaledobject.json").read_text()))
+    assert not any(path.startswith("kubernetes/scaling/") for path in artifacts_at(FIXTURES / "good"))
