@@ -190,3 +190,14 @@ def test_latency_panels_ask_for_exemplars_when_traces_are_set() -> None:
     assert flags["latency: latency percentiles"] == {True}
     assert all(v == {False} for title, v in flags.items() if "percentiles" not in title)
     assert all(v == {False} for v in exemplar_flags(FIXTURES / "good").values())  # no trace datasource, no exemplars
+
+
+def test_a_scaled_queue_shows_its_replicas_beside_it() -> None:
+    board = json.loads(artifacts_at(ROOT)["grafana/dashboards/pup-ai/service-pup-workers.json"])
+    titles = [p["title"] for p in board["panels"]]
+    at = titles.index("jobs: pup-workers replicas")
+    assert titles[at - 1].startswith("jobs: ") and "emails: pup-workers replicas" not in titles  # only the queue that scales
+    panel = board["panels"][at]
+    assert panel["targets"][0]["expr"] == 'sum(kube_deployment_status_replicas_available{namespace="pup", deployment="pup-workers", env=~"$env"})'
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps[-1] == {"color": "red", "value": 20}  # max replicas
