@@ -86,11 +86,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=helptext, description=description)
         cmd.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="generated folder (default: output)")
         cmd.add_argument("--grafana-url", metavar="URL", help="Grafana's base URL (default: $GRAFANA_URL)")
-        cmd.add_argument("--token-file", metavar="FILE", help="file holding a service-account token (default: $GRAFANA_TOKEN_FILE or $GRAFANA_TOKEN)")
         cmd.add_argument("--org-id", type=int, metavar="N", help="organisation id (default: $GRAFANA_ORG_ID, else the token's)")
-        cmd.add_argument("--ca-file", metavar="FILE", help="CA bundle to verify Grafana's certificate (default: $GRAFANA_CA_FILE)")
-        cmd.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (not for production)")
-        cmd.add_argument("--timeout", type=float, metavar="S", help="seconds per request (default: $GRAFANA_TIMEOUT or 10)")
+        _connection_args(cmd, "GRAFANA", "a service-account token")
         cmd.add_argument("--prune", action="store_true", help="also remove obsgen's dashboards (rule groups) that are no longer generated")
         cmd.add_argument(
             "--rules", action="store_true",
@@ -176,12 +173,22 @@ def _instant(text: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+def _connection_args(cmd: argparse.ArgumentParser, prefix: str, token: str) -> None:
+    """How to reach a remote: the same flags and <PREFIX>_* variables for every one (remote/http.py)."""
+    cmd.add_argument("--token-file", metavar="FILE", help=f"file holding {token} (default: ${prefix}_TOKEN_FILE or ${prefix}_TOKEN)")
+    cmd.add_argument("--ca-file", metavar="FILE", help=f"CA bundle to verify its certificate (default: ${prefix}_CA_FILE)")
+    cmd.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (not for production)")
+    cmd.add_argument("--timeout", type=float, metavar="S", help=f"seconds per request (default: ${prefix}_TIMEOUT or 10)")
+
+
+def _warn_if_insecure(args: argparse.Namespace) -> None:
+    if args.insecure:
+        print("warning: --insecure: TLS certificates are not verified; anyone on the path can read the token", file=sys.stderr)
+
+
 def _prometheus_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--prometheus", metavar="URL", help="Prometheus's base URL; user:password@ for basic auth (default: $PROMETHEUS_URL)")
-    cmd.add_argument("--token-file", metavar="FILE", help="file holding a bearer token (default: $PROMETHEUS_TOKEN_FILE or $PROMETHEUS_TOKEN)")
-    cmd.add_argument("--ca-file", metavar="FILE", help="CA bundle to verify its certificate (default: $PROMETHEUS_CA_FILE)")
-    cmd.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (not for production)")
-    cmd.add_argument("--timeout", type=float, metavar="S", help="seconds per query (default: $PROMETHEUS_TIMEOUT or 10)")
+    _connection_args(cmd, "PROMETHEUS", "a bearer token")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,8 +248,7 @@ def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
     from obsgen.remote.grafana import Dashboards, grafana_from_env, load_dashboards
     from obsgen.remote.ruler import RuleGroups, local_groups, ruler_from_env
 
-    if args.insecure:
-        print("warning: --insecure: TLS certificates are not verified; anyone on the path can read the token", file=sys.stderr)
+    _warn_if_insecure(args)
     if not args.rules:
         client = grafana_from_env(args.grafana_url, args.token_file, args.org_id, args.ca_file, args.insecure, args.timeout)
         return [Dashboards(client, load_dashboards(args.out / layout.DASHBOARDS_DIR), read_project(args.out))]
@@ -372,8 +378,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _prometheus(args: argparse.Namespace) -> Prometheus:
     from obsgen.remote.prometheus import prometheus_from_env
 
-    if args.insecure:
-        print("warning: --insecure: TLS certificates are not verified; anyone on the path can read the token", file=sys.stderr)
+    _warn_if_insecure(args)
     return prometheus_from_env(args.prometheus, args.token_file, args.ca_file, args.insecure, args.timeout)
 
 

@@ -175,14 +175,11 @@ def _latency(service: Service, exemplars: bool = False) -> Row | None:
         if not isinstance(latency, LatencySLI):
             continue
         # A classic histogram's buckets are summed per `le`; a native histogram is one series.
-        series, le = (_env(latency.histogram), "") if latency.native else (_env(latency.bucket), "le")
+        series, le = (_env(latency.histogram), ()) if latency.native else (_env(latency.bucket), ("le",))
         rates = f"rate({series}[{RATE}])"
-
-        def by(*labels: str) -> str:
-            return promql.summed(tuple(label for label in labels if label)).rstrip()
-
+        summed = promql.summed(le).rstrip()
         quantiles = [
-            panels.prometheus(f"histogram_quantile({q}, {by(le)} ({rates}))", f"p{int(q * 100)}", ref=chr(ord("A") + i), exemplar=exemplars)
+            panels.prometheus(f"histogram_quantile({q}, {summed} ({rates}))", f"p{int(q * 100)}", ref=chr(ord("A") + i), exemplar=exemplars)
             for i, q in enumerate(PERCENTILES)
         ]
         found.append(panels.timeseries(
@@ -190,12 +187,12 @@ def _latency(service: Service, exemplars: bool = False) -> Row | None:
             description=f"From {latency.histogram.name}; the SLO counts requests at or under {latency.threshold:g} s (red line).",
             thresholds=[(None, "green"), (latency.threshold, "red")], min_value=0,
         ))
-        found.append(panels.heatmap(f"{slo.name}: latency distribution", f"{by(le)} (increase({series}[{RATE}]))"))
+        found.append(panels.heatmap(f"{slo.name}: latency distribution", f"{summed} (increase({series}[{RATE}]))"))
         if service.dashboard.breakdown:
             split = service.dashboard.breakdown
             found.append(panels.timeseries(
                 f"{slo.name}: p99 by {split}",
-                [(f"histogram_quantile(0.99, {by(le, split)} ({rates}))", f"{{{{{split}}}}}")], "s", min_value=0,
+                [(f"histogram_quantile(0.99, {promql.summed((*le, split)).rstrip()} ({rates}))", f"{{{{{split}}}}}")], "s", min_value=0,
             ))
     return Row("Latency", found) if found else None
 

@@ -58,7 +58,7 @@ def thanos_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**group, "partial_response_strategy": "abort"} for group in groups]
 
 
-# Scaling workers on a queue's depth: the query is the one the queue alerts read, summed.
+# Scaling workers on a queue's depth: Queue.total_depth, the query QueueCannotCatchUp reads too.
 QUEUE_LABEL = "obsgen.dev/queue"
 
 
@@ -68,35 +68,28 @@ def external_metric(service: str, q: Queue) -> str:
     return f"obsgen_queue_depth_{service}_{q.name}".replace("-", "_")
 
 
-def _scaler_metadata(service: str, q: Queue, k8s: Kubernetes) -> dict[str, Any]:
-    assert q.scale is not None
-    return {"name": f"{q.scale.workload(service)}-{q.name}", "namespace": q.scale.namespace,
-            "labels": {**k8s.labels, **MANAGED_BY, SERVICE_LABEL: service, QUEUE_LABEL: q.name}}
-
-
-def depth_query(q: Queue) -> str:
-    return f"sum({q.depth.render()})"
-
-
-def _scale(q: Queue) -> Scaling:
-    assert q.scale is not None
-    return q.scale
+def _scaler(service: str, q: Queue, k8s: Kubernetes) -> tuple[Scaling, dict[str, Any]]:
+    """The queue's scaling, and the metadata of the objects that scale its workers."""
+    assert q.scale is not None, "only queues that scale have scalers"
+    metadata = {"name": f"{q.scale.workload(service)}-{q.name}", "namespace": q.scale.namespace,
+                "labels": {**k8s.labels, **MANAGED_BY, SERVICE_LABEL: service, QUEUE_LABEL: q.name}}
+    return q.scale, metadata
 
 
 def scaled_object(service: str, q: Queue, k8s: Kubernetes) -> dict[str, Any]:
     """A KEDA ScaledObject: replicas = ceil(depth / target_per_replica), within min and max."""
-    scale = _scale(q)
+    scale, metadata = _scaler(service, q, k8s)
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
-        "metadata": _scaler_metadata(service, q, k8s),
+        "metadata": metadata,
         "spec": {
             "scaleTargetRef": {"name": scale.workload(service)},
             "minReplicaCount": scale.min,
             "maxReplicaCount": scale.max,
             "triggers": [{
                 "type": "prometheus",
-                "metadata": {"serverAddress": k8s.prometheus_url, "query": depth_query(q),
+                "metadata": {"serverAddress": k8s.prometheus_url, "query": q.total_depth,
                              "threshold": promql.number(scale.target_per_replica)},
             }],
         },
@@ -105,11 +98,11 @@ def scaled_object(service: str, q: Queue, k8s: Kubernetes) -> dict[str, Any]:
 
 def hpa(service: str, q: Queue, k8s: Kubernetes) -> dict[str, Any]:
     """For clusters without KEDA: an HPA on the external metric prometheus-adapter serves."""
-    scale = _scale(q)
+    scale, metadata = _scaler(service, q, k8s)
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": _scaler_metadata(service, q, k8s),
+        "metadata": metadata,
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": scale.workload(service)},
             "minReplicas": max(1, scale.min),  # an HPA cannot scale to zero
@@ -131,7 +124,7 @@ def adapter_rules(queues: list[tuple[str, Queue]]) -> dict[str, Any]:
     return {"externalRules": [
         {
             "seriesQuery": q.depth.selector.render(),
-            "metricsQuery": depth_query(q),
+            "metricsQuery": q.total_depth,
             "name": {"as": external_metric(service, q)},
             "resources": {"namespaced": False},
         }

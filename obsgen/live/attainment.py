@@ -145,24 +145,20 @@ def _series(client: Prometheus, expr: str, start: float, end: float, step: int) 
         yield from series.points
 
 
-def burn_down(client: Prometheus, slo: SLO, start: float, end: float, since: float) -> list[tuple[float, float]]:
-    """Budget left at each step from `since` (within the period [start, end], so a short report
+def burn_down(client: Prometheus, slo: SLO, end: float, since: float) -> list[tuple[float, float]]:
+    """Budget left at each step from `since` (within the period ending at `end`, so a short report
     draws only the time it covers): 1 - the period's errors so far / (budget x its events so far)."""
-    before = _whole(measure(client, slo, Span("", start, since)), Span("", start, since), float(slo.budget)) if since > start else None
-    start = since
-    step = _step(end - start)
+    before = Span("", end - slo.period, since)
+    earlier = _whole(measure(client, slo, before), before, float(slo.budget))  # the period's part before `since`
+    step = _step(end - since)
     errors_expr, events_expr = _expressions(slo, step)
-    per_step_errors: dict[float, float] = {}
-    per_step_events: dict[float, float] = {}
-    for t, v in _series(client, f"sum({events_expr})", start + step, end, step):
-        per_step_events[t] = per_step_events.get(t, 0.0) + v
-    for t, v in _series(client, f"sum({errors_expr})", start + step, end, step):
-        per_step_errors[t] = per_step_errors.get(t, 0.0) + v
+    events = dict(_series(client, f"sum({events_expr})", since + step, end, step))
+    errors = dict(_series(client, f"sum({errors_expr})", since + step, end, step))
     out = []
-    spent, seen = (before.errors, before.events) if before is not None else (0.0, 0.0)
-    for t in sorted(per_step_events):
-        seen += per_step_events[t]
-        spent += per_step_errors.get(t, 0.0)
+    spent, seen = earlier.errors, earlier.events
+    for t in sorted(events):
+        seen += events[t]
+        spent += errors.get(t, 0.0)
         if seen > 0:
             out.append((t, 1 - spent / (float(slo.budget) * seen)))
     return out
@@ -213,7 +209,7 @@ def collect(client: Prometheus, project: Project, start: float, end: float) -> l
                 service, slo, period,
                 [_whole(measure(client, slo, span), span, budget) for span in months(start, end)],
                 [_whole(measure(client, slo, span), span, budget) for span in weeks(start, end)],
-                burn_down(client, slo, end - slo.period, end, max(end - slo.period, start)),
+                burn_down(client, slo, end, max(end - slo.period, start)),
                 burn_rate(client, slo, start, end),
                 fired(client, service, slo, start, end),
                 worst,

@@ -11,6 +11,7 @@ its total does not; and how many series each SLO reads (per group, for per-group
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -32,6 +33,7 @@ class Target:
     selector: promql.Selector
     sli: bool  # an SLI's events: selecting nothing is an error, not a warning
     buckets: tuple[float, ...] = ()  # a classic latency SLI's bucket series: the bounds the spec declares
+    events: bool = False  # the series that count the SLO's events: their number is what the rules read
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,18 @@ def _sli_targets(service: Service, slo: SLO) -> list[Target]:
     if isinstance(sli, RatioSLI):
         # An error counter may rightly not exist before the first error: a warning, not an error.
         return [
-            Target(name, f"{slo.name}: {role}", sel, role != "errors")
+            Target(name, f"{slo.name}: {role}", sel, role != "errors", events=role == "total")
             for role, value in (("errors", sli.errors), ("good", sli.good), ("total", sli.total))
             for sel in _events(value)
         ]
     if isinstance(sli, ProbeSLI):
-        return [Target(name, f"{slo.name}: probe", sli.success, True)]
+        return [Target(name, f"{slo.name}: probe", sli.success, True, events=True)]
     if sli.native:
-        return [Target(name, f"{slo.name}: native histogram", sli.histogram, True)]
+        return [Target(name, f"{slo.name}: native histogram", sli.histogram, True, events=True)]
     assert sli.buckets is not None
     return [
         Target(name, f"{slo.name}: buckets", sli.bucket, True, tuple(sli.buckets)),
-        Target(name, f"{slo.name}: count", sli.count, True),
+        Target(name, f"{slo.name}: count", sli.count, True, events=True),
     ]
 
 
@@ -80,9 +82,8 @@ def targets(project: Project) -> list[Target]:
             found += _sli_targets(service, slo)
         ops, name = service.ops, service.name
         for q in ops.queues:
-            depth = q.depth.selector if isinstance(q.depth, promql.Aggregate) else q.depth
             found += [Target(name, f"queue {q.name}: {role}", sel, False)
-                      for role, sel in (("depth", depth), ("oldest age", q.oldest_age), ("processed", q.processed), ("enqueued", q.enqueued),
+                      for role, sel in (("depth", q.depth.selector), ("oldest age", q.oldest_age), ("processed", q.processed), ("enqueued", q.enqueued),
                                         ("replicas", q.scale.replicas_of(name) if q.scale else None))
                       if sel is not None]
         for s in ops.saturation:
@@ -126,28 +127,34 @@ def verdict(target: Target, now: int, day: int, bounds: set[float] | None = None
     return "ok", "ok"
 
 
+Count = Callable[[str], int]
+
+
 def check(client: Prometheus, project: Project, at: float) -> list[Finding]:
+    counts: dict[str, int] = {}
+
+    def count(expr: str) -> int:
+        """How many series `expr` counts at `at`; asked once per expression (selectors repeat across targets)."""
+        if expr not in counts:
+            found = client.query(expr, at)
+            counts[expr] = int(found[0].value) if found and math.isfinite(found[0].value) else 0
+        return counts[expr]
+
     findings = []
     for target in targets(project):
         rendered = target.selector.render()
-        now = _count(client, f"count({rendered})", at)
-        day = _count(client, f"count(last_over_time({rendered}[{LOOKBACK}]))", at)
+        now = count(f"count({rendered})")
+        day = count(f"count(last_over_time({rendered}[{LOOKBACK}]))")
         bounds = None
         if target.buckets:
             found = client.query(f"count by (le) (last_over_time({rendered}[{LOOKBACK}]))", at)
             bounds = {b for b in (_le(s.labels.get("le", "")) for s in found) if b is not None}
         level, message = verdict(target, now, day, bounds)
         findings.append(Finding(target.service, target.what, rendered, level, message, now, day))
-    findings += _subsets(client, project, at) + _cardinality(client, project, at)
-    return findings
+    return findings + _subsets(count, project) + _cardinality(count, project)
 
 
-def _count(client: Prometheus, expr: str, at: float) -> int:
-    found = client.query(expr, at)
-    return int(found[0].value) if found and math.isfinite(found[0].value) else 0
-
-
-def _subsets(client: Prometheus, project: Project, at: float) -> list[Finding]:
+def _subsets(count: Count, project: Project) -> list[Finding]:
     """An errors (or good) selector on the total's own metric must pick only series the total picks."""
     out = []
     for service in project.services:
@@ -158,33 +165,28 @@ def _subsets(client: Prometheus, project: Project, at: float) -> list[Finding]:
             for role, part in (("errors", sli.errors), ("good", sli.good)):
                 if not isinstance(part, promql.Selector) or part.name != sli.total.name:
                     continue
-                stray = _count(client, f"count({part.render()} unless {sli.total.render()})", at)
+                stray = count(f"count({part.render()} unless {sli.total.render()})")
                 if stray:
                     out.append(Finding(service.name, f"{slo.name}: {role}", part.render(), "warning",
                                        f"selects {stray} series the total does not: they count as {role} but not as events"))
     return out
 
 
-def _cardinality(client: Prometheus, project: Project, at: float) -> list[Finding]:
+def _cardinality(count: Count, project: Project) -> list[Finding]:
     """Series each SLO's rules read, and how many groups a per-group SLO has."""
     out = []
     for service in project.services:
         for slo in service.slos:
-            main = next((t for t in _sli_targets(service, slo) if t.what.endswith(("total", "count", "probe", "native histogram"))), None)
+            main = next((t for t in _sli_targets(service, slo) if t.events), None)
             if main is None:
                 continue
             rendered = main.selector.render()
-            series = _count(client, f"count({rendered})", at)
+            series = count(f"count({rendered})")
             extra = {"series": float(series)}
             message = f"the SLO reads {series} series"
             if slo.group_by:
-                groups = _count(client, f"count(count by ({', '.join(slo.group_by)}) ({rendered}))", at)
+                groups = count(f"count(count by ({', '.join(slo.group_by)}) ({rendered}))")
                 extra["groups"] = float(groups)
                 message += f" in {groups} group(s) by {', '.join(slo.group_by)}: each has its own recordings and alerts"
             out.append(Finding(service.name, f"{slo.name}: cardinality", rendered, "ok", message, series, None, extra))
     return out
-
-
-def failed(findings: list[Finding]) -> bool:
-    return any(f.level == "error" for f in findings)
-

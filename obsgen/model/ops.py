@@ -90,6 +90,11 @@ class Queue(_Alert):
     enqueued: Selector | None = Field(None, description="Counter of enqueued messages (dashboards).")
     scale: Scaling | None = Field(None, description="How the workers scale on the depth (KEDA, or prometheus-adapter and an HPA).")
 
+    @property
+    def total_depth(self) -> str:
+        """All the queue's waiting messages as one number: what scaling and QueueCannotCatchUp read."""
+        return f"sum({self.depth.render()})"
+
     @model_validator(mode="after")
     def _age_needs_metric(self) -> Queue:
         if (self.max_age is None) != (self.oldest_age is None):

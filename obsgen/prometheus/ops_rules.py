@@ -83,7 +83,7 @@ def _cannot_catch_up(service: Service, q: Queue, url: str) -> AlertRule:
     """The scaler has done all it may: the workers are at `max` and the backlog, more than they
     are meant to hold, still grows. (A high backlog alone is the scaler's job, not a page.)"""
     assert q.scale is not None
-    total = f"sum({q.depth.render()})"
+    total = q.total_depth
     replicas = q.scale.replicas_of(service.name).render()
     expr = (
         f"{total} > {promql.number(q.scale.target_per_replica * q.scale.max)}\n"

@@ -432,12 +432,12 @@ def _check_slo(slo: SLOSpec, index: int, source: Source[ServiceFile], project_ti
         )
         return issues
     # Where the tiers were written: an error points at the tier itself when it is in this file.
-    declared: list[tuple[str | int, ...]] = []
+    own: list[AlertTier] = []
+    at_tiers: tuple[str | int, ...] = ()
     if slo.alerting.tiers:
-        declared = [("slos", index, "alerting", "tiers", j) for j in range(len(slo.alerting.tiers))]
+        own, at_tiers = slo.alerting.tiers, ("slos", index, "alerting", "tiers")
     elif source.model.tiers:
-        declared = [("tiers", j) for j in range(len(source.model.tiers))]
-    own = slo.alerting.tiers or source.model.tiers or []
+        own, at_tiers = source.model.tiers, ("tiers",)
     most = float(1 / slo_math.error_budget(slo.objective))
     for tier in resolve.enabled_tiers(slo, tiers):
         if slo_math.can_fire(tier, slo.objective, slo.period):
@@ -446,24 +446,12 @@ def _check_slo(slo: SLOSpec, index: int, source: Source[ServiceFile], project_ti
         windows = f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)}"
         cannot = (f"{slo.objective:g}% over {format_duration(slo.period)}: the {tier.severity} tier {windows} needs a "
                   f"{rate:g}x burn rate, but a total outage burns only {most:g}x, so it could never fire")
-        if declared:
+        if own:
             j = next(j for j, t in enumerate(own) if (t.long, t.short) == (tier.long_window, tier.short_window))
-            issues.append(source.issue(declared[j], f"{cannot}; lower its burn rate or budget_percent, or raise the objective"))
+            issues.append(source.issue((*at_tiers, j), f"{cannot}; lower its burn rate or budget_percent, or raise the objective"))
         elif project_tiers:
             issues.append(SpecIssue(*at("objective"), f"{cannot} (a tier of {SETTINGS_FILE}); raise the objective, or give the SLO its own `alerting.tiers`"))
         else:
             issues.append(SpecIssue(*at("objective"), f"{cannot}; raise the objective, lengthen the period, or set alerting.{tier.severity}: false"))
         break
-    return issues
-    for tier in resolve.enabled_tiers(slo):
-        if not slo_math.can_fire(tier, slo.objective, slo.period):
-            rate = float(tier.burn_rate(slo.period))
-            most = float(1 / slo_math.error_budget(slo.objective))
-            issues.append(
-                SpecIssue(*at("objective"), f"{slo.objective:g}% over {format_duration(slo.period)}: the {tier.severity} tier "
-                          f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)} needs a "
-                          f"{rate:g}x burn rate, but a total outage burns only {most:g}x, so it could never fire; "
-                          f"raise the objective, lengthen the period, or set alerting.{tier.severity}: false")
-            )
-            break
     return issues
