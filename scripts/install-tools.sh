@@ -2,7 +2,8 @@
 # Installs the real checkers the tests run, in two generations:
 #  - Debian's Prometheus 2.42 and Alertmanager 0.25 (packages `prometheus`, `prometheus-alertmanager`);
 #  - current Prometheus 3 and Alertmanager, and Sloth for the benchmarks, built from the Go modules
-#    pinned in tools/go/*/go.mod into .tools/bin (git-ignored; rebuilt only when a go.sum changes);
+#    pinned in tools/go/*/go.mod into ~/.cache/obsgen/tools/<folder>-<hash of go.mod and go.sum>
+#    (built once per machine, reused by every clone) and linked into .tools/bin (git-ignored);
 # and Grafana's LogQL grammar from npm. Does nothing for what is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,9 +44,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- The current generation, from the Go module proxy --------------------------------------------
+# Built once per machine into a cache keyed by the pinned go.sum (a second clone, and CI, reuse it),
+# then linked into .tools/bin, where the tests and `make validate` look.
 GO=$(command -v go || echo /usr/local/go/bin/go)
 BIN=.tools/bin
-mkdir -p "$BIN" .tools/stamps
+CACHE=${OBSGEN_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/obsgen/tools}
+mkdir -p "$BIN"
 
 # The version a module's binaries report: prometheus module v0.316.0 is Prometheus 3.16.0.
 module_version() {  # go.mod, module path
@@ -54,39 +58,45 @@ module_version() {  # go.mod, module path
 
 build() {  # folder under tools/go, ldflags, binaries...
   local folder=$1 ldflags=$2; shift 2
-  local stamp
-  stamp=".tools/stamps/$folder.$(sha256sum "tools/go/$folder/go.sum" | cut -c1-16)"
+  local key out
+  key=$(cat "tools/go/$folder/go.mod" "tools/go/$folder/go.sum" | sha256sum | cut -c1-16)
+  out="$CACHE/$folder-$key"
   local have=1
-  for tool in "$@"; do [ -x "$BIN/$(basename "$tool")" ] || have=0; done
-  if [ $have -eq 1 ] && [ -e "$stamp" ]; then return 0; fi
-  if [ ! -x "$GO" ]; then
-    echo "obsgen builds the current Prometheus tools with Go 1.26 or later; install Go and retry." >&2
-    exit 1
-  fi
-  echo "Building $* from tools/go/$folder (the first build takes a few minutes)..."
-  local start=$SECONDS
-  if [ "$folder" = alertmanager ]; then
-    # Alertmanager embeds its web UI from ui/app/dist, which its module does not ship (a release
-    # builds it with npm). The tests use its API only: build from a copy of the pinned module's
-    # source, with its own go.mod and go.sum, and a placeholder page where the UI would be.
-    local version dir src=.tools/src/alertmanager
-    version=$(module_version "tools/go/$folder/go.mod" github.com/prometheus/alertmanager)
-    dir=$(cd "tools/go/$folder" && "$GO" mod download -json "github.com/prometheus/alertmanager@$version" \
-          | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-    rm -rf "$src" && mkdir -p "$(dirname "$src")" && cp -r "$dir" "$src" && chmod -R u+w "$src"
-    for ui in elm mantine; do
-      mkdir -p "$src/ui/app/dist/$ui"
-      echo '<!doctype html><title>Alertmanager (built by obsgen without its web UI)</title>' > "$src/ui/app/dist/$ui/index.html"
-    done
-    local packages=()
-    for tool in "$@"; do packages+=("./${tool#github.com/prometheus/alertmanager/}"); done
-    (cd "$src" && "$GO" build -trimpath -ldflags "$ldflags" -o "../../bin/" "${packages[@]}")
+  for tool in "$@"; do [ -x "$out/bin/$(basename "$tool")" ] || have=0; done
+  if [ $have -eq 1 ] && [ -e "$out/.complete" ]; then
+    echo "Reusing $folder tools built for this go.sum ($out)."
   else
-    (cd "tools/go/$folder" && "$GO" build -trimpath -ldflags "$ldflags" -o "../../../$BIN/" "$@")
+    if [ ! -x "$GO" ]; then
+      echo "obsgen builds the current Prometheus tools with Go 1.26 or later; install Go and retry." >&2
+      exit 1
+    fi
+    echo "Building $(for t in "$@"; do printf '%s ' "$(basename "$t")"; done)from tools/go/$folder into $out (a few minutes, once per machine)..."
+    local start=$SECONDS
+    rm -rf "$out" && mkdir -p "$out/bin"
+    if [ "$folder" = alertmanager ]; then
+      # Alertmanager embeds its web UI from ui/app/dist, which its module does not ship (a release
+      # builds it with npm). The tests use its API only: build from a copy of the pinned module's
+      # source, with its own go.mod and go.sum, and a placeholder page where the UI would be.
+      local version dir src="$out/src"
+      version=$(module_version "tools/go/$folder/go.mod" github.com/prometheus/alertmanager)
+      dir=$(cd "tools/go/$folder" && "$GO" mod download -json "github.com/prometheus/alertmanager@$version" \
+            | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      cp -r "$dir" "$src" && chmod -R u+w "$src"
+      for ui in elm mantine; do
+        mkdir -p "$src/ui/app/dist/$ui"
+        echo '<!doctype html><title>Alertmanager (built by obsgen without its web UI)</title>' > "$src/ui/app/dist/$ui/index.html"
+      done
+      local packages=()
+      for tool in "$@"; do packages+=("./${tool#github.com/prometheus/alertmanager/}"); done
+      (cd "$src" && "$GO" build -trimpath -ldflags "$ldflags" -o "$out/bin/" "${packages[@]}")
+      rm -rf "$src"
+    else
+      (cd "tools/go/$folder" && "$GO" build -trimpath -ldflags "$ldflags" -o "$out/bin/" "$@")
+    fi
+    touch "$out/.complete"
+    echo "  built in $((SECONDS - start)) s"
   fi
-  rm -f ".tools/stamps/$folder".*
-  touch "$stamp"
-  echo "  built in $((SECONDS - start)) s"
+  for tool in "$@"; do ln -sfn "$out/bin/$(basename "$tool")" "$BIN/$(basename "$tool")"; done
 }
 
 prom=$(module_version tools/go/prometheus/go.mod github.com/prometheus/prometheus)  # v0.316.0
