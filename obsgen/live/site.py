@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
-from obsgen.core import charts
 from obsgen.core.durations import format_duration
 from obsgen.live.attainment import Attainment, SLOReport
+from obsgen.report import charts
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 62rem; padding: 0 1rem; color: #1c2833; }

@@ -5,14 +5,13 @@ generated promtool tests expect, so report, rules and tests cannot disagree.
 """
 from __future__ import annotations
 
-import functools
-
-from obsgen.core import charts, slo_math
+from obsgen.core import slo_math
 from obsgen.core.durations import format_duration, human_duration
 from obsgen.model.project import Project
 from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 from obsgen.pipeline import layout
 from obsgen.prometheus import series, slo_tests
+from obsgen.report import charts, detection
 
 
 def _pct(value: float) -> str:
@@ -118,30 +117,10 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
 def detection_chart(service: Service, slo: SLO) -> str:
     """The SRE Workbook's picture: minutes from the start of a steady error ratio until each tier
     fires, against that ratio, from just over the most sensitive threshold to a total outage."""
-    return _detection_chart(service.name, slo.name, slo.objective, slo.period, slo.tiers)
-
-
-@functools.lru_cache(maxsize=256)  # tests compile the same specs many times; drawing is the slow part
-def _detection_chart(service: str, name: str, objective: float, period: int, tiers: tuple[slo_math.Tier, ...]) -> str:
-    lowest = min(float(slo_math.threshold(t, objective, period)) for t in tiers)
-    ratios = [lowest * (1 / lowest) ** (i / 120) * 1.0001 for i in range(121)]
-    ratios[-1] = 1.0
-    lines, said = [], []
-    for tier in tiers:
-        points = [(r, t / 60) for r in ratios if (t := slo_math.time_to_fire(tier, objective, period, r)) is not None]
-        windows = f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)}"
-        colour = charts.COLOURS[tier.severity]
-        lines.append(charts.Line(f"{tier.severity} {windows}", [p[0] for p in points], [p[1] for p in points], colour,
-                                 dashed=tier.severity == "warning"))
-        full = slo_math.time_to_fire(tier, objective, period, 1.0)
-        said.append(f"{tier.severity} {windows} from {float(slo_math.threshold(tier, objective, period)):.4%} errors, "
-                    f"in {human_duration(full) if full is not None else 'never'} at 100%")
-    description = (f"Minutes until each alert tier of {service} / {name} fires, against a steady error ratio "
-                   f"({objective:g}% over {format_duration(period)}): " + "; ".join(said) + ".")
-    return charts.svg(charts.Chart(
-        f"{service} / {name}: detection time", description, "error ratio (log)", "minutes to fire (log)",
-        lines, xlog=True, ylog=True,
-    ))
+    drawing, said = detection.drawing(slo.objective, slo.period, slo.tiers)
+    description = (f"Minutes until each alert tier of {service.name} / {slo.name} fires, against a steady error ratio "
+                   f"({slo.objective:g}% over {format_duration(slo.period)}): " + said)
+    return charts.labelled(drawing, f"{service.name} / {slo.name}: detection time", description)
 
 
 def detection_charts(project: Project) -> dict[str, str]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from obsgen.core import slo_math as burnrate
 from obsgen.pipeline.report import report
 from tests.conftest import FIXTURES, ROOT, project_at, run_obsgen
@@ -81,4 +83,9 @@ def test_each_slo_has_a_detection_chart_with_a_text_alternative() -> None:
         assert "Date" not in svg and "<path" in svg
     availability = artifacts["report/pup-api.availability.svg"]
     assert "critical 1h/5m from 1.4400% errors, in 52s at 100%" in availability  # the Workbook's 0.864 minutes
-    assert availability.count('style="fill: none; stroke: #c0392b') == 4  # a line per paging tier, and its legend entry
+    # Each tier its own colour and dash, named beside its line; the two tickets that spend 10% each are said to meet.
+    styles = re.findall(r'<path d="M[^"]*" stroke="(#[0-9a-f]+)" stroke-width="1.8"( stroke-dasharray="[^"]+")?', availability)
+    assert len(styles) == 8 and len(set(styles)) == 4  # four lines, four legend entries, four styles
+    for tag in ("1h/5m", "6h/30m", "1d/2h", "3d/6h"):
+        assert f'font-size="10">{tag}</text>' in availability
+    assert "Lines that meet: 1d/2h and 3d/6h (10% of the budget)" in availability
