@@ -35,36 +35,49 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     grafana_url = settings.grafana_url or ""
     url = dashboards.service_url(service.name, grafana_url)
     traces = slo_rules.TraceLinks(grafana_url, settings.traces.datasource) if settings.traces else None
-    groups = slo_rules.rule_groups(service, url, traces) + ops_rules.ops_groups(service, url)
-    tests = slo_tests.test_file(service, groups, layout.rule_file_from_tests(service.name))
-    native_tests = slo_tests.test_file(service, groups, layout.rule_file_from_tests(service.name), natives=True)
-    ops = ops_tests.test_file(service, layout.rule_file_from_tests(service.name))
+    slo_groups = slo_rules.rule_groups(service, url, traces)
+    op_groups = ops_rules.ops_groups(service, url)
+    groups = slo_groups + op_groups
     log_groups = loki.ruler_groups(service, url)
     alerts = [{names.ALERTNAME: a.alert, **a.labels} for a in alerts_of(groups + log_groups)]
-    plain = rule_file(groups)
+    # Each group's YAML once: the deployed file is their concatenation, and each test loads a
+    # byte-identical copy of the groups it proves (see layout.test_rules).
+    plain = [g.to_dict() for g in groups]
+    texts = [to_yaml([g]) for g in plain]
     files = {
-        layout.rule_file(service.name): HEADER + to_yaml(plain),
-        layout.test_file(service.name): HEADER + to_yaml(tests),
+        layout.rule_file(service.name): _rule_file(texts),
         layout.dashboard_file(service.dashboard.folder, dashboards.service_uid(service.name)): dashboards.service_dashboard(
             service, grafana_url, exemplars=settings.traces is not None
         ),
     }
+    for slo, group, text in zip(service.slos, slo_groups, texts, strict=False):  # texts go on with the ops groups
+        loads = layout.test_rules(service.name, slo.name)
+        for natives in (False, True):
+            tests = slo_tests.test_file(service, slo, group, layout.from_tests(loads), natives)
+            if tests is not None:
+                files[loads] = _rule_file([text])
+                files[layout.test_file(service.name, slo.name, natives)] = HEADER + to_yaml(tests)
+    ops = ops_tests.test_file(service, layout.from_tests(layout.test_rules(service.name)))
+    if ops is not None:
+        files[layout.test_rules(service.name)] = _rule_file(texts[len(slo_groups):])
+        files[layout.ops_test_file(service.name)] = HEADER + to_yaml(ops)
     for q in service.ops.queues:
         if q.scale:
             files[layout.scaling_file(service.name, q.name, "keda")] = HEADER + to_yaml(manifests.scaled_object(service.name, q, settings.kubernetes))
             files[layout.scaling_file(service.name, q.name, "hpa")] = HEADER + to_yaml(manifests.hpa(service.name, q, settings.kubernetes))
-    if native_tests is not None:
-        files[layout.native_test_file(service.name)] = HEADER + to_yaml(native_tests)
-    if ops is not None:
-        files[layout.ops_test_file(service.name)] = HEADER + to_yaml(ops)
     if log_groups:
         files[layout.loki_rule_file(settings.loki_tenant, service.name)] = HEADER + to_yaml(rule_file(log_groups))
     if "prometheus-operator" in settings.outputs:
-        manifest = manifests.prometheus_rule(service.name, plain["groups"], settings.kubernetes, settings.project)
+        manifest = manifests.prometheus_rule(service.name, plain, settings.kubernetes, settings.project)
         files[layout.prometheus_rule_file(service.name)] = HEADER + to_yaml(manifest)
     if "thanos" in settings.outputs:
-        files[layout.thanos_rule_file(service.name)] = HEADER + to_yaml({"groups": manifests.thanos_groups(plain["groups"])})
+        files[layout.thanos_rule_file(service.name)] = HEADER + to_yaml({"groups": manifests.thanos_groups(plain)})
     return files, alerts
+
+
+def _rule_file(groups: list[str]) -> str:
+    """A rule file from its groups' YAML, each a one-item list: `to_yaml` does not indent list items."""
+    return HEADER + ("groups:\n" + "".join(groups) if groups else to_yaml({"groups": []}))
 
 
 def team_artifacts(team: str, services: list[Service], grafana_url: str = "") -> tuple[Artifacts, Alerts]:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 RULES_DIR = "prometheus/rules"  # <service>.yml
-TESTS_DIR = "prometheus/tests"  # <service>.test.yml
+TESTS_DIR = "prometheus/tests"  # <service>.<slo>.slo.test.yml, <service>.<slo>.native.test.yml, <service>.ops.test.yml
+TEST_RULES_DIR = "prometheus/tests/rules"  # the groups each test file loads: copies of the deployed ones
 LOKI_RULES_DIR = "loki/rules"  # <tenant>/<service>.yml
 REPORT = "SLO_REPORT.md"
 REPORT_CHARTS_DIR = "report"  # <service>.<slo>.svg: detection time against error ratio, shown in SLO_REPORT.md
@@ -23,22 +24,26 @@ def rule_file(service: str) -> str:
     return f"{RULES_DIR}/{service}.yml"
 
 
-def test_file(service: str) -> str:
-    return f"{TESTS_DIR}/{service}.test.yml"
-
-
-def native_test_file(service: str) -> str:
-    """Tests of SLOs on native histograms: promtool 3 notation, so Prometheus 2's promtool skips them."""
-    return f"{TESTS_DIR}/{service}{NATIVE_TESTS}"
+# Names hold no dots, so `<service>.<slo>.<kind>` cannot be mistaken for `<service>.ops`.
+def test_file(service: str, slo: str, native: bool = False) -> str:
+    """One SLO's tests; those on native histograms use promtool 3 notation, so Prometheus 2's skips them."""
+    return f"{TESTS_DIR}/{service}.{slo}" + (NATIVE_TESTS if native else ".slo.test.yml")
 
 
 def ops_test_file(service: str) -> str:
     return f"{TESTS_DIR}/{service}.ops.test.yml"
 
 
-def rule_file_from_tests(service: str) -> str:
-    """The rule file as a test file names it: promtool resolves rule_files relative to the test file."""
-    return f"../rules/{service}.yml"
+def test_rules(service: str, slo: str | None = None) -> str:
+    """The rule groups one test file loads: one SLO's group, or (None) the operational groups.
+    promtool evaluates every rule of every file a test loads at every step, so each test loads
+    only its own; a test checks the copies equal the deployed groups."""
+    return f"{TEST_RULES_DIR}/{service}.{slo}.slo.yml" if slo else f"{TEST_RULES_DIR}/{service}.ops.yml"
+
+
+def from_tests(path: str) -> str:
+    """A path as a test file names it: promtool resolves rule_files relative to the test file."""
+    return "rules/" + path.removeprefix(TEST_RULES_DIR + "/")
 
 
 def detection_chart(service: str, slo: str) -> str:
