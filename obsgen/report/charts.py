@@ -92,8 +92,8 @@ def _nice_step(raw: float) -> float:
     """1, 2 or 5 times a power of ten, the smallest at least `raw`."""
     if raw <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw - 1e-12)
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(float(m * power) for m in (1, 2, 5, 10) if m * power >= raw - 1e-12)
 
 
 def _label(value: float, percent: bool) -> str:

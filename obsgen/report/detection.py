@@ -4,6 +4,7 @@ drawing, so a fleet draws a handful; the service's name is only in the text alte
 from __future__ import annotations
 
 import functools
+from fractions import Fraction
 
 from obsgen.core import slo_math
 from obsgen.core.durations import format_duration, human_duration
@@ -16,7 +17,9 @@ def drawing(objective: float, period: int, tiers: tuple[slo_math.Tier, ...]) -> 
     lowest = min(float(slo_math.threshold(t, objective, period)) for t in tiers)
     ratios = [lowest * (1 / lowest) ** (i / 60) * 1.0001 for i in range(61)]
     ratios[-1] = 1.0
-    lines, said, seen = [], [], {}
+    lines: list[charts.Line] = []
+    said: list[str] = []
+    seen: dict[Fraction, list[str]] = {}
     for tier in tiers:
         points = [(r, t / 60) for r in ratios if (t := slo_math.time_to_fire(tier, objective, period, r)) is not None]
         windows = f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)}"

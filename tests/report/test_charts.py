@@ -57,7 +57,7 @@ def test_a_long_series_is_cut_to_its_corners_but_keeps_them() -> None:
 
 
 def test_tiers_that_spend_the_same_share_are_said_to_meet() -> None:
-    drawing, said = detection.drawing(99.9, 30 * 86400, slo_math.DEFAULT_TIERS)
+    said = detection.drawing(99.9, 30 * 86400, slo_math.DEFAULT_TIERS)[1]
     assert "Lines that meet: 1d/2h and 3d/6h (10% of the budget)" in said
     # Its own tiers, none sharing a share: no note.
     tiers = slo_math.DEFAULT_TIERS[:2]
