@@ -25,6 +25,7 @@ from obsgen.pipeline.layout import (
     PROMETHEUS_RULES_DIR,
     ROUTE_TESTS,
     RULES_DIR,
+    TEST_RULES_DIR,
     TESTS_DIR,
     THANOS_RULES_DIR,
 )
@@ -71,6 +72,31 @@ def check_expressions(out: Path) -> list[Finding]:
                 promql.check(expr)
             except ValueError as exc:
                 findings.append(Finding(str(path), f"{name}: {exc}"))
+    return findings
+
+
+def check_test_rules(out: Path) -> list[Finding]:
+    """Each group a generated test loads is a copy of a deployed group: the tests prove the rules
+    Prometheus runs, not an edited copy (and a hand-edited rule file fails here, not in production)."""
+    findings = []
+    deployed: dict[str, list[Any]] = {}
+    for path in sorted((out / TEST_RULES_DIR).glob("*.yml")):
+        service = path.name.split(".")[0]  # <service>.<slo>.slo.yml or <service>.ops.yml; names hold no dots
+        if service not in deployed:
+            rule_file = out / RULES_DIR / f"{service}.yml"
+            try:
+                deployed[service] = (yaml.safe_load(rule_file.read_text(encoding="utf-8")) or {}).get("groups") or []
+            except (OSError, yaml.YAMLError, AttributeError):
+                deployed[service] = []
+        try:
+            groups = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("groups") or []
+        except (yaml.YAMLError, AttributeError):
+            groups = [None]
+        for group in groups:
+            if group not in deployed[service]:
+                name = group.get("name", "?") if isinstance(group, dict) else "?"
+                findings.append(Finding(str(path), f"group {name} differs from the one in {RULES_DIR}/{service}.yml: "
+                                        "the tests would prove rules Prometheus does not run; run `obsgen generate`"))
     return findings
 
 
@@ -178,10 +204,11 @@ def native_tests_skipped(out: Path, generations: list[Generation]) -> list[str]:
 
 
 def promtool_test_rules(out: Path, generation: Generation | None = None) -> list[Finding]:
-    """Runs the generated unit tests, one promtool per file, as many at once as there are cores;
-    native-histogram tests only where promtool reads them (see native_tests_skipped)."""
+    """Runs the generated unit tests, one promtool per file, as many at once as there are cores and
+    the largest first (so the last to finish is a small one); native-histogram tests only where
+    promtool reads them (see native_tests_skipped)."""
     gen = _default(generation)
-    files = sorted((out / TESTS_DIR).glob("*.test.yml"))
+    files = sorted((out / TESTS_DIR).glob("*.test.yml"), key=lambda p: (-p.stat().st_size, p.name))
     if not reads_native_histograms(gen):
         files = [f for f in files if not f.name.endswith(NATIVE_TESTS)]
     if not files:
@@ -316,7 +343,7 @@ def validate_output(
     found = tools if tools is not None else generations()
     if not found:
         raise ToolMissing(TOOL_HINT.format(tool="promtool"))
-    findings: list[Finding | SpecIssue] = [*check_expressions(out), *check_dashboard_queries(out)]
+    findings: list[Finding | SpecIssue] = [*check_expressions(out), *check_test_rules(out), *check_dashboard_queries(out)]
     for gen in found:
         findings += promtool_check_rules(out, gen) + promtool_check_packaged(out, gen) + promtool_test_rules(out, gen) + amtool_check(out, gen)
     findings += check_loki_shape(out) + logql_check(written(out, LOKI_RULES_DIR, DASHBOARDS_DIR), sources)
