@@ -27,7 +27,7 @@ def test_the_groups_tests_load_are_the_deployed_groups(out: Path) -> None:
 def test_an_edit_on_either_side_is_found(out: Path, edited: str) -> None:
     path = out / edited
     text = path.read_text()
-    assert text.index("> 0.0144\n") < text.index("- name: slo:pup-api:latency")  # the first group's 1h tier
+    assert text.index("- name: slo:pup-api:availability") < text.index("> 0.0144\n")  # the first group's 1h tier
     path.write_text(text.replace("> 0.0144\n", "> 0.0288\n", 3))
     findings = check_test_rules(out)
     assert [f.file for f in findings] == [str(out / "prometheus/tests/rules/pup-api.availability.slo.yml")]
