@@ -29,7 +29,7 @@ test: $(STAMP) tools
 
 # The edit-test loop: every test that needs no real tool (promtool, amtool, Prometheus, node), on both cores.
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not tools" -n 2
+	$(PY) -m pytest -m "not tools" -n 2 --dist loadgroup
 
 # ruff (style, imports, bugbear) and mypy --strict on the package.
 lint: $(STAMP)

@@ -6,6 +6,8 @@ A case file:
     # expect: 2 slo/api.yaml:10 slos[0].objective | must be a number
     # run: generate                      (optional; the obsgen command, default generate)
     # setup: out-is-a-file               (optional; see SETUPS)
+    # needs: logql                       (optional; a real checker the case needs: `logql` for
+                                          Grafana's LogQL grammar; `validate` cases need promtool)
     --- edit slo/api.yaml                (replace the '-' lines, found once in the file, by the '+' lines)
     -    objective: 99.9
     +    objective: .nan
@@ -73,6 +75,7 @@ class Case:
     expects: list[Expect]
     run: list[str]
     setup: str = ""
+    needs: list[str] = field(default_factory=list)  # real checkers: such a case is in the `tools` tier
     changes: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (verb, argument, body lines)
 
     @classmethod
@@ -88,6 +91,8 @@ class Case:
                     case.run = line.removeprefix("# run: ").split()
                 elif line.startswith("# setup: "):
                     case.setup = line.removeprefix("# setup: ")
+                elif line.startswith("# needs: "):
+                    case.needs += line.removeprefix("# needs: ").split()
                 continue
             if line.startswith("--- "):
                 header = False
@@ -97,6 +102,8 @@ class Case:
                 case.changes[-1][2].append(line)
             else:
                 raise ValueError(f"{path.name}: {line!r} before the first '--- ' section")
+        if case.run[0] == "validate" and "promtool" not in case.needs:
+            case.needs.append("promtool")
         if not case.expects:
             raise ValueError(f"{path.name}: needs at least one '# expect: STATUS WHERE FIELD | fragment' line")
         return case

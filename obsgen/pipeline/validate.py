@@ -340,6 +340,8 @@ def validate_output(
 ) -> list[Finding | SpecIssue]:
     """All checks over a written output folder, the tools' with every generation given (default:
     the tools on PATH); an empty list means everything passed."""
+    if not any((out / RULES_DIR).glob("*.yml")):  # first what the user can fix without installing anything
+        return [Finding(str(out / RULES_DIR), "no rule files; run `obsgen generate` first")]
     found = tools if tools is not None else generations()
     if not found:
         raise ToolMissing(TOOL_HINT.format(tool="promtool"))
