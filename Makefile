@@ -36,8 +36,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# Compile at 10, 100 and 1,000 services beside Sloth, then the generated promtool suite at 1 and 10.
 bench: $(STAMP)
 	$(PY) bench/bench_compile.py
+	$(PY) bench/bench_suite.py
 
 # Rule evaluation cost in a real Prometheus over 4 days of synthetic data (about 5 minutes; see README
 # for why not 30).
