@@ -37,7 +37,12 @@ class Tier:
         return found
 
     def burn_rate(self, period: int) -> Fraction:
-        return self.budget_share * period / self.long_window
+        return _burn_rate(self, period)
+
+
+@functools.lru_cache(maxsize=4096)  # Fraction arithmetic, asked for by every rule and report line
+def _burn_rate(tier: Tier, period: int) -> Fraction:
+    return tier.budget_share * period / tier.long_window
 
 
 # Google SRE Workbook, table 5-8 and the chapter's 1d/2h example: two paging, two ticket tiers.
@@ -85,8 +90,9 @@ def time_to_fire(tier: Tier, objective_percent: float, period: int, error_ratio:
 
 
 def budget_spent_when_fired(tier: Tier, period: int) -> Fraction:
-    """Share of the period's budget gone when the tier fires: burn rate x long window / period."""
-    return tier.burn_rate(period) * tier.long_window / period
+    """Share of the period's budget gone when the tier fires: burn rate x long window / period,
+    which is the share the tier was declared with."""
+    return tier.budget_share
 
 
 def budget_seconds(objective_percent: float, period: int) -> float:

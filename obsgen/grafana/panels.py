@@ -239,7 +239,7 @@ def render(board: g.Dashboard) -> str:
     """
     if any(getattr(p, "id", None) is None for p in board.panels):
         board = board.auto_panel_ids()  # a dashboard built without obsgen's layout
-    data = _plain(board)
+    data = dict(board.to_json_data())
     data["schemaVersion"] = SCHEMA_VERSION
     data.pop("id", None)  # Grafana assigns ids; a uid is what identifies the dashboard
     data.pop("version", None)
@@ -254,17 +254,10 @@ def render(board: g.Dashboard) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def _plain(value: Any) -> Any:
-    """grafanalib objects as plain JSON data, as its DashboardEncoder would write them, without
-    encoding and decoding the text on the way."""
-    while hasattr(value, "to_json_data"):
-        value = value.to_json_data()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+def _json_data(value: Any) -> Any:
+    """A grafanalib object as JSON data, as its DashboardEncoder writes it; json's C encoder walks the rest."""
+    return value.to_json_data()
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "), default=_json_data)

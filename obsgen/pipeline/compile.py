@@ -40,8 +40,8 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     groups = slo_groups + op_groups
     log_groups = loki.ruler_groups(service, url)
     alerts = [{names.ALERTNAME: a.alert, **a.labels} for a in alerts_of(groups + log_groups)]
-    # Each group's YAML once: the deployed file is their concatenation, and each test loads a
-    # byte-identical copy of the groups it proves (see layout.test_rules).
+    # Each group's YAML once: the deployed file is their concatenation, and a test's copy of the
+    # groups it proves (see layout.test_rules) is the same bytes.
     plain = [g.to_dict() for g in groups]
     texts = [to_yaml([g]) for g in plain]
     files = {
@@ -50,17 +50,19 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
             service, grafana_url, exemplars=settings.traces is not None
         ),
     }
-    for slo, group, text in zip(service.slos, slo_groups, texts, strict=False):  # texts go on with the ops groups
-        loads = layout.test_rules(service.name, slo.name)
-        for natives in (False, True):
-            tests = slo_tests.test_file(service, slo, group, layout.from_tests(loads), natives)
-            if tests is not None:
-                files[loads] = _rule_file([text])
-                files[layout.test_file(service.name, slo.name, natives)] = HEADER + to_yaml(tests)
-    ops = ops_tests.test_file(service, layout.from_tests(layout.test_rules(service.name)))
-    if ops is not None:
-        files[layout.test_rules(service.name)] = _rule_file(texts[len(slo_groups):])
-        files[layout.ops_test_file(service.name)] = HEADER + to_yaml(ops)
+    # The SLO tests load the SLO groups, the operational tests the operational ones: the rule file
+    # itself when it holds nothing else, else a byte-identical copy of the part they need.
+    parts = {"slo": texts[: len(slo_groups)], "ops": texts[len(slo_groups) :]}
+    loads = {k: layout.rule_file(service.name) if len(p) == len(texts) else layout.test_rules(service.name, k) for k, p in parts.items()}
+    slo_at, ops_at = layout.from_tests(loads["slo"]), layout.from_tests(loads["ops"])
+    for path, kind, doc in (
+        (layout.test_file(service.name), "slo", slo_tests.test_file(service, slo_groups, slo_at)),
+        (layout.native_test_file(service.name), "slo", slo_tests.test_file(service, slo_groups, slo_at, natives=True)),
+        (layout.ops_test_file(service.name), "ops", ops_tests.test_file(service, ops_at)),
+    ):
+        if doc is not None:
+            files[path] = HEADER + to_yaml(doc)
+            files.setdefault(loads[kind], _rule_file(parts[kind]))
     for q in service.ops.queues:
         if q.scale:
             files[layout.scaling_file(service.name, q.name, "keda")] = HEADER + to_yaml(manifests.scaled_object(service.name, q, settings.kubernetes))
@@ -85,9 +87,16 @@ def team_artifacts(team: str, services: list[Service], grafana_url: str = "") ->
     return {path: dashboards.overview_dashboard(team, services, grafana_url)}, []
 
 
-def _task(key: str | int) -> tuple[Artifacts, Alerts]:
-    """A service by index, or a team's overview by name; runs in a forked worker."""
+def report_artifacts(project: Project) -> tuple[Artifacts, Alerts]:
+    """SLO_REPORT.md and the charts it links."""
+    return {layout.REPORT: report.report(project), **report.detection_charts(project)}, []
+
+
+def _task(key: str | int | None) -> tuple[Artifacts, Alerts]:
+    """A service by index, a team's overview by name, or (None) the report; runs in a forked worker."""
     assert _PROJECT is not None
+    if key is None:
+        return report_artifacts(_PROJECT)
     if isinstance(key, int):
         return service_artifacts(_PROJECT.services[key], _PROJECT.settings)
     return team_artifacts(key, _PROJECT.teams()[key], _PROJECT.settings.grafana_url or "")
@@ -113,17 +122,16 @@ def compile_project(project: Project, workers: int | None = None) -> Artifacts:
         _PROJECT = project
         try:
             context = multiprocessing.get_context("fork")
-            tasks: list[str | int] = [*teams, *range(len(services))]  # the big overviews first
+            tasks: list[str | int | None] = [None, *teams, *range(len(services))]  # the report and big overviews first
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 parts = list(pool.map(_task, tasks, chunksize=max(1, len(services) // (8 * workers))))
         finally:
             _PROJECT = None
     else:
-        parts = [team_artifacts(t, members, grafana_url) for t, members in teams.items()]
+        parts = [report_artifacts(project)]
+        parts += [team_artifacts(t, members, grafana_url) for t, members in teams.items()]
         parts += [service_artifacts(s, project.settings) for s in services]
     artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
-    artifacts[layout.REPORT] = report.report(project)
-    artifacts.update(report.detection_charts(project))
     artifacts.update(_custom_dashboards(project, set(artifacts)))
     artifacts[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
     scaled = [(s.name, q) for s in project.services for q in s.ops.queues if q.scale]

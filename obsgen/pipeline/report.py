@@ -11,7 +11,7 @@ from obsgen.model.project import Project
 from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 from obsgen.pipeline import layout
 from obsgen.prometheus import series, slo_tests
-from obsgen.report import charts, detection
+from obsgen.report import detection
 
 
 def _pct(value: float) -> str:
@@ -87,7 +87,7 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
         testable = False
         lines.append(f"- No generated promtool tests: {exc}. Write tests for this SLO by hand.")
     if slo.tiers:
-        chart = layout.detection_chart(service.name, slo.name)
+        chart = layout.detection_chart(detection.stem(slo.objective, slo.period, slo.tiers))
         lines += ["", f"![Detection time against error ratio for each tier of {service.name} / {slo.name}]({chart})"]
     lines += [
         "",
@@ -114,17 +114,10 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
     return lines
 
 
-def detection_chart(service: Service, slo: SLO) -> str:
-    """The SRE Workbook's picture: minutes from the start of a steady error ratio until each tier
-    fires, against that ratio, from just over the most sensitive threshold to a total outage."""
-    drawing, said = detection.drawing(slo.objective, slo.period, slo.tiers)
-    description = (f"Minutes until each alert tier of {service.name} / {slo.name} fires, against a steady error ratio "
-                   f"({slo.objective:g}% over {format_duration(slo.period)}): " + said)
-    return charts.labelled(drawing, f"{service.name} / {slo.name}: detection time", description)
-
-
 def detection_charts(project: Project) -> dict[str, str]:
-    return {layout.detection_chart(s.name, slo.name): detection_chart(s, slo) for s in project.services for slo in s.slos if slo.tiers}
+    """One chart per distinct objective, period and tiers, which every SLO with those numbers links."""
+    distinct = {(slo.objective, slo.period, slo.tiers) for s in project.services for slo in s.slos if slo.tiers}
+    return {layout.detection_chart(detection.stem(*numbers)): detection.chart(*numbers) for numbers in distinct}
 
 
 def report(project: Project) -> str:

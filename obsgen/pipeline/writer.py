@@ -22,6 +22,9 @@ Artifacts = dict[str, str]  # relative POSIX path -> file text
 
 
 _RESOLVER = yaml.resolver.Resolver()
+# PyYAML picks implicit resolvers by a scalar's first character: a string starting with any other
+# character reads back as a string, and need not be resolved to know it.
+_MAY_RESOLVE = frozenset(k for k in yaml.resolver.Resolver.yaml_implicit_resolvers if k)
 _STR_TAG = "tag:yaml.org,2002:str"
 _FIRST_PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_(/$.")
 
@@ -47,7 +50,9 @@ def _emit(value: dict[Any, Any] | list[Any], indent: int, out: list[str]) -> Non
     if isinstance(value, dict):
         for key, item in value.items():
             head = f"{pad}{_scalar(str(key))}:"
-            if item and isinstance(item, dict):
+            if type(item) is str and "\n" not in item:  # the common case, without _inline's checks
+                out.append(f"{head} {_scalar(item)}\n")
+            elif item and isinstance(item, dict):
                 out.append(head + "\n")
                 _emit(item, indent + 2, out)
             elif item and isinstance(item, list):
@@ -107,7 +112,7 @@ def _scalar(value: str) -> str:
         and ": " not in value
         and " #" not in value
         and _PRINTABLE.fullmatch(value) is not None
-        and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+        and (value[0] not in _MAY_RESOLVE or _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG)  # type: ignore[no-untyped-call]
     ):
         return value
     if "'" not in value and _NO_CONTROL.fullmatch(value) is not None and "\n" not in value:

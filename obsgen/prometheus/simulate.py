@@ -79,14 +79,15 @@ def _sampled(counts: list[float], minutes: int, left_open: bool) -> Series:
 
 def _tile(slices: Series, size: int, count: int) -> Series:
     step = size // MINUTE
-    out: Series = []
-    for t, newest in enumerate(slices):
-        if newest is None:
-            out.append(None)
-            continue
-        older = (slices[t - k * step] if t - k * step >= 0 else None for k in range(1, count))
-        out.append((newest + sum(v or 0.0 for v in older)) / count)
-    return out
+    values = [v or 0.0 for v in slices]  # a slice not recorded yet counts as no events
+    # The older slices, added in the order the rule adds them (k = 1, 2, ...); before minute 0 nothing.
+    older = [0.0] * len(values)
+    for k in range(1, count):
+        shift = k * step
+        if shift >= len(values):
+            break  # slices from before minute 0 add nothing
+        older = [a + b for a, b in zip(older, [0.0] * shift + values[: len(values) - shift], strict=True)]
+    return [None if newest is None else (newest + o) / count for newest, o in zip(slices, older, strict=True)]
 
 
 @functools.lru_cache(maxsize=128)  # SLOs with the same numbers share their predictions
@@ -104,20 +105,22 @@ def firing(slo: Objective, traffic: Traffic, left_open: bool) -> dict[slo_math.T
             size, count = tiling(window, list(slo.windows))
             rates[window] = (_tile(rates[size][0], size, count), _tile(rates[size][1], size, count))
 
-    def ratio(window: int, t: int) -> float | None:
-        errors, events = rates[window][0][t], rates[window][1][t]
-        return None if errors is None or not events else errors / events
-
+    ratios = {
+        window: [None if e is None or not n else e / n for e, n in zip(errors, events, strict=True)]
+        for window, (errors, events) in rates.items()
+    }
     out = {}
     for tier in slo.tiers:
         limit = float(slo_math.threshold(tier, slo.objective, slo.period))
+        longs, shorts = ratios[tier.long_window], ratios[tier.short_window]
+        errors_at, events_at = rates[tier.long_window]
         flags = []
         for t in range(minutes + 1):
-            long_ratio, short_ratio = ratio(tier.long_window, t), ratio(tier.short_window, t)
+            long_ratio, short_ratio = longs[t], shorts[t]
             fires = long_ratio is not None and short_ratio is not None and long_ratio > limit and short_ratio > limit
             if fires:
-                events = (rates[tier.long_window][1][t] or 0.0) * tier.long_window
-                errors = (rates[tier.long_window][0][t] or 0.0) * tier.long_window
+                events = (events_at[t] or 0.0) * tier.long_window
+                errors = (errors_at[t] or 0.0) * tier.long_window
                 trusted = events >= slo_math.precise_events(limit) or slo_math.wilson_lower(errors, events) > limit
                 fires = trusted and events >= slo.min_events
             flags.append(fires)

@@ -87,7 +87,11 @@ MAX_SLICES = 30  # a window read as more slices than this gets a recorded window
 def slo_windows(slo: SLO) -> list[int]:
     """Every window recorded for the SLO, shortest first: the base window, the tiers' windows, the
     period, and the windows between them that keep every window a few slices of a shorter one."""
-    return ladder(tuple(sorted(set(slo_math.windows(slo.tier_set, slo.period)) | {BASE_WINDOW})))
+    return windows_for(slo.tier_set, slo.period)
+
+
+def windows_for(tiers: tuple[slo_math.Tier, ...], period: int) -> list[int]:
+    return ladder(tuple(sorted(set(slo_math.windows(tiers, period)) | {BASE_WINDOW})))
 
 
 @functools.lru_cache(maxsize=256)

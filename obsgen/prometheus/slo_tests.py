@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from obsgen.core import names, promql, slo_math
@@ -26,14 +26,14 @@ from obsgen.core.rules import AlertRule, RuleGroup
 from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 from obsgen.prometheus import series, simulate
 from obsgen.prometheus.series import Phase
-from obsgen.prometheus.slo_rules import BASE_WINDOW, slo_windows
+from obsgen.prometheus.slo_rules import BASE_WINDOW, slo_windows, windows_for
 
 EVAL = 60  # seconds between evaluations in the generated tests: the minute users see
 MINUTE = slo_math.MINUTE
 TRAFFIC = 1000.0  # events per minute in the scenarios; low-traffic ones say otherwise
 LOW_TRAFFIC = 10 / 60  # 10 events an hour
 HISTORY = 6 * 60 + 10  # clean minutes before an outage: the paging tiers' windows are full
-BRIEF_HISTORY = 70  # before the other burns: the 1h window is full, longer ones partly filled
+BRIEF_HISTORY = 70  # before burns that page the fastest tier: the 1h window is full, longer ones partly filled
 SHORT_HISTORY = 10  # before the other burns: every window but the 5m one partly filled, so each fires sooner
 HORIZON = 12 * 60  # minutes of errors a scenario runs at most; slower tiers must stay silent
 BURNS = (20.0, 8.0, 4.0, 1.5)  # multiples of the error budget
@@ -94,10 +94,18 @@ def _first(flags: tuple[bool, ...], start: int, value: bool = True) -> int | Non
 def timing(slo: SLO, tier: slo_math.Tier, phases: list[Phase], start: int, stop: int | None = None) -> Timing:
     """The minutes this tier fires after `start` (errors begin) and clears after `stop` (errors end),
     under both range semantics; the test asserts what holds under both."""
-    numbers = simulate.Objective(
-        slo.objective, slo.period, slo.tiers, slo.min_events, tuple(slo_windows(slo)), sampled=isinstance(slo.sli, ProbeSLI)
-    )
-    return _timing(numbers, tier, tuple(phases), start, stop)
+    return _timing(objective_of(slo), tier, tuple(phases), start, stop)
+
+
+def objective_of(slo: SLO) -> simulate.Objective:
+    """What the simulation of an SLO's rules depends on (the same for every SLO with its numbers)."""
+    return _objective(slo.objective, slo.period, slo.tiers, slo.tier_set, slo.min_events, isinstance(slo.sli, ProbeSLI))
+
+
+@functools.lru_cache(maxsize=1024)
+def _objective(objective: float, period: int, tiers: tuple[slo_math.Tier, ...], tier_set: tuple[slo_math.Tier, ...],
+               min_events: int, sampled: bool) -> simulate.Objective:
+    return simulate.Objective(objective, period, tiers, min_events, tuple(windows_for(tier_set, period)), sampled=sampled)
 
 
 @functools.lru_cache(maxsize=4096)  # every SLO with the same numbers has the same scenarios
@@ -141,17 +149,39 @@ def _traffic_for(slo: SLO, history: int) -> float:
     return float(max(TRAFFIC, math.ceil(needed * 1.2)))
 
 
-def _checks(
-    service: Service, slo: SLO, rule: AlertRule, found: Timing, start: int, end: int, group: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Quiet from `start` until the earlier prediction, firing at the later one; cleared on time.
+@dataclass(frozen=True)
+class Subject:
+    """Whose alerts a scenario proves: an SLO, its synthetic counters, and the group they belong to."""
+
+    service: Service
+    slo: SLO
+    sli: list[series.Counter]  # without group labels
+    alerts: list[AlertRule]  # the SLO's burn-rate alerts
+    groups: list[dict[str, str]]  # [{}] without group_by; the first group is the one that burns
+    numbers: simulate.Objective  # what the simulation of its rules depends on
+    _strings: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def counters(self) -> list[series.Counter]:
+        return series.in_group(self.sli, self.groups[0])
+
+    def alert_strings(self, rule: AlertRule, group: dict[str, str]) -> tuple[str, str]:
+        """The ALERTS selector of one tier's alert in one group, and the series it is when firing:
+        the same in every scenario, so built once per SLO."""
+        key = (id(rule), tuple(group.items()))
+        if key not in self._strings:
+            assert rule.tier is not None
+            selector = _alerts_selector(alertname=rule.alert, service=self.service.name, slo=self.slo.name,
+                                        long_window=format_duration(rule.tier.long_window), **group)
+            self._strings[key] = (selector, _firing(rule, {**self.service.labelled(self.slo), **group}))
+        return self._strings[key]
+
+
+def _checks(subject: Subject, rule: AlertRule, found: Timing, end: int, group: dict[str, str]) -> list[dict[str, Any]]:
+    """Quiet from the start until the earlier prediction, firing at the later one; cleared on time.
     A tier that does not fire is checked silent over the whole scenario. `group`: which group of a
     per-group SLO the checks are about."""
-    assert rule.tier is not None
-    selector = _alerts_selector(
-        alertname=rule.alert, service=service.name, slo=slo.name, long_window=format_duration(rule.tier.long_window), **group
-    )
-    firing = [{"labels": _firing(rule, {**service.labelled(slo), **group}), "value": 1}]
+    selector, firing = subject.alert_strings(rule, group)
 
     def never(since: int, until: int) -> dict[str, Any]:
         return _expect(f"count_over_time({selector}[{_at((until - since + 1) * MINUTE)}])", until * MINUTE, [])
@@ -161,10 +191,11 @@ def _checks(
     if found.fires is None:
         return [never(0, end)]
     lo, hi = found.fires
-    checks = [never(0, lo - 1), _expect(selector, hi * MINUTE, firing)]
+    samples = [{"labels": firing, "value": 1}]
+    checks = [never(0, lo - 1), _expect(selector, hi * MINUTE, samples)]
     if found.clears is not None:
         cleared_lo, cleared_hi = found.clears
-        checks += [_expect(selector, (cleared_lo - 1) * MINUTE, firing), _expect(selector, cleared_hi * MINUTE, [])]
+        checks += [_expect(selector, (cleared_lo - 1) * MINUTE, samples), _expect(selector, cleared_hi * MINUTE, [])]
     return checks
 
 
@@ -183,33 +214,20 @@ def _describe(slo: SLO, tier: slo_math.Tier, found: Timing, start: int, stop: in
     return text
 
 
-@dataclass(frozen=True)
-class Subject:
-    """Whose alerts a scenario proves: an SLO, its synthetic counters, and the group they belong to."""
-
-    service: Service
-    slo: SLO
-    sli: list[series.Counter]  # without group labels
-    alerts: list[AlertRule]  # the SLO's burn-rate alerts
-    groups: list[dict[str, str]]  # [{}] without group_by; the first group is the one that burns
-
-    @property
-    def counters(self) -> list[series.Counter]:
-        return series.in_group(self.sli, self.groups[0])
 
 
 def _scenario(
     subject: Subject, title: str, phases: list[Phase], start: int, stop: int | None, ratio: float | None, history: int,
 ) -> dict[str, Any]:
     """One timeline; every tier's alert is checked against its simulated timing."""
-    service, slo = subject.service, subject.slo
+    slo = subject.slo
     end = sum(p.minutes for p in phases)
     checks: list[dict[str, Any]] = []
     parts = []
     for rule in subject.alerts:
         assert rule.tier is not None
-        found = timing(slo, rule.tier, phases, start, stop)
-        checks += _checks(service, slo, rule, found, start, end, subject.groups[0])
+        found = _timing(subject.numbers, rule.tier, tuple(phases), start, stop)
+        checks += _checks(subject, rule, found, end, subject.groups[0])
         workbook = workbook_minutes(slo, rule.tier, ratio, history) if ratio is not None else None
         parts.append(_describe(slo, rule.tier, found, start, stop, workbook))
     return _group(f"{slo.name}: {title}: {'; '.join(parts)}", subject.counters, phases, checks)
@@ -238,8 +256,8 @@ def _bystanders(subject: Subject, group: dict[str, Any], phases: list[Phase], st
         fired = []
         for rule in subject.alerts:
             assert rule.tier is not None
-            found = timing(subject.slo, rule.tier, own, start)
-            group["promql_expr_test"] += _checks(subject.service, subject.slo, rule, found, start, minutes, labels)
+            found = _timing(subject.numbers, rule.tier, tuple(own), start, None)
+            group["promql_expr_test"] += _checks(subject, rule, found, minutes, labels)
             if found.fires or found.quiet_until:
                 fired.append(format_duration(rule.tier.long_window))
         where = ", ".join(f"{k}={v}" for k, v in labels.items())
@@ -283,8 +301,21 @@ def _steady(service: Service, slo: SLO, ratio: float, minutes: int, traffic: flo
     return checks
 
 
+_OUTAGES: dict[simulate.Objective, tuple[tuple[Phase, ...], int]] = {}  # per distinct numbers, as simulate's caches
+
+
 def outage(slo: SLO) -> tuple[list[Phase], int]:
-    """The outage scenario's traffic, and the minute errors stop: once every enabled tier has fired."""
+    """The outage scenario's traffic, and the minute errors stop: once every enabled tier has fired.
+    The same for every SLO with the same numbers (the tests and the report both ask)."""
+    key = objective_of(slo)
+    if key not in _OUTAGES:
+        phases, stop = _outage(slo)
+        _OUTAGES[key] = (tuple(phases), stop)
+    found, stop = _OUTAGES[key]
+    return list(found), stop
+
+
+def _outage(slo: SLO) -> tuple[list[Phase], int]:
     traffic = _traffic_for(slo, HISTORY)
     first = [Phase.of(HISTORY, traffic, 0)]
     due = [workbook_minutes(slo, t, 1.0, HISTORY) for t in slo.tiers]
@@ -309,12 +340,12 @@ def outage_timings(slo: SLO) -> dict[slo_math.Tier, Timing]:
 
 
 def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts: list[AlertRule]) -> dict[str, dict[str, Any]]:
-    """Every scenario of one SLO, by kind."""
+    """Every scenario of one SLO, by kind; kinds of independent SLOs share a test group."""
     burns = [r for r in alerts if r.tier is not None]
     out: dict[str, dict[str, Any]] = {}
     if not burns:
         return out
-    subject = Subject(service, slo, sli, burns, series.groups(slo, 3))
+    subject = Subject(service, slo, sli, burns, series.groups(slo, 3), objective_of(slo))
     budget = float(slo.budget)
     tiers = [r.tier for r in burns if r.tier is not None]
     paging = [t for t in tiers if t.severity == "critical"]
@@ -399,7 +430,7 @@ def _no_data_tests(rules: list[AlertRule]) -> dict[str, Any]:
         for at, samples in ((wait - EVAL, []), (wait, [{"labels": _firing(rule, {}), "value": 1}]))
     ]
     group: dict[str, Any] = {
-        "name": f"no data: {names.ALERT_NO_DATA} fires after {_at(wait)} without series, not before",
+        "name": f"no data: every SLO's {names.ALERT_NO_DATA} fires after {_at(wait)} without series, not before",
         "interval": "1m",
         "input_series": [],
         "promql_expr_test": checks,
@@ -413,29 +444,45 @@ def _firing_selector(rule: AlertRule) -> str:
     return _alerts_selector(alertname=rule.alert, service=rule.labels[names.SERVICE], slo=rule.labels[names.SLO])
 
 
+def _merge(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """Scenarios of independent SLOs run side by side in one test group: their series and checks
+    do not touch, and promtool evaluates every rule of the file in every group anyway."""
+    if len(groups) == 1:
+        return groups[0]
+    merged: dict[str, Any] = {"name": " | ".join(g["name"] for g in groups), "interval": groups[0]["interval"]}
+    merged["input_series"] = [s for g in groups for s in g["input_series"]]
+    merged["promql_expr_test"] = [c for g in groups for c in g.get("promql_expr_test", [])]
+    return merged
+
+
 def native(slo: SLO) -> bool:
     """The SLI reads a native histogram: its tests need promtool 3's notation, in a file of their own."""
     return isinstance(slo.sli, LatencySLI) and slo.sli.native
 
 
-def test_file(service: Service, slo: SLO, group: RuleGroup, rule_file: str, natives: bool = False) -> dict[str, Any] | None:
-    """A promtool test file for one SLO, loading `rule_file`, which holds only the SLO's `group`:
-    promtool evaluates every rule it loads at every step, so a scenario pays for its own rules only.
-    Scenarios on native histograms need promtool 3's notation and go in a file of their own
-    (`natives`); the no-data test has no series, so it goes in the classic file, which every
-    promtool runs. None when there is nothing to test; an SLI that cannot be synthesised gets no
-    scenarios (SLO_REPORT.md says so)."""
-    tests: list[dict[str, Any]] = []
-    if native(slo) == natives:
+def test_file(service: Service, groups: list[RuleGroup], rule_file: str, natives: bool = False) -> dict[str, Any] | None:
+    """The promtool test file for one service's rule file: its SLOs on classic series, or (`natives`)
+    those on native histograms, which only promtool 3 reads (None when there are none)."""
+    alerts = [r for g in groups for r in g.alerts]
+    testable: list[tuple[SLO, list[series.Counter]]] = []
+    for slo in service.slos:
+        if native(slo) != natives:
+            continue
         try:
-            tests += slo_scenarios(service, slo, series.counters(slo), group.alerts).values()
+            testable.append((slo, series.counters(slo)))
         except series.Untestable:
-            pass
-    no_data = [r for r in group.alerts if r.alert == names.ALERT_NO_DATA]
-    if no_data and not natives:
-        tests.append(_no_data_tests(no_data))
-    if not tests:
+            continue  # reported in SLO_REPORT.md: such SLIs need hand-written tests
+    if natives and not testable:
         return None
+    scenarios = {slo.name: slo_scenarios(service, slo, sli, [r for r in alerts if r.slo == slo.name]) for slo, sli in testable}
+    kinds = list(dict.fromkeys(kind for found in scenarios.values() for kind in found))
+    if series.independent(testable):
+        tests = [_merge([found[kind] for found in scenarios.values() if kind in found]) for kind in kinds]
+    else:
+        tests = [found[kind] for found in scenarios.values() for kind in found]
+    no_data_rules = [r for r in alerts if r.alert == names.ALERT_NO_DATA]
+    if no_data_rules and not natives:  # without series: the same on every promtool
+        tests.append(_no_data_tests(no_data_rules))
     return {
         "rule_files": [rule_file],
         "evaluation_interval": _at(EVAL),

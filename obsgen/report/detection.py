@@ -1,14 +1,31 @@
 """The SRE Workbook's detection chart: minutes from the start of a steady error ratio until each
 tier fires, against that ratio. Every SLO with the same objective, period and tiers has the same
-drawing, so a fleet draws a handful; the service's name is only in the text alternative."""
+chart, so a fleet draws, and writes, a handful."""
 from __future__ import annotations
 
 import functools
+import hashlib
 from fractions import Fraction
 
 from obsgen.core import slo_math
 from obsgen.core.durations import format_duration, human_duration
 from obsgen.report import charts
+
+
+def stem(objective: float, period: int, tiers: tuple[slo_math.Tier, ...]) -> str:
+    """The chart's name: `99.9-30d`, with a digest of the tiers when they are not the Workbook's."""
+    name = f"{objective:g}-{format_duration(period)}"
+    if tiers != slo_math.DEFAULT_TIERS:
+        name += "-" + hashlib.sha256(repr(tiers).encode()).hexdigest()[:8]
+    return name
+
+
+def chart(objective: float, period: int, tiers: tuple[slo_math.Tier, ...]) -> str:
+    """The chart as an SVG document with its text alternative."""
+    shown, said = drawing(objective, period, tiers)
+    written = f"{objective:g}% over {format_duration(period)}"
+    return charts.labelled(shown, f"{written}: detection time",
+                           f"Minutes until each alert tier of an SLO of {written} fires, against a steady error ratio: {said}")
 
 
 @functools.lru_cache(maxsize=256)  # a fleet has a handful of distinct objectives: each is drawn once

@@ -12,6 +12,7 @@ Path = tuple[str | int, ...]
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
 MERGE = "tag:yaml.org,2002:merge"
+STR = "tag:yaml.org,2002:str"
 
 
 class YamlSyntaxError(Exception):
@@ -112,6 +113,8 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], scalars: _Scal
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), lines, scalars, count) for i, item in enumerate(node.value)]
+    if node.tag == STR:  # most of a spec: the composer has already resolved it, its value is the string
+        return node.value
     try:
         return scalars.construct_object(node)
     except yaml.constructor.ConstructorError as exc:
