@@ -90,9 +90,8 @@ def time_to_fire(tier: Tier, objective_percent: float, period: int, error_ratio:
 
 
 def budget_spent_when_fired(tier: Tier, period: int) -> Fraction:
-    """Share of the period's budget gone when the tier fires: burn rate x long window / period,
-    which is the share the tier was declared with."""
-    return tier.budget_share
+    """Share of the period's budget gone when the tier fires: burn rate x long window / period."""
+    return tier.burn_rate(period) * tier.long_window / period
 
 
 def budget_seconds(objective_percent: float, period: int) -> float:

@@ -116,7 +116,7 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
 
 def detection_charts(project: Project) -> dict[str, str]:
     """One chart per distinct objective, period and tiers, which every SLO with those numbers links."""
-    distinct = {(slo.objective, slo.period, slo.tiers) for s in project.services for slo in s.slos if slo.tiers}
+    distinct = dict.fromkeys((slo.objective, slo.period, slo.tiers) for s in project.services for slo in s.slos if slo.tiers)
     return {layout.detection_chart(detection.stem(*numbers)): detection.chart(*numbers) for numbers in distinct}
 
 

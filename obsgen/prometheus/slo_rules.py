@@ -91,6 +91,7 @@ def slo_windows(slo: SLO) -> list[int]:
 
 
 def windows_for(tiers: tuple[slo_math.Tier, ...], period: int) -> list[int]:
+    """slo_windows for these tiers and period (the test generator's simulations key on them)."""
     return ladder(tuple(sorted(set(slo_math.windows(tiers, period)) | {BASE_WINDOW})))
 
 

@@ -214,8 +214,6 @@ def _describe(slo: SLO, tier: slo_math.Tier, found: Timing, start: int, stop: in
     return text
 
 
-
-
 def _scenario(
     subject: Subject, title: str, phases: list[Phase], start: int, stop: int | None, ratio: float | None, history: int,
 ) -> dict[str, Any]:
