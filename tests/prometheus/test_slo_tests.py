@@ -37,7 +37,7 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, generation: Generation) -> None:
     out = _generate(specs, tmp_path / "out")
     services = load_project(specs).services
-    assert sorted(p.name for p in (out / "prometheus" / "tests").iterdir()) == sorted(
+    assert sorted(p.name for p in (out / "prometheus" / "tests").glob("*.yml")) == sorted(
         [f"{s.name}.test.yml" for s in services] + [f"{s.name}.ops.test.yml" for s in services if ops_tests.ops_tests(s)]
         + [f"{s.name}.native.test.yml" for s in services if any(ruletests.native(slo) for slo in s.slos)]
     )
