@@ -24,8 +24,9 @@ plan: generate
 push: generate
 	$(PY) -m obsgen push
 
+# On both cores, each test module on one worker (a module's tests share fixtures and may run in order).
 test: $(STAMP) tools
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadscope
 
 # The edit-test loop: every test that needs no real tool (promtool, amtool, Prometheus, node), on both cores.
 test-fast: $(STAMP)

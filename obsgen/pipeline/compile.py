@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from obsgen.alertmanager import config as alertmanager
 from obsgen.core import names
@@ -50,19 +51,23 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
             service, grafana_url, exemplars=settings.traces is not None
         ),
     }
-    # The SLO tests load the SLO groups, the operational tests the operational ones: the rule file
-    # itself when it holds nothing else, else a byte-identical copy of the part they need.
-    parts = {"slo": texts[: len(slo_groups)], "ops": texts[len(slo_groups) :]}
-    loads = {k: layout.rule_file(service.name) if len(p) == len(texts) else layout.test_rules(service.name, k) for k, p in parts.items()}
-    slo_at, ops_at = layout.from_tests(loads["slo"]), layout.from_tests(loads["ops"])
-    for path, kind, doc in (
-        (layout.test_file(service.name), "slo", slo_tests.test_file(service, slo_groups, slo_at)),
-        (layout.native_test_file(service.name), "slo", slo_tests.test_file(service, slo_groups, slo_at, natives=True)),
-        (layout.ops_test_file(service.name), "ops", ops_tests.test_file(service, ops_at)),
-    ):
+    # Each SLO's tests load its group, the operational tests the operational groups: the rule file
+    # itself when it holds nothing else, else a byte-identical copy of the groups they prove.
+    def loaded(part: list[str], copy: str) -> str:
+        return layout.rule_file(service.name) if len(part) == len(texts) else copy
+
+    tests: list[tuple[str, dict[str, Any] | None, str, list[str]]] = []  # (path, document, rules it loads, their YAML)
+    for slo, group, text in zip(service.slos, slo_groups, texts, strict=False):  # texts go on with the ops groups
+        at = loaded([text], layout.test_rules(service.name, slo.name))
+        tests += [(layout.test_file(service.name, slo.name, natives), slo_tests.test_file(service, slo, group, layout.from_tests(at), natives),
+                   at, [text]) for natives in (False, True)]
+    ops_part = texts[len(slo_groups) :]
+    at = loaded(ops_part, layout.test_rules(service.name))
+    tests.append((layout.ops_test_file(service.name), ops_tests.test_file(service, layout.from_tests(at)), at, ops_part))
+    for path, doc, at, part in tests:
         if doc is not None:
             files[path] = HEADER + to_yaml(doc)
-            files.setdefault(loads[kind], _rule_file(parts[kind]))
+            files.setdefault(at, _rule_file(part))
     for q in service.ops.queues:
         if q.scale:
             files[layout.scaling_file(service.name, q.name, "keda")] = HEADER + to_yaml(manifests.scaled_object(service.name, q, settings.kubernetes))

@@ -4,8 +4,8 @@ from __future__ import annotations
 import posixpath
 
 RULES_DIR = "prometheus/rules"  # <service>.yml
-TESTS_DIR = "prometheus/tests"  # <service>.test.yml, <service>.native.test.yml, <service>.ops.test.yml
-TEST_RULES_DIR = "prometheus/tests/rules"  # <service>.slo.yml, <service>.ops.yml: copies of deployed groups
+TESTS_DIR = "prometheus/tests"  # <service>.<slo>.slo.test.yml, <service>.<slo>.native.test.yml, <service>.ops.test.yml
+TEST_RULES_DIR = "prometheus/tests/rules"  # <service>.<slo>.slo.yml, <service>.ops.yml: copies of deployed groups
 LOKI_RULES_DIR = "loki/rules"  # <tenant>/<service>.yml
 REPORT = "SLO_REPORT.md"
 REPORT_CHARTS_DIR = "report"  # detection-<objective>-<period>[-<tiers>].svg: detection time against error ratio
@@ -26,24 +26,21 @@ def rule_file(service: str) -> str:
     return f"{RULES_DIR}/{service}.yml"
 
 
-def test_file(service: str) -> str:
-    return f"{TESTS_DIR}/{service}.test.yml"
-
-
-def native_test_file(service: str) -> str:
-    """Tests of SLOs on native histograms: promtool 3 notation, so Prometheus 2's promtool skips them."""
-    return f"{TESTS_DIR}/{service}{NATIVE_TESTS}"
+# Names hold no dots, so `<service>.<slo>.<kind>` cannot be mistaken for `<service>.ops`.
+def test_file(service: str, slo: str, native: bool = False) -> str:
+    """One SLO's tests; those on native histograms use promtool 3 notation, so Prometheus 2's skips them."""
+    return f"{TESTS_DIR}/{service}.{slo}" + (NATIVE_TESTS if native else ".slo.test.yml")
 
 
 def ops_test_file(service: str) -> str:
     return f"{TESTS_DIR}/{service}.ops.test.yml"
 
 
-def test_rules(service: str, kind: str) -> str:
-    """A copy of the deployed groups of one kind ("slo" or "ops"), for a service whose rule file
-    holds both: promtool evaluates every rule a test loads at every step, so the SLO tests load
-    only the SLO groups and the operational tests only theirs. validate checks copy and original agree."""
-    return f"{TEST_RULES_DIR}/{service}.{kind}.yml"
+def test_rules(service: str, slo: str | None = None) -> str:
+    """A copy of the groups one test file proves, for a service whose rule file holds more: one
+    SLO's group, or (None) the operational groups. promtool evaluates every rule a test loads at
+    every step, so each test loads only its own; validate checks copy and original agree."""
+    return f"{TEST_RULES_DIR}/{service}.{slo}.slo.yml" if slo else f"{TEST_RULES_DIR}/{service}.ops.yml"
 
 
 def from_tests(path: str) -> str:

@@ -338,7 +338,7 @@ def outage_timings(slo: SLO) -> dict[slo_math.Tier, Timing]:
 
 
 def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts: list[AlertRule]) -> dict[str, dict[str, Any]]:
-    """Every scenario of one SLO, by kind; kinds of independent SLOs share a test group."""
+    """Every scenario of one SLO, by kind."""
     burns = [r for r in alerts if r.tier is not None]
     out: dict[str, dict[str, Any]] = {}
     if not burns:
@@ -428,7 +428,7 @@ def _no_data_tests(rules: list[AlertRule]) -> dict[str, Any]:
         for at, samples in ((wait - EVAL, []), (wait, [{"labels": _firing(rule, {}), "value": 1}]))
     ]
     group: dict[str, Any] = {
-        "name": f"no data: every SLO's {names.ALERT_NO_DATA} fires after {_at(wait)} without series, not before",
+        "name": f"no data: {names.ALERT_NO_DATA} fires after {_at(wait)} without series, not before",
         "interval": "1m",
         "input_series": [],
         "promql_expr_test": checks,
@@ -442,45 +442,29 @@ def _firing_selector(rule: AlertRule) -> str:
     return _alerts_selector(alertname=rule.alert, service=rule.labels[names.SERVICE], slo=rule.labels[names.SLO])
 
 
-def _merge(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    """Scenarios of independent SLOs run side by side in one test group: their series and checks
-    do not touch, and promtool evaluates every rule of the file in every group anyway."""
-    if len(groups) == 1:
-        return groups[0]
-    merged: dict[str, Any] = {"name": " | ".join(g["name"] for g in groups), "interval": groups[0]["interval"]}
-    merged["input_series"] = [s for g in groups for s in g["input_series"]]
-    merged["promql_expr_test"] = [c for g in groups for c in g.get("promql_expr_test", [])]
-    return merged
-
-
 def native(slo: SLO) -> bool:
     """The SLI reads a native histogram: its tests need promtool 3's notation, in a file of their own."""
     return isinstance(slo.sli, LatencySLI) and slo.sli.native
 
 
-def test_file(service: Service, groups: list[RuleGroup], rule_file: str, natives: bool = False) -> dict[str, Any] | None:
-    """The promtool test file for one service's rule file: its SLOs on classic series, or (`natives`)
-    those on native histograms, which only promtool 3 reads (None when there are none)."""
-    alerts = [r for g in groups for r in g.alerts]
-    testable: list[tuple[SLO, list[series.Counter]]] = []
-    for slo in service.slos:
-        if native(slo) != natives:
-            continue
+def test_file(service: Service, slo: SLO, group: RuleGroup, rule_file: str, natives: bool = False) -> dict[str, Any] | None:
+    """A promtool test file for one SLO, loading `rule_file`, which holds only the SLO's `group`:
+    promtool evaluates every rule it loads at every step, so a scenario pays for its own rules only.
+    Scenarios on native histograms need promtool 3's notation and go in a file of their own
+    (`natives`); the no-data test has no series, so it goes in the classic file, which every
+    promtool runs. None when there is nothing to test; an SLI that cannot be synthesised gets no
+    scenarios (SLO_REPORT.md says so)."""
+    tests: list[dict[str, Any]] = []
+    if native(slo) == natives:
         try:
-            testable.append((slo, series.counters(slo)))
+            tests += slo_scenarios(service, slo, series.counters(slo), group.alerts).values()
         except series.Untestable:
-            continue  # reported in SLO_REPORT.md: such SLIs need hand-written tests
-    if natives and not testable:
+            pass
+    no_data = [r for r in group.alerts if r.alert == names.ALERT_NO_DATA]
+    if no_data and not natives:
+        tests.append(_no_data_tests(no_data))
+    if not tests:
         return None
-    scenarios = {slo.name: slo_scenarios(service, slo, sli, [r for r in alerts if r.slo == slo.name]) for slo, sli in testable}
-    kinds = list(dict.fromkeys(kind for found in scenarios.values() for kind in found))
-    if series.independent(testable):
-        tests = [_merge([found[kind] for found in scenarios.values() if kind in found]) for kind in kinds]
-    else:
-        tests = [found[kind] for found in scenarios.values() for kind in found]
-    no_data_rules = [r for r in alerts if r.alert == names.ALERT_NO_DATA]
-    if no_data_rules and not natives:  # without series: the same on every promtool
-        tests.append(_no_data_tests(no_data_rules))
     return {
         "rule_files": [rule_file],
         "evaluation_interval": _at(EVAL),

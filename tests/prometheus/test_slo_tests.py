@@ -37,9 +37,11 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, generation: Generation) -> None:
     out = _generate(specs, tmp_path / "out")
     services = load_project(specs).services
+    # A file per SLO (native histograms apart) and one for the operational alerts, each loading only its own groups.
     assert sorted(p.name for p in (out / "prometheus" / "tests").glob("*.yml")) == sorted(
-        [f"{s.name}.test.yml" for s in services] + [f"{s.name}.ops.test.yml" for s in services if ops_tests.ops_tests(s)]
-        + [f"{s.name}.native.test.yml" for s in services if any(ruletests.native(slo) for slo in s.slos)]
+        [f"{s.name}.{slo.name}.slo.test.yml" for s in services for slo in s.slos]
+        + [f"{s.name}.{slo.name}.native.test.yml" for s in services for slo in s.slos if ruletests.native(slo)]
+        + [f"{s.name}.ops.test.yml" for s in services if ops_tests.ops_tests(s)]
     )
     findings = promtool_test_rules(out, generation)
     assert not findings, "\n".join(str(f) for f in findings)
@@ -55,8 +57,8 @@ def _alert_rules(out: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def _alerts_checks(out: Path, service: str) -> list[tuple[dict[str, str], bool]]:
     """(label matchers, expects firing) for every ALERTS check in a service's generated tests."""
-    files = [out / "prometheus" / "tests" / f"{service}{kind}.test.yml" for kind in ("", ".ops", ".native")]
-    groups = [g for path in files if path.exists() for g in yaml.safe_load(path.read_text())["tests"]]
+    files = sorted((out / "prometheus" / "tests").glob(f"{service}.*.test.yml"))  # names hold no dots
+    groups = [g for path in files for g in yaml.safe_load(path.read_text())["tests"]]
     checks = []
     for group in groups:
         for check in group.get("promql_expr_test", []):
@@ -90,7 +92,8 @@ def test_every_alert_has_a_firing_and_a_silent_test(specs: Path, tmp_path: Path)
 @pytest.mark.parametrize(("factor", "why"), [(2, "fires late"), (0.5, "fires early")])
 def test_a_broken_threshold_fails_the_generated_tests(factor: float, why: str, tmp_path: Path, promtool: str) -> None:
     out = _generate(FIXTURES / "periods", tmp_path / "out")
-    rule_file = out / "prometheus" / "rules" / "mailer.yml"
+    tests_file = out / "prometheus" / "tests" / "mailer.delivery.slo.test.yml"
+    rule_file = tests_file.parent / yaml.safe_load(tests_file.read_text())["rule_files"][0]  # the rules the tests load
     tier = burnrate.DEFAULT_TIERS[0]
     good = burnrate.threshold(tier, 99, 7 * burnrate.DAY)
     text = rule_file.read_text()
@@ -98,7 +101,6 @@ def test_a_broken_threshold_fails_the_generated_tests(factor: float, why: str, t
     assert text.count(needle) == 3  # long and short window of the 1h tier, and its low-traffic guard
     rule_file.write_text(text.replace(needle, f"> {float(good) * factor:g}\n", 2))
     # The scenarios that time the 1h tier are enough to catch it (and keep this test quick).
-    tests_file = out / "prometheus" / "tests" / "mailer.test.yml"
     doc = yaml.safe_load(tests_file.read_text())
     doc["tests"] = [g for g in doc["tests"] if "total outage" in g["name"] or "just over the 1h threshold" in g["name"]]
     assert len(doc["tests"]) == 2
@@ -148,7 +150,7 @@ def test_one_failure_at_low_traffic_never_pages_and_an_outage_does() -> None:
 
 
 def test_every_generated_scenario_evaluates_every_minute(example_out: Path) -> None:
-    doc = yaml.safe_load((example_out / "prometheus" / "tests" / "pup-api.test.yml").read_text())
+    doc = yaml.safe_load((example_out / "prometheus" / "tests" / "pup-api.availability.slo.test.yml").read_text())
     assert doc["evaluation_interval"] == "1m"
     names_ = [g["name"] for g in doc["tests"]]
     for kind in ("a total outage, then recovery", "20x", "just over the 1h threshold", "one failure among 10 events an hour",
@@ -164,7 +166,7 @@ def test_each_group_pages_on_its_own_burn(tmp_path: Path) -> None:
     (One generation: tests/test_cli.py runs the fixture's whole tests on both.)"""
     promtool = generation_named("current").need("promtool")
     out = _generate(FIXTURES / "slo-kinds", tmp_path / "out")
-    tests_file = out / "prometheus" / "tests" / "search.test.yml"
+    tests_file = out / "prometheus" / "tests" / "search.availability.slo.test.yml"
     doc = yaml.safe_load(tests_file.read_text())
     doc["tests"] = [g for g in doc["tests"] if "total outage" in g["name"]]
     assert len(doc["tests"]) == 1 and "a healthy group (route=b) silent" in doc["tests"][0]["name"]
@@ -173,9 +175,9 @@ def test_each_group_pages_on_its_own_burn(tmp_path: Path) -> None:
     tests_file.write_text(yaml.safe_dump(doc, sort_keys=False))
     passed = subprocess.run([promtool, "test", "rules", str(tests_file)], capture_output=True, text=True)
     assert passed.returncode == 0, passed.stdout + passed.stderr
-    rule_file = out / "prometheus" / "rules" / "search.yml"
+    rule_file = out / "prometheus" / "tests" / "rules" / "search.availability.slo.yml"  # the group the test loads
     text = rule_file.read_text()
-    assert text.count("and on (service, slo, route)") == 6  # the guard of both SLOs' tiers, min_events of availability's
+    assert text.count("and on (service, slo, route)") == 4  # the guard of its two tiers, and each tier's min_events
     rule_file.write_text(text.replace("and on (service, slo, route)", "and on (service, slo)"))
     failed = subprocess.run([promtool, "test", "rules", str(tests_file)], capture_output=True, text=True)
     assert failed.returncode != 0 and 'route=\\"c\\"' in failed.stdout + failed.stderr, failed.stdout[-2000:]
@@ -232,7 +234,7 @@ def test_expression_slis_are_tested_through_the_counters_they_read(tmp_path: Pat
     text = (FIXTURES / "good" / "slo" / "ledger.yaml").read_text()
     (specs / "slo" / "ledger.yaml").write_text(text[: text.index("  - name: writes")] + text[text.index("  - name: settlements"):])
     out = _generate(specs, tmp_path / "out")
-    result = subprocess.run([promtool, "test", "rules", str(out / "prometheus" / "tests" / "ledger.test.yml")], capture_output=True, text=True)
+    result = subprocess.run([promtool, "test", "rules", str(out / "prometheus" / "tests" / "ledger.settlements.slo.test.yml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
 
     opaque = slo_of({"name": "a", "objective": 99, "sli": {"ratio": {
