@@ -7,7 +7,6 @@ Exact fractions keep 14.4 from turning into 14.399999999999999.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -107,29 +106,3 @@ def exhaustion_seconds(burn_rate: Fraction, period: int) -> float:
 def windows(tiers: tuple[Tier, ...], period: int) -> list[int]:
     """Every window the rules must record, in seconds, shortest first."""
     return sorted({w for t in tiers for w in (t.long_window, t.short_window)} | {period})
-
-
-# The low-traffic guard. A window's error ratio is an estimate from the events it holds; a tier
-# trusts it when the window holds enough events that a 99% confidence interval around the
-# threshold is within +-10% of it, and otherwise only when even the lower bound of the ratio's
-# 99% interval (Wilson score with continuity correction) is above the threshold.
-CONFIDENCE_Z = 2.576  # two-sided 99%: the lower bound is exceeded by chance 0.5% of the time
-PRECISION = 0.1
-
-
-def precise_events(limit: float) -> int:
-    """Events a window needs before its error ratio alone decides: z^2 (1 - t) / (precision^2 t)."""
-    return math.ceil(CONFIDENCE_Z**2 * (1 - limit) / (PRECISION**2 * limit))
-
-
-def wilson_lower(errors: float, events: float) -> float:
-    """Lower bound of the error ratio's 99% interval (Wilson score, continuity-corrected); 0 without events.
-
-    The same formula the alert rules evaluate in PromQL, for the report and the test generator.
-    """
-    if events <= 0 or errors <= 0:
-        return 0.0
-    z2 = CONFIDENCE_Z**2
-    p = errors / events
-    inner = max(z2 - 2 - 1 / events + 4 * p * (events * (1 - p) + 1), 0.0)
-    return max((2 * events * p + z2 - 1 - CONFIDENCE_Z * math.sqrt(inner)) / (2 * (events + z2)), 0.0)

@@ -10,6 +10,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration
+from obsgen.core.guard import DEFAULT as DEFAULT_GUARD
+from obsgen.core.guard import Guard
 from obsgen.model.ops import Operations
 from obsgen.model.types import Events, Name, Number, Seconds, Selector, Strict
 
@@ -204,6 +206,8 @@ class SLO:
     description: str = ""
     group_by: tuple[str, ...] = ()  # one budget per value of these labels
     min_events: int = 0
+    guard: Guard | None = DEFAULT_GUARD  # None: off, the threshold alone decides
+    expected_rate: float | None = None  # events a second the SLO usually sees, for the report's figures
     no_data: bool = True
     alert_labels: Mapping[str, str] = field(default_factory=dict)
     alert_annotations: Mapping[str, str] = field(default_factory=dict)

@@ -5,6 +5,7 @@ string a user writes. `Strict` is the base of every model that is also an input 
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -96,6 +97,26 @@ def _events(value: Any) -> promql.Events:
     return promql.parse_events(value)
 
 
+_PER = {"s": 1, "m": 60, "h": 3600}
+
+
+def _rate(value: Any) -> float:
+    """Events a second: a number, or a string such as 1000/m or 10/h."""
+    per = 1
+    if isinstance(value, str) and "/" in value:
+        count, _, unit = value.partition("/")
+        if unit.strip() not in _PER:
+            raise ValueError(f"{value!r} is not a rate: write events per second (12.5), per minute (750/m) or per hour (10/h)")
+        value, per = count.strip(), _PER[unit.strip()]
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{value!r} is not a rate above 0: write events per second (12.5), per minute (750/m) or per hour (10/h)")
+    return number / per
+
+
 def _render(value: promql.Selector | promql.WindowExpression | promql.Aggregate) -> str:
     return value.render()
 
@@ -151,4 +172,11 @@ def _not_bool(value: Any) -> Any:
 
 # A number as YAML gives it: a boolean is a mistake, not 1.0.
 Number = Annotated[float, BeforeValidator(_not_bool)]
+# Events a second, written as a number or per minute or hour: 750/m, 10/h.
+Rate = Annotated[
+    float,
+    PlainValidator(_rate),
+    WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": r"^[0-9.eE+-]+ */ *[smh]$"}],
+                    "description": "Events per second (12.5), per minute (750/m) or per hour (10/h)."}),
+]
 Percent = Annotated[Number, Field(gt=0, le=100, description="Percent, e.g. 80 for 80%.")]

@@ -12,6 +12,8 @@ import functools
 from dataclasses import dataclass
 
 from obsgen.core import slo_math
+from obsgen.core.guard import DEFAULT as DEFAULT_GUARD
+from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.prometheus.slo_rules import BASE_WINDOW, tiling
 
 MINUTE = slo_math.MINUTE
@@ -39,6 +41,7 @@ class Objective:
     tiers: tuple[slo_math.Tier, ...]
     min_events: int
     windows: tuple[int, ...]
+    guard: Guard | None = DEFAULT_GUARD
     sampled: bool = False  # a probe SLI: events are a gauge's samples, counted in each window, not a counter's rate
 
 
@@ -90,39 +93,61 @@ def _tile(slices: Series, size: int, count: int) -> Series:
     return [None if newest is None else (newest + o) / count for newest, o in zip(slices, older, strict=True)]
 
 
+Rates = dict[int, tuple[Series, Series]]  # per window: the errors' and the events' rate at each minute
+TIE = 1e-9  # relative: a ratio this close to a threshold is decided by floating point, not by the rules
+
+
 @functools.lru_cache(maxsize=128)  # SLOs with the same numbers share their predictions
-def firing(slo: Objective, traffic: Traffic, left_open: bool) -> dict[slo_math.Tier, tuple[bool, ...]]:
-    """Whether each tier's alert fires at each minute 0 .. traffic.minutes."""
+def _windows(slo: Objective, traffic: Traffic, left_open: bool) -> tuple[Rates, dict[int, Series]]:
+    """Every window's rates and error ratio at each minute 0 .. traffic.minutes."""
     minutes = traffic.minutes
     read = _sampled if slo.sampled else _rates
     total = read([g + b for g, b in zip(traffic.good, traffic.bad)], minutes, left_open)
     bad = read(list(traffic.bad), minutes, left_open)
-    rates: dict[int, tuple[Series, Series]] = {
-        BASE_WINDOW: ([None if t is None else (b or 0.0) for t, b in zip(total, bad)], total)
-    }
+    rates: Rates = {BASE_WINDOW: ([None if t is None else (b or 0.0) for t, b in zip(total, bad)], total)}
     for window in slo.windows:
         if window != BASE_WINDOW:
             size, count = tiling(window, list(slo.windows))
             rates[window] = (_tile(rates[size][0], size, count), _tile(rates[size][1], size, count))
-
     ratios = {
         window: [None if e is None or not n else e / n for e, n in zip(errors, events, strict=True)]
         for window, (errors, events) in rates.items()
     }
+    return rates, ratios
+
+
+@functools.lru_cache(maxsize=128)
+def firing(slo: Objective, traffic: Traffic, left_open: bool) -> dict[slo_math.Tier, tuple[bool, ...]]:
+    """Whether each tier's alert fires at each minute 0 .. traffic.minutes."""
+    rates, ratios = _windows(slo, traffic, left_open)
     out = {}
+    budget = float(slo_math.error_budget(slo.objective))
     for tier in slo.tiers:
         limit = float(slo_math.threshold(tier, slo.objective, slo.period))
         longs, shorts = ratios[tier.long_window], ratios[tier.short_window]
         errors_at, events_at = rates[tier.long_window]
         flags = []
-        for t in range(minutes + 1):
+        for t in range(traffic.minutes + 1):
             long_ratio, short_ratio = longs[t], shorts[t]
             fires = long_ratio is not None and short_ratio is not None and long_ratio > limit and short_ratio > limit
             if fires:
                 events = (events_at[t] or 0.0) * tier.long_window
                 errors = (errors_at[t] or 0.0) * tier.long_window
-                trusted = events >= slo_math.precise_events(limit) or slo_math.wilson_lower(errors, events) > limit
+                trusted = slo.guard is None or slo.guard.trusts(errors, events, healthy_ratio(limit, budget))
                 fires = trusted and events >= slo.min_events
             flags.append(fires)
         out[tier] = tuple(flags)
     return out
+
+
+def ties(slo: Objective, traffic: Traffic) -> bool:
+    """Whether a tier's long or short window reads its threshold (within TIE) at some minute under
+    either semantics: there the prediction would rest on rounding, so a scenario must avoid it."""
+    for left_open in (False, True):
+        _, ratios = _windows(slo, traffic, left_open)
+        for tier in slo.tiers:
+            limit = float(slo_math.threshold(tier, slo.objective, slo.period))
+            for window in (tier.long_window, tier.short_window):
+                if any(r is not None and abs(r - limit) <= TIE * limit for r in ratios[window]):
+                    return True
+    return False

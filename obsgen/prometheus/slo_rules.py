@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration, human_duration
+from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.core.rules import AlertRule, AlertText, RecordingRule, RuleGroup, alert
 from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 
@@ -205,12 +206,9 @@ def _slo_group(service: Service, slo: SLO, dashboard_url: str, traces: TraceLink
     return RuleGroup(names.group_name(service.name, slo.name), (*recordings, *alerts), INTERVAL)
 
 
-def wilson_lower_expr(errors: str, events: str) -> str:
-    """PromQL of slo_math.wilson_lower for instant vectors of errors and events (same labels)."""
-    z = promql.number(slo_math.CONFIDENCE_Z)
-    z2 = promql.number(slo_math.CONFIDENCE_Z**2)
-    inner = f"clamp_min({z2} - 2 - 1 / {events} + 4 * {errors} / {events} * ({events} - {errors} + 1), 0)"
-    return f"clamp_min((2 * {errors} + {z2} - 1 - {z} * sqrt({inner})) / (2 * ({events} + {z2})), 0)"
+def guard_conditions(guard: Guard, errors: str, events: str, healthy: float) -> list[str]:
+    """PromQL of Guard.trusts for instant vectors of errors and events (same labels), to be joined by `and`."""
+    return [f"{errors} >= {guard.min_errors}", f"{errors} > (sqrt({events} * {promql.number(healthy)}) + {promql.number(guard.half_z)}) ^ 2"]
 
 
 def _slo_alert(
@@ -241,17 +239,13 @@ def _burn_alert(
         f"{sel(names.error_ratio(tier.long_window))} > {limit}",
         "and",
         f"{sel(names.error_ratio(tier.short_window))} > {limit}",
-        # Low traffic: the long window's ratio counts only when it holds enough events to be
-        # precise, or when even its 99% lower bound is above the threshold.
-        f"and {same}",
-        "(",
-        f"  {events} >= {slo_math.precise_events(threshold)}",
-        "  or",
-        f"  {wilson_lower_expr(errors, events)} > {limit}",
-        ")",
     ]
-    if slo.min_events:
-        lines += [f"and {same}", f"{events} >= {slo.min_events}"]
+    # Low traffic: the long window's errors must be a few, and more than a service meeting its
+    # objective would show by chance (core/guard.py); and it must hold min_events events.
+    evidence = guard_conditions(slo.guard, errors, events, healthy_ratio(threshold, float(slo.budget))) if slo.guard else []
+    evidence += [f"{events} >= {slo.min_events}"] if slo.min_events else []
+    if evidence:
+        lines += [f"and {same}", "(", *(f"  {c}" if i == 0 else f"  and {c}" for i, c in enumerate(evidence)), ")"]
     rate_text = promql.number(float(rate))
     summary = f"{service.name} is burning its {slo.name} error budget{_of_group(slo)} {rate_text}x too fast."
     description = (

@@ -22,6 +22,7 @@ from typing import Any
 
 from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration
+from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.core.rules import AlertRule, RuleGroup
 from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 from obsgen.prometheus import series, simulate
@@ -99,13 +100,13 @@ def timing(slo: SLO, tier: slo_math.Tier, phases: list[Phase], start: int, stop:
 
 def objective_of(slo: SLO) -> simulate.Objective:
     """What the simulation of an SLO's rules depends on (the same for every SLO with its numbers)."""
-    return _objective(slo.objective, slo.period, slo.tiers, slo.tier_set, slo.min_events, isinstance(slo.sli, ProbeSLI))
+    return _objective(slo.objective, slo.period, slo.tiers, slo.tier_set, slo.min_events, slo.guard, isinstance(slo.sli, ProbeSLI))
 
 
 @functools.lru_cache(maxsize=1024)
 def _objective(objective: float, period: int, tiers: tuple[slo_math.Tier, ...], tier_set: tuple[slo_math.Tier, ...],
-               min_events: int, sampled: bool) -> simulate.Objective:
-    return simulate.Objective(objective, period, tiers, min_events, tuple(windows_for(tier_set, period)), sampled=sampled)
+               min_events: int, guard: Guard | None, sampled: bool) -> simulate.Objective:
+    return simulate.Objective(objective, period, tiers, min_events, tuple(windows_for(tier_set, period)), guard, sampled)
 
 
 @functools.lru_cache(maxsize=4096)  # every SLO with the same numbers has the same scenarios
@@ -138,12 +139,16 @@ def workbook_minutes(slo: SLO, tier: slo_math.Tier, ratio: float, history: int) 
 
 
 def _traffic_for(slo: SLO, history: int) -> float:
-    """Events a minute so that every tier's window is precise (no low-traffic guard) when errors
-    start; a probe's samples a minute are what they are."""
+    """Events a minute so that the low-traffic guard delays no tier once errors start (a window
+    holding the history's events sees enough errors at its threshold); at least TRAFFIC. A probe's
+    samples a minute are what they are."""
     if isinstance(slo.sli, ProbeSLI):
         return float(series.PROBES)
+    if slo.guard is None:
+        return TRAFFIC
+    budget = float(slo.budget)
     needed = max(
-        slo_math.precise_events(slo.limit(t)) / min(history, t.long_window // MINUTE)
+        slo.guard.clear_events(slo.limit(t), healthy_ratio(slo.limit(t), budget)) / min(history, t.long_window // MINUTE)
         for t in slo.tiers
     )
     return float(max(TRAFFIC, math.ceil(needed * 1.2)))
@@ -274,6 +279,29 @@ def _off_the_minute(slo: SLO, ratio: float, history: int) -> float:
     return ratio
 
 
+def _burn(slo: SLO, alerts: list[AlertRule], wanted: float, history: int) -> tuple[float, list[Phase]]:
+    """A steady burn near `wanted` after `history` clean minutes, nudged off every tie: no Workbook
+    crossing on a whole minute, and no minute where a window's simulated ratio reads its threshold
+    (Prometheus 3 reads 4 minutes of each 5, so whole counts can land on it exactly)."""
+    traffic = _traffic_for(slo, history)
+    numbers = objective_of(slo)
+    for _ in range(20):
+        ratio = Phase.of(1, traffic, _off_the_minute(slo, wanted, history)).error_ratio
+        phases = [Phase.of(history, traffic, 0), Phase.of(_horizon(slo, alerts, ratio, history), traffic, ratio)]
+        if not simulate.ties(numbers, _traffic(phases)):
+            break
+        wanted = ratio * 1.003
+    # Run on until each tier that one semantics fires is fired by the other too (Prometheus 2 can
+    # lag a minute or two behind the Workbook where windows are partly filled).
+    errors = phases[1].minutes
+    while errors < HORIZON and any(
+        _timing(numbers, a.tier, tuple(phases), history, None).quiet_until is not None for a in alerts if a.tier
+    ):
+        errors = min(HORIZON, errors + 2)
+        phases = [phases[0], Phase.of(errors, traffic, ratio)]
+    return ratio, phases
+
+
 def _horizon(slo: SLO, alerts: list[AlertRule], ratio: float, history: int) -> int:
     """Minutes of errors: until the slowest tier that fires within HORIZON has fired, plus two."""
     times = [workbook_minutes(slo, r.tier, ratio, history) for r in alerts if r.tier is not None]
@@ -374,9 +402,7 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
             burn_ratios.append((f"just over the {format_duration(t.long_window)} threshold after {SHORT_HISTORY}m of history",
                                 JUST_OVER * slo.limit(t), SHORT_HISTORY))
     for title, wanted, before in (b for b in burn_ratios if b[1] < 1):
-        traffic = _traffic_for(slo, before)
-        ratio = Phase.of(1, traffic, _off_the_minute(slo, wanted, before)).error_ratio
-        phases = [Phase.of(before, traffic, 0), Phase.of(_horizon(slo, burns, ratio, before), traffic, ratio)]
+        ratio, phases = _burn(slo, burns, wanted, before)
         out[title] = _scenario(subject, f"{title}, {ratio:.4%} errors", phases, before, None, ratio, before)
 
     # Half the budget never fires, and every recording holds the expected value.

@@ -3,13 +3,13 @@ write them. Field-level rules live here and in model/; checks that need a whole 
 project live in checks.py; resolve.py turns these into the typed model."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from obsgen.model.ops import Operations
 from obsgen.model.slo import AlertTier, Dependency, LatencySLI, ProbeSLI, RatioSLI, Resources
-from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, Seconds, Strict, Template, Url
+from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, Rate, Seconds, Strict, Template, Url
 
 
 class SLISpec(Strict):
@@ -41,6 +41,31 @@ class Alerting(Strict):
     annotations: dict[LabelName, Template] = Field(default_factory=dict, description="Go templates, as Prometheus renders them: {{ $labels.service }}, {{ $value }}.")
 
 
+class GuardSpec(Strict):
+    """How much evidence of a burn a tier needs before it fires (see core/guard.py). In a spec,
+    `guard: off` turns it off and `guard: true` is the default."""
+
+    model_config = ConfigDict(title="Guard")
+
+    enabled: bool = Field(True, description="Off (false): a tier's threshold and min_events alone decide.")
+    confidence: Number = Field(
+        99.5, gt=50, lt=100,
+        description="Percent, one-sided: the long window's errors must be more than a service meeting its objective "
+        "would show by chance at this confidence. Lower pages sooner at low traffic, and more often by chance.",
+    )
+    min_errors: int = Field(3, ge=1, le=1000, description="Errors the long window must hold before a tier fires.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _switch(cls, data: Any) -> Any:
+        if isinstance(data, bool):
+            return {"enabled": data}
+        if not isinstance(data, dict):
+            raise ValueError(f"{data!r} is not a guard: write `guard: off` (unquoted: YAML reads it as false), `guard: on`, or settings such as "
+                             "{confidence: 99, min_errors: 3}")
+        return data
+
+
 class SLOSpec(Strict):
     model_config = ConfigDict(title="SLO")
 
@@ -56,6 +81,15 @@ class SLOSpec(Strict):
     )
     min_events: int = Field(
         0, ge=0, description="A tier needs at least this many events in its long window to fire (low-traffic guard; per group)."
+    )
+    guard: Annotated[GuardSpec, WithJsonSchema({"anyOf": [{"type": "boolean"}, GuardSpec.model_json_schema()]})] = Field(
+        default_factory=GuardSpec,
+        description="The low-traffic guard: on (the default: 3 errors and 99.5% confidence), off, or its settings. "
+        "Off lets one failure at low traffic page; min_events still applies.",
+    )
+    expected_rate: Rate | None = Field(
+        None, description="The SLI's usual traffic, e.g. 1000/m: SLO_REPORT.md shows each tier's detection time and "
+        "chance pages at it, and obsgen refuses tiers that could never fire at it.",
     )
     runbook: Url | None = Field(None, description="Overrides the service's runbook for this SLO's alerts.")
     alerting: Alerting = Field(default_factory=Alerting)

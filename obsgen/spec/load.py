@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from obsgen.core import slo_math
+from obsgen.core import guard, slo_math
 from obsgen.core.durations import format_duration
 from obsgen.errors import Origin, SpecError, SpecIssue
 from obsgen.model.project import CustomDashboard, Project, Settings
@@ -454,4 +454,26 @@ def _check_slo(slo: SLOSpec, index: int, source: Source[ServiceFile], project_ti
         else:
             issues.append(SpecIssue(*at("objective"), f"{cannot}; raise the objective, lengthen the period, or set alerting.{tier.severity}: false"))
         break
+    if not issues and slo.expected_rate is not None:
+        issues += _silent_at_expected_rate(slo, tiers, at("expected_rate"))
     return issues
+
+
+def _silent_at_expected_rate(slo: SLOSpec, tiers: tuple[slo_math.Tier, ...], where: tuple[str, int, str]) -> list[SpecIssue]:
+    """At the declared traffic, a total outage must fire at least one of the SLO's tiers: a guard or
+    min_events that holds every tier back would silence its pages."""
+    assert slo.expected_rate is not None
+    rate, budget, held = slo.expected_rate, float(slo_math.error_budget(slo.objective)), resolve.guard_of(slo)
+    enabled = resolve.enabled_tiers(slo, tiers)
+    for tier in enabled:
+        events = rate * tier.long_window
+        count = guard.first_firing_count(held, float(slo_math.threshold(tier, slo.objective, slo.period)), budget, events, slo.min_events)
+        if count is not None and count <= events:
+            return []
+    if not enabled:
+        return []
+    longest = enabled[-1].long_window
+    events = rate * longest
+    needs = f"min_events is {slo.min_events}" if events < slo.min_events else f"the guard asks for {held.min_errors if held else 1} errors"
+    return [SpecIssue(*where, f"at this traffic no tier can fire, even in a total outage: the longest window ({format_duration(longest)}) "
+                      f"holds {events:,.3g} events and {needs}; lower min_events or guard.min_errors, or add a longer tier")]

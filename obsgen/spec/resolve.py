@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from obsgen.core import slo_math
+from obsgen.core.guard import Guard
 from obsgen.model.ops import Operations
 from obsgen.model.slo import SLI, SLO, AlertTier, Dashboard, Service
 from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
@@ -45,10 +46,16 @@ def slo(spec: SLOSpec, service_runbook: str, service_tiers: Tiers = None, projec
         description=spec.description,
         group_by=tuple(spec.group_by),
         min_events=spec.min_events,
+        guard=guard_of(spec),
+        expected_rate=spec.expected_rate,
         no_data=spec.alerting.no_data,
         alert_labels=dict(spec.alerting.labels),
         alert_annotations=dict(spec.alerting.annotations),
     )
+
+
+def guard_of(spec: SLOSpec) -> Guard | None:
+    return Guard(spec.guard.confidence, spec.guard.min_errors) if spec.guard.enabled else None
 
 
 def service(spec: ServiceFile, ops: OpsFile | None, project_tiers: Tiers = None) -> Service:

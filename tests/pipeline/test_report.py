@@ -60,11 +60,12 @@ def test_report_follows_custom_tiers_groups_and_sli_kinds() -> None:
     text = report(project_at(FIXTURES / "slo-kinds"))
     cart_latency = text[text.index("### cart / latency"):text.index("### search / availability")]
     assert "- Tiers: this SLO's own, in place of the SRE Workbook's four." in cart_latency
-    rows = [line for line in cart_latency.splitlines() if line.startswith("| critical")]
+    rows = [line for line in cart_latency.splitlines() if line.startswith("| critical |")]
     assert [row.split(" | ")[1] for row in rows] == ["30m / 5m", "4h / 20m"]  # its tiers, not the Workbook's
     search = text[text.index("### search / availability"):]
     assert "- Per `route`: every group has this budget of its own" in search
-    assert "at least 20 events in its long window (per group)" in search
+    assert "and at least 20 events (`min_events`) (per group)." in search
+    assert "| critical 1h / 5m | 18 | 4m 30s | 4m 19s |" in search  # a probe: 4 samples a minute, so 18 failed checks
     assert "from the native histogram `search_duration_seconds{job=\"search\"}`" in search
     assert "samples in which `probe_success{" in text
 

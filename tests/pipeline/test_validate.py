@@ -28,7 +28,7 @@ def test_an_edit_on_either_side_is_found(out: Path, edited: str) -> None:
     path = out / edited
     text = path.read_text()
     assert text.index("- name: slo:pup-api:availability") < text.index("> 0.0144\n")  # the first group's 1h tier
-    path.write_text(text.replace("> 0.0144\n", "> 0.0288\n", 3))
+    path.write_text(text.replace("> 0.0144\n", "> 0.0288\n", 2))
     findings = check_test_rules(out)
     assert [f.file for f in findings] == [str(out / "prometheus/tests/rules/pup-api.availability.slo.yml")]
     assert "group slo:pup-api:availability differs from the one in prometheus/rules/pup-api.yml" in findings[0].message

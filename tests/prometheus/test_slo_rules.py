@@ -16,6 +16,7 @@ from obsgen.core.durations import format_duration
 from obsgen.core.rules import rule_file
 from obsgen.model.slo import Service
 from obsgen.prometheus import slo_rules as rules
+from obsgen.spec import resolve
 from tests.conftest import FIXTURES, ROOT, artifacts_at, project_at
 
 # Spec files are named after their service: parametrize by name without loading anything at import.
@@ -118,7 +119,7 @@ def test_one_alert_per_tier_with_workbook_thresholds() -> None:
         ("warning", "3d", "6h"),
     ]
     thresholds = [re.findall(r"> ([0-9.e-]+)", a["expr"]) for a in burn]
-    assert thresholds == [["0.0144"] * 3, ["0.006"] * 3, ["0.003"] * 3, ["0.001"] * 3]  # both windows and the guard
+    assert thresholds == [["0.0144"] * 2, ["0.006"] * 2, ["0.003"] * 2, ["0.001"] * 2]  # both windows
     for alert in alerts:
         assert alert["labels"]["team"] == "platform" and alert["labels"]["service"] == "pup-api"
         assert alert["annotations"]["runbook_url"] == "https://runbooks.pup.ai/services/pup-api"
@@ -135,13 +136,23 @@ def test_28_day_period_changes_burn_rates_not_windows() -> None:
 
 
 def test_low_traffic_guard_and_min_events() -> None:
-    """Every tier: precise enough, or its 99% Wilson lower bound above the threshold; min_events on top."""
+    """Every tier: at least 3 errors in its long window, more than 1x the budget gives by chance at
+    99.5%, and min_events on top; `guard: off` leaves the threshold and min_events."""
     guarded = _alerts(_service("pup-api"), "availability")[0]["expr"]
-    assert f'(slo:sli_total:rate1h{{service="pup-api", slo="availability"}} * 3600) >= {burnrate.precise_events(0.0144)}' in guarded
-    assert "sqrt(clamp_min(6.635776 - 2 - 1 / (slo:sli_total:rate1h" in guarded
-    assert guarded.rstrip().endswith('(slo:sli_total:rate1h{service="pup-api", slo="availability"} * 3600) >= 50')
+    errors = '(slo:sli_errors:rate1h{service="pup-api", slo="availability"} * 3600)'
+    events = '(slo:sli_total:rate1h{service="pup-api", slo="availability"} * 3600)'
+    assert f"{errors} >= 3\n" in guarded
+    assert f"and {errors} > (sqrt({events} * 0.001) + 1.2879) ^ 2\n" in guarded
+    assert guarded.rstrip().endswith(f"and {events} >= 50\n)")
     unguarded = _alerts(_service("ledger"), "writes")[0]["expr"]
     assert ">= 50" not in unguarded and "sqrt(" in unguarded
+    spec = yaml.safe_load((ROOT / "slo" / "pup-api.yaml").read_text())
+    spec["slos"][0]["guard"] = False
+    off = _alerts(resolve.service_from_dict(spec), "availability")[0]["expr"]
+    assert "sqrt(" not in off and off.rstrip().endswith(f"{events} >= 50\n)")
+    spec["slos"][0]["guard"] = {"confidence": 90, "min_errors": 5}
+    tuned = _alerts(resolve.service_from_dict(spec), "availability")[0]["expr"]
+    assert f"{errors} >= 5\n" in tuned and "+ 0.6408) ^ 2" in tuned
 
 
 def test_disabled_severities_and_no_data() -> None:

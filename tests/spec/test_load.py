@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from obsgen.core import promql
+from obsgen.core.guard import Guard
 from obsgen.errors import SpecError
 from obsgen.model.slo import ProbeSLI, RatioSLI
 from obsgen.spec.load import field_path, load_project
@@ -62,9 +63,10 @@ def test_bundled_example_loads() -> None:
     assert {s.name for s in project.services} == {"pup-api", "pup-workers", "ai-provider"}
     api = next(s for s in project.services if s.name == "pup-api")
     assert [(slo.name, slo.objective, slo.group_by) for slo in api.slos] == [
-        ("availability", 99.9, ()), ("latency", 99, ("route",)), ("reachable", 99.9, ()),
+        ("availability", 99.9, ()), ("accounts", 99.99, ()), ("latency", 99, ("route",)), ("reachable", 99.9, ()),
     ]
-    assert isinstance(api.slos[2].sli, ProbeSLI)
+    assert isinstance(api.slos[3].sli, ProbeSLI)
+    assert api.slos[1].expected_rate == 1000 / 60 and api.slos[1].guard == Guard()
 
 
 def test_durations_and_selectors_are_parsed_once_by_the_loader() -> None:
