@@ -53,7 +53,7 @@ def after_outage(demo: Stack, tmp_path_factory: pytest.TempPathFactory) -> tuple
     result = run_obsgen("report", "--specs", str(ROOT), "--prometheus", demo.prom_url, "--site", str(folder),
                         "--from", f"{start:.3f}", "--to", f"{end:.3f}")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"6 SLOs of 3 services -> 4 pages in {folder}" in result.stdout
+    assert f"7 SLOs of 3 services -> 4 pages in {folder}" in result.stdout
     return folder, start, end
 
 
@@ -63,9 +63,9 @@ def test_the_page_renders_with_every_chart_and_no_console_error(after_outage: tu
     dom = _browser(page, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "<h1>pup-api</h1>" in dom.stdout and not _console_errors(dom.stderr)
-    # Three SLOs with events: a burn-down and a burn-rate chart each, each with a title and a description.
+    # Four SLOs with events: a burn-down and a burn-rate chart each, each with a title and a description.
     charts = re.findall(r'<svg role="img" aria-labelledby="([^"]+)"', dom.stdout)
-    assert len(charts) == 6, charts
+    assert len(charts) == 8, charts
     for ids in charts:
         for part in ids.split():
             assert f'id="{part}"' in dom.stdout
@@ -81,7 +81,7 @@ def test_the_page_renders_with_every_chart_and_no_console_error(after_outage: tu
 def test_the_numbers_are_what_promql_says(after_outage: tuple[Path, float, float], demo: Stack) -> None:
     folder, _, end = after_outage
     dom = _browser(folder / "pup-api.html", "--dump-dom").stdout
-    section = dom[dom.index('id="availability"'):dom.index('id="latency"')]
+    section = dom[dom.index('id="availability"'):dom.index('id="accounts"')]
     shown = {field: value for field, value in re.findall(r'data-field="([a-z-]+)">([^<]+)<', section)}
     errors = 'sum(increase(http_requests_total{job="pup-api", code=~"5.."}[30d]))'
     events = 'sum(increase(http_requests_total{job="pup-api"}[30d]))'
