@@ -21,6 +21,7 @@ threshold, made every tier of a 99.99% SLO burn about 1.3x its rate before pagin
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -91,13 +92,14 @@ def poisson_tail(mean: float, k: int) -> float:
         while i < k + 100_000:
             t = term(i)
             total += t
-            if t < total * 1e-17:
+            if t <= total * 1e-17:  # also where the first term is already below a double's range
                 break
             i += 1
         return min(total, 1.0)
     return max(0.0, 1.0 - sum(term(i) for i in range(k)))
 
 
+@functools.lru_cache(maxsize=1024)  # the same few tiers and traffics across a fleet
 def false_pages(guard: Guard | None, limit: float, budget: float, rate: float, window: int, min_events: int, ratio: float) -> float:
     """Expected pages per 30 days from chance alone, for a service with `rate` events a second and
     a steady error ratio `ratio`: windows per month x P(a window's errors reach the first firing

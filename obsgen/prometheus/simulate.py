@@ -140,6 +140,7 @@ def firing(slo: Objective, traffic: Traffic, left_open: bool) -> dict[slo_math.T
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # asked once per scenario of every SLO with these numbers
 def ties(slo: Objective, traffic: Traffic) -> bool:
     """Whether a tier's long or short window reads its threshold (within TIE) at some minute under
     either semantics: there the prediction would rest on rounding, so a scenario must avoid it."""

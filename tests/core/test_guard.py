@@ -62,6 +62,7 @@ def test_poisson_tail_far_out_and_near() -> None:
     for mean, k in ((0.5, 3), (6, 14), (60, 80)):
         assert poisson_tail(mean, k) == pytest.approx(_exact_tail(mean, k), rel=1e-9)
     assert poisson_tail(60, 865) < 1e-200 and poisson_tail(60, 865) >= 0
+    assert poisson_tail(2160, 4321) == 0  # past a double's range from the first term: no 100,000-term walk
     assert poisson_tail(1e6, 10) == pytest.approx(1.0)
     assert poisson_tail(0, 1) == 0 and poisson_tail(3, 0) == 1
 
