@@ -45,7 +45,7 @@ bench: $(STAMP)
 # Rule evaluation cost in a real Prometheus over 4 days of synthetic data (about 5 minutes; see README
 # for why not 30).
 bench-rules: $(STAMP) tools
-	$(PY) bench/bench_rules.py --days 4
+	$(PY) bench/bench_rules.py --days 4 --prometheus both
 
 # plan and push of 300 services' dashboards against the local Grafana API server (about a minute).
 bench-push: $(STAMP)

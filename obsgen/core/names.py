@@ -59,8 +59,13 @@ OWNED_GROUP_PREFIXES = tuple(f"{p}:" for p in (SLO_GROUP, OPS_GROUP, LOG_GROUP))
 
 
 def group_name(service: str, slo: str) -> str:
-    """The one rule group of an SLO: its recordings and alerts, evaluated together."""
+    """An SLO's rule group: its windows and alerts, evaluated together every minute."""
     return f"{SLO_GROUP}:{service}:{slo}"
+
+
+def period_group_name(service: str, slo: str) -> str:
+    """An SLO's period group: the period's window and the budget, which no alert reads."""
+    return f"{group_name(service, slo)}:period"
 
 
 def ops_group_name(service: str, part: int = 0) -> str:

@@ -36,7 +36,8 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     grafana_url = settings.grafana_url or ""
     url = dashboards.service_url(service.name, grafana_url)
     traces = slo_rules.TraceLinks(grafana_url, settings.traces.datasource) if settings.traces else None
-    slo_groups = slo_rules.rule_groups(service, url, traces)
+    per_slo = slo_rules.slo_groups(service, url, traces)
+    slo_groups = [g for pair in per_slo for g in pair]
     op_groups = ops_rules.ops_groups(service, url)
     groups = slo_groups + op_groups
     log_groups = loki.ruler_groups(service, url)
@@ -57,10 +58,11 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
         return layout.rule_file(service.name) if len(part) == len(texts) else copy
 
     tests: list[tuple[str, dict[str, Any] | None, str, list[str]]] = []  # (path, document, rules it loads, their YAML)
-    for slo, group, text in zip(service.slos, slo_groups, texts, strict=False):  # texts go on with the ops groups
-        at = loaded([text], layout.test_rules(service.name, slo.name))
+    for i, (slo, (group, _)) in enumerate(zip(service.slos, per_slo, strict=True)):
+        part = texts[2 * i : 2 * i + 2]  # the SLO's two groups
+        at = loaded(part, layout.test_rules(service.name, slo.name))
         tests += [(layout.test_file(service.name, slo.name, natives), slo_tests.test_file(service, slo, group, layout.from_tests(at), natives),
-                   at, [text]) for natives in (False, True)]
+                   at, part) for natives in (False, True)]
     ops_part = texts[len(slo_groups) :]
     at = loaded(ops_part, layout.test_rules(service.name))
     tests.append((layout.ops_test_file(service.name), ops_tests.test_file(service, layout.from_tests(at)), at, ops_part))

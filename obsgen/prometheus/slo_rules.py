@@ -1,7 +1,7 @@
 """Prometheus recording and alerting rules for SLOs. Pure: a Service in, typed rule groups out.
 
-One group per SLO, evaluated every minute, in dependency order (see README, "How the rules are
-layered"):
+Two groups per SLO. The first, evaluated every minute, holds in dependency order (see README,
+"How the rules are layered"):
   5m       the only rates read from raw series.
   windows  every other window tiles exactly the span that ends now with consecutive slices: the
            longest shorter window recorded before it that divides it, read at offsets. 30m is
@@ -11,6 +11,8 @@ layered"):
   metadata objective, budget, burn rates.
   alerts   one multiwindow alert per burn-rate tier, with the low-traffic guard, and a no-data
            alert; in the same group, so they read this minute's windows, never a stale one.
+The second, every PERIOD_INTERVAL, holds what only dashboards and the report read: the period's window
+(ten slices of 3d, reaching a month back) and the budget left and burn rate over it.
 A slice missing because the rules are younger than the window counts as no events, so a partly
 filled window's events are counted, not extrapolated. Dividing errors by total weights every window
 by traffic: the period's SLI equals its errors over its events.
@@ -29,6 +31,9 @@ from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
 
 BASE_WINDOW = names.BASE_WINDOW
 INTERVAL = 60  # every recording and alert, once a minute: alerts see a window at most this old
+# The period's window and budget: a dashboard's figure, not worth a month's reads each minute. Under
+# Prometheus's 5m lookback even with one evaluation missed, so dashboards never see a gap.
+PERIOD_INTERVAL = 120
 NO_DATA_FOR = 900
 
 
@@ -145,9 +150,15 @@ def tiled(recording: str, size: int, count: int, by: tuple[str, ...] = ()) -> st
 
 
 def rule_groups(service: Service, dashboard_url: str = "", traces: TraceLinks | None = None) -> list[RuleGroup]:
-    """The service's SLO rule groups, one per SLO; alerts link to `dashboard_url` when given, and
-    latency alerts to the slow traces of their window when a trace datasource is set."""
-    return [_slo_group(service, slo, dashboard_url, traces) for slo in service.slos]
+    """The service's SLO rule groups, two per SLO (see slo_groups)."""
+    return [g for groups in slo_groups(service, dashboard_url, traces) for g in groups]
+
+
+def slo_groups(service: Service, dashboard_url: str = "", traces: TraceLinks | None = None) -> list[tuple[RuleGroup, RuleGroup]]:
+    """Per SLO, its every-minute group (windows and alerts) and its period group; alerts link to
+    `dashboard_url` when given, and latency alerts to the slow traces of their window when a trace
+    datasource is set."""
+    return [_slo_groups(service, slo, dashboard_url, traces) for slo in service.slos]
 
 
 @dataclass(frozen=True)
@@ -167,7 +178,7 @@ class TraceLinks:
 Select = Callable[[str], str]
 
 
-def _slo_group(service: Service, slo: SLO, dashboard_url: str, traces: TraceLinks | None = None) -> RuleGroup:
+def _slo_groups(service: Service, slo: SLO, dashboard_url: str, traces: TraceLinks | None = None) -> tuple[RuleGroup, RuleGroup]:
     ids = service.ids(slo)
     series_labels = service.labelled(slo)
 
@@ -191,19 +202,25 @@ def _slo_group(service: Service, slo: SLO, dashboard_url: str, traces: TraceLink
             RecordingRule(names.error_ratio(window), f"{sel(names.errors_rate(window))} / {sel(names.total_rate(window))}", series_labels),
         ]
 
-    recordings = [r for w in windows for r in window_rules(w)]
+    recordings = [r for w in windows if w != slo.period for r in window_rules(w)]
     budget_text = promql.number(float(slo.budget))
     recordings += [
         RecordingRule(names.OBJECTIVE, f"vector({promql.number(float(slo_math.objective_ratio(slo.objective)))})", series_labels),
         RecordingRule(names.ERROR_BUDGET, f"vector({budget_text})", series_labels),
-        RecordingRule(names.BUDGET_REMAINING, f"1 - {sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
         RecordingRule(names.CURRENT_BURN_RATE, f"{sel(names.error_ratio(BASE_WINDOW))} / {budget_text}", series_labels),
-        RecordingRule(names.PERIOD_BURN_RATE, f"{sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
     ]
     alerts = [_burn_alert(service, slo, tier, sel, dashboard_url, traces) for tier in slo.tiers]
     if slo.no_data:
         alerts.append(_no_data_alert(service, slo, sel, dashboard_url))
-    return RuleGroup(names.group_name(service.name, slo.name), (*recordings, *alerts), INTERVAL)
+    period = [
+        *window_rules(slo.period),
+        RecordingRule(names.BUDGET_REMAINING, f"1 - {sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
+        RecordingRule(names.PERIOD_BURN_RATE, f"{sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
+    ]
+    return (
+        RuleGroup(names.group_name(service.name, slo.name), (*recordings, *alerts), INTERVAL),
+        RuleGroup(names.period_group_name(service.name, slo.name), tuple(period), PERIOD_INTERVAL),
+    )
 
 
 def guard_conditions(guard: Guard, errors: str, events: str, healthy: float) -> list[str]:

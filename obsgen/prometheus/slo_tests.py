@@ -474,8 +474,9 @@ def native(slo: SLO) -> bool:
 
 
 def test_file(service: Service, slo: SLO, group: RuleGroup, rule_file: str, natives: bool = False) -> dict[str, Any] | None:
-    """A promtool test file for one SLO, loading `rule_file`, which holds only the SLO's `group`:
-    promtool evaluates every rule it loads at every step, so a scenario pays for its own rules only.
+    """A promtool test file for one SLO, loading `rule_file`, which holds only the SLO's two groups
+    (`group`, the one with the alerts, and its period group): promtool evaluates every rule it
+    loads at every step, so a scenario pays for its own rules only.
     Scenarios on native histograms need promtool 3's notation and go in a file of their own
     (`natives`); the no-data test has no series, so it goes in the classic file, which every
     promtool runs. None when there is nothing to test; an SLI that cannot be synthesised gets no
@@ -494,5 +495,8 @@ def test_file(service: Service, slo: SLO, group: RuleGroup, rule_file: str, nati
     return {
         "rule_files": [rule_file],
         "evaluation_interval": _at(EVAL),
+        # promtool evaluates every group at every step, in no set order unless told: the period
+        # group reads this minute's windows, as a Prometheus evaluating it later in the minute would.
+        "group_eval_order": [group.name, names.period_group_name(service.name, slo.name)],
         "tests": tests,
     }

@@ -51,20 +51,29 @@ def test_every_expression_parses(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_one_group_per_slo_every_minute_alerts_after_what_they_read(name: str) -> None:
-    """Alerts share their SLO's group, after its recordings: they read this minute's windows."""
+def test_alerts_run_every_minute_after_what_they_read_and_the_period_every_two(name: str) -> None:
+    """Per SLO two groups: windows and alerts every minute, alerts after the recordings they read
+    (this minute's windows); then the period's window and the budget every 2 minutes, reading only
+    the first group's recordings and their own, and read by no alert."""
     service = _service(name)
     groups = _groups(service)
-    assert [g["name"] for g in groups] == [f"slo:{service.name}:{slo.name}" for slo in service.slos]
-    assert {g["interval"] for g in groups} == {format_duration(rules.INTERVAL)}
-    for group in groups:
-        kinds = ["alert" in r for r in group["rules"]]
+    assert [g["name"] for g in groups] == [n for slo in service.slos for n in (f"slo:{service.name}:{slo.name}", f"slo:{service.name}:{slo.name}:period")]
+    assert [g["interval"] for g in groups] == [format_duration(i) for _ in service.slos for i in (rules.INTERVAL, rules.PERIOD_INTERVAL)]
+    for every_minute, period in zip(groups[::2], groups[1::2], strict=True):
+        kinds = ["alert" in r for r in every_minute["rules"]]
         assert kinds == sorted(kinds)  # every recording before every alert
         recorded: set[str] = set()
-        for rule in group["rules"]:
+        for rule in every_minute["rules"]:
             read = set(re.findall(r"(slo:[a-z_]+:[a-z_0-9]+)\{", rule["expr"]))
             assert read <= recorded | {rule.get("record")}, rule.get("record") or rule["alert"]
             recorded.add(rule.get("record", ""))
+        assert not any("alert" in r for r in period["rules"])
+        for rule in period["rules"]:
+            read = set(re.findall(r"(slo:[a-z_]+:[a-z_0-9]+)\{", rule["expr"]))
+            assert read <= recorded | {rule["record"]}, rule["record"]
+            recorded.add(rule["record"])
+        period_reads = {m for r in every_minute["rules"] for m in re.findall(r"(slo:[a-z_]+:[a-z_0-9]+)\{", r["expr"])}
+        assert not period_reads & {r["record"] for r in period["rules"]}  # nothing every minute waits on the period
 
 
 @pytest.mark.parametrize("name", NAMES)
