@@ -58,6 +58,7 @@ TARGET_PER_SLO = 10_000
 TARGET_RATIO = 20
 TARGET_CPU = 0.5  # of Sloth's query time per SLO per minute
 SETTLE_TIMEOUT = 1800  # seconds to wait for compaction before measuring anyway
+SETTLED_BLOCKS = 50  # a TSDB with this few blocks has nothing worth waiting for
 GENERATIONS = {"current": lambda: in_folder(CURRENT_TOOLS), "debian": on_path}
 
 
@@ -163,12 +164,14 @@ class Prometheus:
         return int(float(found[1])) if found else 0
 
     def settle(self) -> None:
-        """Wait until compaction has merged the backfilled blocks: the count holds for a minute."""
+        """Wait until compaction has merged the backfilled blocks: it has begun (Prometheus starts a
+        minute after start-up) and the count has then held for a minute."""
         stamp, before = time.perf_counter(), self.blocks()
-        count, steady = before, 0.0
-        while steady < 60 and time.perf_counter() - stamp < SETTLE_TIMEOUT:
+        count, steady, begun = before, 0.0, before <= SETTLED_BLOCKS
+        while not (begun and steady >= 60) and time.perf_counter() - stamp < SETTLE_TIMEOUT:
             time.sleep(5)
             now = self.blocks()
+            begun = begun or now < count
             steady = steady + 5 if now == count else 0.0
             count = now
         print(f"  compaction: {before} blocks -> {count} in {time.perf_counter() - stamp:.0f} s")

@@ -141,10 +141,14 @@ def tiled(recording: str, size: int, count: int, by: tuple[str, ...] = ()) -> st
     """Events per second over the window, from `recording` (a rate over the slice) read at offsets.
 
     A slice the rules have not recorded yet (they are younger than the window, or the group is
-    new) counts as zero: the zero takes the labels of the newest slice, which must exist for the
-    window to exist.
+    new) counts as zero. An SLO without groups has one series, so the zero is `vector(0)`, added
+    `on ()`: no second read of the recording for each slice. A per-group SLO's zero takes each
+    group's labels from the newest slice, which must exist for the window to exist.
     """
     newest = recording
+    if not by:
+        older = [f"({recording} offset {format_duration(size * k)} or on () vector(0))" for k in range(1, count)]
+        return "(\n  " + "\n  + on () ".join([newest, *older]) + f"\n) / {count}\n"
     older = [f"({recording} offset {format_duration(size * k)} or {promql.on(by)} 0 * {newest})" for k in range(1, count)]
     return "(\n  " + "\n  + ".join([newest, *older]) + f"\n) / {count}\n"
 

@@ -109,8 +109,11 @@ def test_long_windows_tile_the_span_that_ends_now() -> None:
     exprs = {(r["record"], r["labels"][names.SLO]): r["expr"] for r in _rules(_service("pup-api")) if "record" in r}
     sel = '{service="pup-api", slo="availability"}'
     one_hour = exprs[("slo:sli_errors:rate1h", "availability")]
-    assert one_hour.count("slo:sli_errors:rate30m" + sel) == 3 and f"rate30m{sel} offset 30m or on () 0 *" in one_hour
+    # Each slice read once: a missing older slice is a labelless zero, added on ().
+    assert one_hour.count("slo:sli_errors:rate30m" + sel) == 2 and f"+ on () (slo:sli_errors:rate30m{sel} offset 30m or on () vector(0))" in one_hour
     assert one_hour.rstrip().endswith(") / 2")
+    thirty = exprs[("slo:sli_total:rate30d", "availability")]
+    assert thirty.count("slo:sli_total:rate3d" + sel) == 10 and thirty.count("+ on () (") == 9
     assert [f"offset {o}" in exprs[("slo:sli_total:rate1d", "availability")] for o in ("6h", "12h", "18h")] == [True] * 3
     assert "rate3d" + sel + " offset 27d" in exprs[("slo:sli_total:rate30d", "availability")]
     assert not any("avg_over_time" in e or ":5m]" in e or ":1h]" in e for e in exprs.values())
