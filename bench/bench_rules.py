@@ -28,6 +28,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,7 @@ TARGET_RATIO = 20
 TARGET_CPU = 0.5  # of Sloth's query time per SLO per minute
 SETTLE_TIMEOUT = 1800  # seconds to wait for compaction before measuring anyway
 SETTLED_BLOCKS = 50  # a TSDB with this few blocks has nothing worth waiting for
+TIMINGS = 5  # runs of each rule's query; the median counts
 GENERATIONS = {"current": lambda: in_folder(CURRENT_TOOLS), "debian": on_path}
 
 
@@ -158,6 +160,12 @@ class Prometheus:
             wait_ready(f"{self.url}/-/ready", "Prometheus", timeout=120, proc=self.proc)
         except RuntimeError as exc:
             raise SystemExit(f"{exc}: {(self.workdir / 'prometheus.log').read_text()[-2000:]}") from None
+
+    def timed(self, expr: str, at: int) -> tuple[int, float]:
+        """(totalQueryableSamples, seconds) of an instant query: the median of TIMINGS runs, as
+        one run's time is mostly noise at a millisecond."""
+        runs = [self.query(expr, at) for _ in range(TIMINGS)]
+        return runs[0][1], statistics.median(r[2] for r in runs)
 
     def blocks(self) -> int:
         found = re.search(r"^prometheus_tsdb_blocks_loaded (\S+)$", requests.get(f"{self.url}/metrics", timeout=60).text, re.M)
@@ -311,7 +319,7 @@ def _cost(prom: Prometheus, groups: list[dict], end: int) -> tuple[int, float, f
     for group in groups:
         per_minute = MINUTE / parse_duration(group.get("interval", "1m"))
         for rule in group["rules"]:
-            _, samples, seconds = prom.query(rule["expr"], end)
+            samples, seconds = prom.timed(rule["expr"], end)
             samples_min += samples * per_minute
             ms_min += seconds * 1000 * per_minute
             count += 1
@@ -338,7 +346,7 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], the
             if group["name"] not in (names.group_name(service.name, slo.name), names.period_group_name(service.name, slo.name)):
                 continue
             for rule in group["rules"]:
-                _, samples, seconds = prom.query(rule["expr"], end)
+                samples, seconds = prom.timed(rule["expr"], end)
                 obsgen_samples += samples * per_minute[group["name"]]
                 obsgen_ms += seconds * 1000 * per_minute[group["name"]]
                 count += 1
@@ -354,7 +362,7 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], the
         for window in windows:
             w = format_duration(window)
             expr = f"sum(rate({errors}[{w}])) / sum(rate({total}[{w}]))"
-            _, samples, seconds = prom.query(expr, end)
+            samples, seconds = prom.timed(expr, end)
             naive_samples += samples
             naive_ms += seconds * 1000
         print(f"{label:28} {'obsgen':8} {count:>5} {obsgen_samples:>12,.0f} {obsgen_ms:>12.1f}")
