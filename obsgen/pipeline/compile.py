@@ -58,10 +58,11 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
         return layout.rule_file(service.name) if len(part) == len(texts) else copy
 
     tests: list[tuple[str, dict[str, Any] | None, str, list[str]]] = []  # (path, document, rules it loads, their YAML)
-    for i, (slo, (group, _)) in enumerate(zip(service.slos, per_slo, strict=True)):
-        part = texts[2 * i : 2 * i + 2]  # the SLO's two groups
+    start = 0
+    for slo, pair in zip(service.slos, per_slo, strict=True):
+        part, start = texts[start : start + len(pair)], start + len(pair)  # the SLO's groups
         at = loaded(part, layout.test_rules(service.name, slo.name))
-        tests += [(layout.test_file(service.name, slo.name, natives), slo_tests.test_file(service, slo, group, layout.from_tests(at), natives),
+        tests += [(layout.test_file(service.name, slo.name, natives), slo_tests.test_file(service, slo, pair[0], layout.from_tests(at), natives),
                    at, part) for natives in (False, True)]
     ops_part = texts[len(slo_groups) :]
     at = loaded(ops_part, layout.test_rules(service.name))
