@@ -279,10 +279,23 @@ def _off_the_minute(slo: SLO, ratio: float, history: int) -> float:
     return ratio
 
 
+_BURNS: dict[tuple[simulate.Objective, tuple[slo_math.Tier, ...], float, int], tuple[float, tuple[Phase, ...]]] = {}
+
+
 def _burn(slo: SLO, alerts: list[AlertRule], wanted: float, history: int) -> tuple[float, list[Phase]]:
     """A steady burn near `wanted` after `history` clean minutes, nudged off every tie: no Workbook
     crossing on a whole minute, and no minute where a window's simulated ratio reads its threshold
-    (Prometheus 3 reads 4 minutes of each 5, so whole counts can land on it exactly)."""
+    (Prometheus 3 reads 4 minutes of each 5, so whole counts can land on it exactly). The same for
+    every SLO with the same numbers and alerting tiers, so found once for them all."""
+    key = (objective_of(slo), tuple(a.tier for a in alerts if a.tier), wanted, history)
+    if key not in _BURNS:
+        ratio, phases = _find_burn(slo, alerts, wanted, history)
+        _BURNS[key] = (ratio, tuple(phases))
+    ratio, found = _BURNS[key]
+    return ratio, list(found)
+
+
+def _find_burn(slo: SLO, alerts: list[AlertRule], wanted: float, history: int) -> tuple[float, list[Phase]]:
     traffic = _traffic_for(slo, history)
     numbers = objective_of(slo)
     for _ in range(20):
