@@ -91,8 +91,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--prune", action="store_true", help="also remove obsgen's dashboards (rule groups) that are no longer generated")
         cmd.add_argument(
             "--rules", action="store_true",
-            help="rule groups instead of dashboards: Prometheus rules to a Mimir/Cortex ruler ($MIMIR_URL, $MIMIR_TENANT, "
-            "$MIMIR_TOKEN), Loki rules to a Loki ruler ($LOKI_URL, tenant from the folder, $LOKI_TOKEN)",
+            help="rule groups instead of dashboards: Prometheus rules (only the long-window groups with `long_rules: "
+            "separate`) to a Mimir/Cortex ruler ($MIMIR_URL, $MIMIR_TENANT, $MIMIR_TOKEN), Loki rules to a Loki ruler ($LOKI_URL, tenant from the folder, $LOKI_TOKEN)",
         )
         if name == "push":
             cmd.add_argument("--force", action="store_true", help="overwrite dashboards edited in Grafana, or not written by obsgen")
@@ -256,7 +256,9 @@ def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
     project = read_project(args.out)
     mimir = ruler_from_env("mimir")
     if mimir is not None:
-        found.append(RuleGroups(mimir, local_groups(args.out / layout.RULES_DIR), project))
+        # With `long_rules: separate` the paging groups stay on the local Prometheus: the ruler gets the long ones.
+        long_dir = args.out / layout.LONG_RULES_DIR
+        found.append(RuleGroups(mimir, local_groups(long_dir if long_dir.is_dir() else args.out / layout.RULES_DIR), project))
     loki_root = args.out / layout.LOKI_RULES_DIR
     for tenant_dir in sorted(p for p in loki_root.iterdir() if p.is_dir()) if loki_root.is_dir() else []:
         loki = ruler_from_env("loki", tenant=tenant_dir.name)

@@ -63,9 +63,12 @@ def group_name(service: str, slo: str) -> str:
     return f"{SLO_GROUP}:{service}:{slo}"
 
 
+PERIOD_GROUP_SUFFIX = ":period"  # the cost label of a group: slow, long windows, nothing pages on it
+
+
 def period_group_name(service: str, slo: str) -> str:
     """An SLO's period group: the period's window and the budget, which no alert reads."""
-    return f"{group_name(service, slo)}:period"
+    return f"{group_name(service, slo)}{PERIOD_GROUP_SUFFIX}"
 
 
 def ops_group_name(service: str, part: int = 0) -> str:

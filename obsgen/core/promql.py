@@ -122,6 +122,32 @@ def selector(name: str, *pairs: tuple[str, str]) -> str:
     return Selector(name, tuple(Matcher(k, "=", v) for k, v in pairs)).render()
 
 
+def metric_names(expr: str) -> set[str]:
+    """The metric names an expression reads (ValueError when it is not PromQL)."""
+    try:
+        root = promql_parser.parse(expr)
+    except ValueError as exc:
+        raise ValueError(f"invalid PromQL: {exc}") from None
+    found: set[str] = set()
+    stack: list[object] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, promql_parser.VectorSelector):
+            if node.name:
+                found.add(node.name)
+        elif isinstance(node, promql_parser.MatrixSelector):
+            stack.append(node.vector_selector)
+        elif isinstance(node, promql_parser.BinaryExpr):
+            stack += [node.lhs, node.rhs]
+        elif isinstance(node, promql_parser.Call):
+            stack += list(node.args)
+        elif isinstance(node, promql_parser.AggregateExpr):
+            stack += [node.expr, *([node.param] if node.param is not None else [])]
+        elif hasattr(node, "expr"):  # parentheses, unary minus, subqueries
+            stack.append(node.expr)
+    return found
+
+
 def check(expr: str) -> None:
     """Raise ValueError with the parser's message when `expr` is not valid PromQL."""
     try:

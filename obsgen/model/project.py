@@ -100,6 +100,12 @@ class Settings(Strict):
         description="What to write besides the plain rule files and their promtool tests (always written): "
         "prometheus-operator (PrometheusRule and Alertmanager Secret manifests), thanos (rule files for Thanos Ruler).",
     )
+    long_rules: Literal["local", "separate"] = Field(
+        "local", description="Where each SLO's period group (its 30d window, budget left, objective; every 2m, read only by "
+        "dashboards and reports) goes. local: in the service's rule file beside the paging groups. separate: in "
+        "prometheus/long-rules/<service>.yml (and, with output thanos, the Thanos Ruler files hold only these), for a slower "
+        "Prometheus, Thanos Ruler or a Cortex/Mimir tenant (push --rules then sends only them); nothing that pages reads them.",
+    )
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
     traces: Traces | None = Field(None, description="Links to traces from latency panels, log lines and latency alerts.")
     tiers: list[AlertTier] | None = Field(

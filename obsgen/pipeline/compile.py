@@ -46,8 +46,15 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     # groups it proves (see layout.test_rules) is the same bytes.
     plain = [g.to_dict() for g in groups]
     texts = [to_yaml([g]) for g in plain]
+    # With `long_rules: separate` the period groups (the second of each SLO's pair) go to their own
+    # file for another ruler; nothing in the paging groups reads them.
+    separate = settings.long_rules == "separate"
+    is_long = [separate and i < len(slo_groups) and i % 2 == 1 for i in range(len(groups))]
+    local = [t for t, far in zip(texts, is_long, strict=True) if not far]
+    local_plain = [d for d, far in zip(plain, is_long, strict=True) if not far]
+    long_plain = [d for d, far in zip(plain, is_long, strict=True) if far]
     files = {
-        layout.rule_file(service.name): _rule_file(texts),
+        layout.rule_file(service.name): _rule_file(local),
         layout.dashboard_file(service.dashboard.folder, dashboards.service_uid(service.name)): dashboards.service_dashboard(
             service, grafana_url, exemplars=settings.traces is not None
         ),
@@ -55,7 +62,7 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     # Each SLO's tests load its group, the operational tests the operational groups: the rule file
     # itself when it holds nothing else, else a byte-identical copy of the groups they prove.
     def loaded(part: list[str], copy: str) -> str:
-        return layout.rule_file(service.name) if len(part) == len(texts) else copy
+        return layout.rule_file(service.name) if part == local else copy
 
     tests: list[tuple[str, dict[str, Any] | None, str, list[str]]] = []  # (path, document, rules it loads, their YAML)
     start = 0
@@ -77,11 +84,15 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
             files[layout.scaling_file(service.name, q.name, "hpa")] = HEADER + to_yaml(manifests.hpa(service.name, q, settings.kubernetes))
     if log_groups:
         files[layout.loki_rule_file(settings.loki_tenant, service.name)] = HEADER + to_yaml(rule_file(log_groups))
+    if long_plain:
+        files[layout.long_rule_file(service.name)] = _rule_file([t for t, far in zip(texts, is_long, strict=True) if far])
     if "prometheus-operator" in settings.outputs:
-        manifest = manifests.prometheus_rule(service.name, plain, settings.kubernetes, settings.project)
+        manifest = manifests.prometheus_rule(service.name, local_plain, settings.kubernetes, settings.project)
         files[layout.prometheus_rule_file(service.name)] = HEADER + to_yaml(manifest)
     if "thanos" in settings.outputs:
-        files[layout.thanos_rule_file(service.name)] = HEADER + to_yaml({"groups": manifests.thanos_groups(plain)})
+        # Thanos Ruler is the other ruler when the long groups are separate, else it runs everything.
+        thanos = long_plain if separate else plain
+        files[layout.thanos_rule_file(service.name)] = HEADER + to_yaml({"groups": manifests.thanos_groups(thanos)})
     return files, alerts
 
 

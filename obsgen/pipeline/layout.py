@@ -4,6 +4,7 @@ from __future__ import annotations
 import posixpath
 
 RULES_DIR = "prometheus/rules"  # <service>.yml
+LONG_RULES_DIR = "prometheus/long-rules"  # <service>.yml: the period groups, with `long_rules: separate`
 TESTS_DIR = "prometheus/tests"  # <service>.<slo>.slo.test.yml, <service>.<slo>.native.test.yml, <service>.ops.test.yml
 TEST_RULES_DIR = "prometheus/tests/rules"  # <service>.<slo>.slo.yml, <service>.ops.yml: copies of deployed groups
 LOKI_RULES_DIR = "loki/rules"  # <tenant>/<service>.yml
@@ -24,6 +25,10 @@ MANIFEST = "obsgen.json"  # {"project": ...}: who owns what push writes
 
 def rule_file(service: str) -> str:
     return f"{RULES_DIR}/{service}.yml"
+
+
+def long_rule_file(service: str) -> str:
+    return f"{LONG_RULES_DIR}/{service}.yml"
 
 
 # Names hold no dots, so `<service>.<slo>.<kind>` cannot be mistaken for `<service>.ops`.

@@ -21,6 +21,7 @@ from obsgen.pipeline.layout import (
     ALERTMANAGER_CONFIG,
     DASHBOARDS_DIR,
     LOKI_RULES_DIR,
+    LONG_RULES_DIR,
     NATIVE_TESTS,
     PROMETHEUS_RULES_DIR,
     ROUTE_TESTS,
@@ -58,10 +59,15 @@ def rule_expressions(text: str) -> list[tuple[str, str]]:
     ]
 
 
+def prometheus_rule_files(out: Path) -> list[Path]:
+    """Every plain Prometheus rule file: the services' and, with `long_rules: separate`, the long ones."""
+    return sorted((out / RULES_DIR).glob("*.yml")) + sorted((out / LONG_RULES_DIR).glob("*.yml"))
+
+
 def check_expressions(out: Path) -> list[Finding]:
     """Every expression in every rule file parses (promql-parser, no tool needed)."""
     findings = []
-    for path in sorted((out / RULES_DIR).glob("*.yml")):
+    for path in prometheus_rule_files(out):
         try:
             expressions = rule_expressions(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
@@ -83,11 +89,7 @@ def check_test_rules(out: Path) -> list[Finding]:
     for path in sorted((out / TEST_RULES_DIR).glob("*.yml")):
         service = path.name.split(".")[0]  # <service>.<slo>.slo.yml or <service>.ops.yml; names hold no dots
         if service not in deployed:
-            rule_file = out / RULES_DIR / f"{service}.yml"
-            try:
-                deployed[service] = (yaml.safe_load(rule_file.read_text(encoding="utf-8")) or {}).get("groups") or []
-            except (OSError, yaml.YAMLError, AttributeError):
-                deployed[service] = []
+            deployed[service] = _groups(out / RULES_DIR / f"{service}.yml") + _groups(out / LONG_RULES_DIR / f"{service}.yml")
         try:
             groups = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("groups") or []
         except (yaml.YAMLError, AttributeError):
@@ -97,6 +99,42 @@ def check_test_rules(out: Path) -> list[Finding]:
                 name = group.get("name", "?") if isinstance(group, dict) else "?"
                 findings.append(Finding(str(path), f"group {name} differs from the one in {RULES_DIR}/{service}.yml: "
                                         "the tests would prove rules Prometheus does not run; run `obsgen generate`"))
+    return findings
+
+
+def _groups(path: Path) -> list[Any]:
+    """A rule file's groups; none when it is missing or not a rule file (other checks say why)."""
+    try:
+        return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("groups") or [])
+    except (OSError, yaml.YAMLError, AttributeError, TypeError):
+        return []
+
+
+def check_long_split(out: Path) -> list[Finding]:
+    """With `long_rules: separate`, the rules on the local Prometheus read nothing the long groups
+    record: those run on another ruler, and a page must not wait on it (or on its data reaching here)."""
+    long_records = {
+        str(rule.get("record"))
+        for path in sorted((out / LONG_RULES_DIR).glob("*.yml"))
+        for group in _groups(path) if isinstance(group, dict)
+        for rule in group.get("rules") or [] if isinstance(rule, dict) and rule.get("record")
+    }
+    if not long_records:
+        return []
+    findings = []
+    for path in sorted((out / RULES_DIR).glob("*.yml")):
+        try:
+            expressions = rule_expressions(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue  # check_expressions reports it
+        for name, expr in expressions:
+            try:
+                read = sorted(promql.metric_names(expr) & long_records)
+            except ValueError:
+                continue  # check_expressions reports it
+            if read:
+                findings.append(Finding(str(path), f"{name} reads {', '.join(read)}, which only {LONG_RULES_DIR}/ records: "
+                                        "the local Prometheus would wait on the long-window ruler"))
     return findings
 
 
@@ -134,7 +172,7 @@ def _default(generation: Generation | None) -> Generation:
 
 
 def promtool_check_rules(out: Path, generation: Generation | None = None) -> list[Finding]:
-    files = sorted((out / RULES_DIR).glob("*.yml"))
+    files = prometheus_rule_files(out)
     if not files:
         return [Finding(str(out / RULES_DIR), "no rule files; run `obsgen generate` first")]
     gen = _default(generation)
@@ -345,7 +383,9 @@ def validate_output(
     found = tools if tools is not None else generations()
     if not found:
         raise ToolMissing(TOOL_HINT.format(tool="promtool"))
-    findings: list[Finding | SpecIssue] = [*check_expressions(out), *check_test_rules(out), *check_dashboard_queries(out)]
+    findings: list[Finding | SpecIssue] = [
+        *check_expressions(out), *check_test_rules(out), *check_long_split(out), *check_dashboard_queries(out)
+    ]
     for gen in found:
         findings += promtool_check_rules(out, gen) + promtool_check_packaged(out, gen) + promtool_test_rules(out, gen) + amtool_check(out, gen)
     findings += check_loki_shape(out) + logql_check(written(out, LOKI_RULES_DIR, DASHBOARDS_DIR), sources)

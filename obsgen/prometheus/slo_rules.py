@@ -8,11 +8,13 @@ Two groups per SLO. The first, evaluated every minute, holds in dependency order
            six 5m slices (`offset 5m`, ..., `offset 25m`), 1h two 30m, 2h two 1h, 6h three 2h,
            1d four 6h, 3d three 1d, 30d ten 3d. A window read at minute t covers (t - W, t],
            however long it is, and costs a few samples.
-  metadata objective, budget, burn rates.
+  burn     the burn rate over the base window.
   alerts   one multiwindow alert per burn-rate tier, with the low-traffic guard, and a no-data
            alert; in the same group, so they read this minute's windows, never a stale one.
 The second, every PERIOD_INTERVAL, holds what only dashboards and the report read: the period's window
-(ten slices of 3d, reaching a month back) and the budget left and burn rate over it.
+(ten slices of 3d, reaching a month back), the budget left and burn rate over it, the objective and
+the budget. Nothing in the first reads the second, so it can run on another, slower ruler (see
+`long_rules` in obsgen.yaml).
 A slice missing because the rules are younger than the window counts as no events, so a partly
 filled window's events are counted, not extrapolated. Dividing errors by total weights every window
 by traffic: the period's SLI equals its errors over its events.
@@ -208,11 +210,7 @@ def _slo_groups(service: Service, slo: SLO, dashboard_url: str, traces: TraceLin
 
     recordings = [r for w in windows if w != slo.period for r in window_rules(w)]
     budget_text = promql.number(float(slo.budget))
-    recordings += [
-        RecordingRule(names.OBJECTIVE, f"vector({promql.number(float(slo_math.objective_ratio(slo.objective)))})", series_labels),
-        RecordingRule(names.ERROR_BUDGET, f"vector({budget_text})", series_labels),
-        RecordingRule(names.CURRENT_BURN_RATE, f"{sel(names.error_ratio(BASE_WINDOW))} / {budget_text}", series_labels),
-    ]
+    recordings.append(RecordingRule(names.CURRENT_BURN_RATE, f"{sel(names.error_ratio(BASE_WINDOW))} / {budget_text}", series_labels))
     alerts = [_burn_alert(service, slo, tier, sel, dashboard_url, traces) for tier in slo.tiers]
     if slo.no_data:
         alerts.append(_no_data_alert(service, slo, sel, dashboard_url))
@@ -220,6 +218,9 @@ def _slo_groups(service: Service, slo: SLO, dashboard_url: str, traces: TraceLin
         *window_rules(slo.period),
         RecordingRule(names.BUDGET_REMAINING, f"1 - {sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
         RecordingRule(names.PERIOD_BURN_RATE, f"{sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
+        # Constants for dashboards: nothing that pages reads them.
+        RecordingRule(names.OBJECTIVE, f"vector({promql.number(float(slo_math.objective_ratio(slo.objective)))})", series_labels),
+        RecordingRule(names.ERROR_BUDGET, f"vector({budget_text})", series_labels),
     ]
     return (
         RuleGroup(names.group_name(service.name, slo.name), (*recordings, *alerts), INTERVAL),
@@ -228,8 +229,11 @@ def _slo_groups(service: Service, slo: SLO, dashboard_url: str, traces: TraceLin
 
 
 def guard_conditions(guard: Guard, errors: str, events: str, healthy: float) -> list[str]:
-    """PromQL of Guard.trusts for instant vectors of errors and events (same labels), to be joined by `and`."""
-    return [f"{errors} >= {guard.min_errors}", f"{errors} > (sqrt({events} * {promql.number(healthy)}) + {promql.number(guard.half_z)}) ^ 2"]
+    """PromQL of Guard.trusts for instant vectors of errors and events (same labels), to be joined by `and`.
+    One chained filter (`errors > bound >= min`: each comparison keeps the errors' value), so the
+    errors are read once."""
+    bound = f"(sqrt({events} * {promql.number(healthy)}) + {promql.number(guard.half_z)}) ^ 2"
+    return [f"{errors} > {bound} >= {guard.min_errors}"]
 
 
 def _slo_alert(
