@@ -111,6 +111,17 @@ def sloth_groups(services: list[Service], workdir: Path) -> list[dict]:
     return [g for path in sorted(out.rglob("*.y*ml")) for g in (yaml.safe_load(path.read_text()) or {}).get("groups", [])]
 
 
+def pyrra_rule_count(period: int) -> int:
+    """Rules Pyrra writes for one ratio SLO (errors and total from one metric, its default alerting),
+    counted from its generator (pyrra-dev/pyrra slo/rules.go at 1ba95af; its Go module is not served
+    here, so it is not run): a burn-rate recording per distinct window of its four (long, short) pairs,
+    scaled from 28 days and rounded to the minute; an alert per pair; an increase over the period
+    and an absent alert."""
+    divisors = [(28 * 24, 28 * 24 * 12), (28 * 4, 28 * 24 * 2), (28, 28 * 12), (7, 28 * 4)]  # (long, short)
+    windows = {round(period / d / 60) for pair in divisors for d in pair}
+    return len(windows) + len(divisors) + 2
+
+
 def write_openmetrics(path: Path, start: int, minutes: int, seed: int = 7) -> None:
     """Per service, instance and code a counter with a daily cycle, weekly dips and error bursts."""
     rng = random.Random(seed)
@@ -377,6 +388,7 @@ def report(prom: Prometheus, services: list[Service], generated: list[dict], the
                   f"   ({sloth_samples / obsgen_samples:.1f}x obsgen's samples; obsgen's query time {obsgen_ms / sloth_ms:.2f}x Sloth's)")
             worst_sloth = min(worst_sloth, sloth_samples / obsgen_samples)
             worst_cpu = max(worst_cpu, obsgen_ms / sloth_ms)
+        print(f"{'':28} {'pyrra':8} {pyrra_rule_count(slo.period):>5}   (counted from its generator, not run: see pyrra_rule_count)")
         print(f"{'':28} {'naive':8} {len(windows):>5} {naive_samples:>12,.0f} {naive_ms:>12.1f}"
               f"   ({naive_samples / obsgen_samples:.1f}x obsgen's)")
         worst_ratio = min(worst_ratio, naive_samples / obsgen_samples)
