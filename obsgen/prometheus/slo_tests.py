@@ -144,13 +144,13 @@ def _traffic_for(slo: SLO, history: int) -> float:
     samples a minute are what they are."""
     if isinstance(slo.sli, ProbeSLI):
         return float(series.PROBES)
-    if slo.guard is None:
-        return TRAFFIC
     budget = float(slo.budget)
-    needed = max(
-        slo.guard.clear_events(slo.limit(t), healthy_ratio(slo.limit(t), budget)) / min(history, t.long_window // MINUTE)
-        for t in slo.tiers
-    )
+
+    def clear(tier: slo_math.Tier) -> float:
+        guard = slo.guard.clear_events(slo.limit(tier), healthy_ratio(slo.limit(tier), budget)) if slo.guard else 0.0
+        return max(guard, slo.min_events) / min(history, tier.long_window // MINUTE)
+
+    needed = max(map(clear, slo.tiers), default=0.0)  # no tiers: only the no-data alert is proven
     return float(max(TRAFFIC, math.ceil(needed * 1.2)))
 
 
@@ -367,7 +367,10 @@ def _outage(slo: SLO) -> tuple[list[Phase], int]:
 
 def outage_timings(slo: SLO) -> dict[slo_math.Tier, Timing]:
     """Each enabled tier's firing and clearing minutes in the outage scenario, relative to the
-    errors starting and stopping: what the generated tests prove, for the report."""
+    errors starting and stopping: what the generated tests prove, for the report (nothing for an
+    SLO whose every tier is switched off)."""
+    if not slo.tiers:
+        return {}
     phases, stop = outage(slo)
     out = {}
     for tier in slo.tiers:

@@ -80,7 +80,8 @@ class SLOSpec(Strict):
         "and pages on its own burn; min_events applies per group.",
     )
     min_events: int = Field(
-        0, ge=0, description="A tier needs at least this many events in its long window to fire (low-traffic guard; per group)."
+        0, ge=0, le=10**12,  # a trillion events in one window; more is a typo, and beyond exact float counts in the tests
+        description="A tier needs at least this many events in its long window to fire (low-traffic guard; per group).",
     )
     guard: Annotated[GuardSpec, WithJsonSchema({"anyOf": [{"type": "boolean"}, GuardSpec.model_json_schema()]})] = Field(
         default_factory=GuardSpec,

@@ -23,6 +23,16 @@ from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_locat
 SLOTH, SLOTH_CRD, PYRRA, OPENSLO = "Sloth prometheus/v1", "Sloth PrometheusServiceLevel", "Pyrra ServiceLevelObjective", "OpenSLO"
 _RATE_OF = re.compile(r"^\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(?P<sel>[^\[\]()]+?)\s*\[\s*(?:\{\{\s*\.window\s*\}\}|\$window)\s*\]\s*\)\s*\)\s*$")
 PLACEHOLDER_RUNBOOK = "https://runbooks.example.com/{service}"
+_LATENCY_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_LATENCY = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def latency_seconds(text: str) -> float:
+    """A Prometheus duration as a latency threshold in seconds: 100ms, 1s, 1m30s."""
+    parts = _LATENCY.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        raise ValueError(f"{text!r} is not a duration such as 100ms or 1s")
+    return sum(float(n) * _LATENCY_UNITS[u] for n, u in parts)
 
 
 @dataclass
@@ -116,16 +126,20 @@ def _sloth(source: _Source, spec: dict[str, Any], path: tuple[str | int, ...], o
         at = (*path, "slos", i)
         comments.append(f"from {source.shown}:{source.located.line_of(at)} ({kind})")
         slos.append(_sloth_slo(source, slo, at, out))
-    runbook = next((s.pop("_runbook") for s in slos if s.get("_runbook")), None)
-    for s in slos:
-        s.pop("_runbook", None)
+    # The first SLO's runbook is the service's; an SLO with another keeps its own.
+    runbooks = [s.pop("_runbook", None) for s in slos]
+    runbook = next((r for r in runbooks if r), None)
+    for s, own_runbook in zip(slos, runbooks, strict=True):
+        if own_runbook and own_runbook != runbook:
+            s["runbook"] = own_runbook
     if not runbook:
         runbook = PLACEHOLDER_RUNBOOK.format(service=service)
         source.note(out, path or ("service",), f"no runbook annotation: set `runbook:` (written as {runbook})")
     own = {k: v for k, v in labels.items() if k not in ("team", "owner")}
     spec_out: dict[str, Any] = {"service": service, "team": str(team or service), "runbook": runbook}
     if own:
-        spec_out["labels"] = {k: str(v) for k, v in own.items()}
+        spec_out["labels"] = _labels(source, own, (*path, "labels"), out)
+    _plugins(source, spec.get("slo_plugins"), (*path, "slo_plugins"), out)
     spec_out["slos"] = slos
     _merge(services, spec_out, comments, source)
 
@@ -134,16 +148,51 @@ def _sloth_slo(source: _Source, slo: dict[str, Any], at: tuple[str | int, ...], 
     result: dict[str, Any] = {"name": _require(source, slo, "name", at), "objective": _require(source, slo, "objective", at)}
     if slo.get("description"):
         result["description"] = slo["description"]
+    _plugins(source, slo.get("plugins"), (*at, "plugins"), out)
     sli = _require(source, slo, "sli", at)
     events = sli.get("events") if isinstance(sli, dict) else None
-    if not isinstance(events, dict):
-        raise _Refused(source.issue((*at, "sli"), "only `events` SLIs can be imported (raw ratios and plugins have no events to count)"))
+    if isinstance(sli, dict) and isinstance(sli.get("plugin"), dict):
+        raise _Refused(source.issue((*at, "sli", "plugin"), f"SLI plugin {sli['plugin'].get('id')!r} is Go code Sloth runs: write its "
+                                    "errors and total queries as `events` (obsgen cannot run Sloth plugins)"))
+    if isinstance(sli, dict) and isinstance(sli.get("raw"), dict):
+        result["sli"] = _raw_ratio(source, sli["raw"], (*at, "sli", "raw"), out)
+        result["guard"] = False
+        source.note(out, (*at, "sli", "raw"), "approximated: a raw error ratio has no events, so each window is the mean of its "
+                    "5m ratios (not weighted by traffic) and the low-traffic guard is off; write error and total queries as "
+                    "`events` to get both")
+        events = None
+    elif not isinstance(events, dict):
+        raise _Refused(source.issue((*at, "sli"), "an SLI is `events` (error_query, total_query), `raw` or `plugin`"))
+    if events is not None:
+        result["sli"] = _sloth_events(source, events, at, out)
+    _sloth_alerting(source, slo, at, out, result)
+    return result
+
+
+def _sloth_events(source: _Source, events: dict[str, Any], at: tuple[str | int, ...], out: Imported) -> dict[str, Any]:
     # The CRD spells the same fields in camelCase.
     error_key, total_key = ("error_query", "total_query") if "error_query" in events or "total_query" in events else ("errorQuery", "totalQuery")
-    result["sli"] = {"ratio": {
+    return {"ratio": {
         "errors": _events(source, _require(source, events, error_key, (*at, "sli", "events")), (*at, "sli", "events", error_key), out),
         "total": _events(source, _require(source, events, total_key, (*at, "sli", "events")), (*at, "sli", "events", total_key), out),
     }}
+
+
+def _raw_ratio(source: _Source, raw: dict[str, Any], at: tuple[str | int, ...], out: Imported) -> dict[str, Any]:
+    """A raw error ratio as a ratio SLI: the ratio over one, so errors / total is the ratio itself."""
+    key = "error_ratio_query" if "error_ratio_query" in raw else "errorRatioQuery"
+    query = str(_require(source, raw, key, at))
+    expression = openslo.SLOTH_WINDOW.sub("$window", query).strip()
+    if "$window" not in expression:
+        raise _Refused(source.issue((*at, key), "a raw error ratio needs [{{.window}}] ranges, so obsgen can read it over 5m"))
+    try:
+        promql.check_window_expression(expression)
+    except ValueError as exc:
+        raise _Refused(source.issue((*at, key), str(exc))) from None
+    return {"ratio": {"errors": f"({expression})", "total": f"({expression}) * 0 + 1"}}
+
+
+def _sloth_alerting(source: _Source, slo: dict[str, Any], at: tuple[str | int, ...], out: Imported, result: dict[str, Any]) -> None:
     alerting = slo.get("alerting") or {}
     for snake, camel in (("page_alert", "pageAlert"), ("ticket_alert", "ticketAlert")):
         if camel in alerting:
@@ -154,7 +203,7 @@ def _sloth_slo(source: _Source, slo: dict[str, Any], at: tuple[str | int, ...], 
     if (alerting.get("ticket_alert") or {}).get("disable"):
         mine["warning"] = False
     if alerting.get("labels"):
-        mine["labels"] = {k: str(v) for k, v in alerting["labels"].items()}
+        mine["labels"] = _labels(source, alerting["labels"], (*at, "alerting", "labels"), out)
     annotations = dict(alerting.get("annotations") or {})
     for key in ("runbook", "runbook_url"):
         if key in annotations:
@@ -169,10 +218,37 @@ def _sloth_slo(source: _Source, slo: dict[str, Any], at: tuple[str | int, ...], 
                         "dropped: obsgen sets severity per tier (critical pages, warning tickets); route on it in alerts/routing.yaml")
     if slo.get("labels"):
         source.note(out, (*at, "labels"), "moved to alerting.labels (obsgen's SLO series carry the service's labels)")
-        mine.setdefault("labels", {}).update({k: str(v) for k, v in slo["labels"].items()})
+        mine.setdefault("labels", {}).update(_labels(source, slo["labels"], (*at, "labels"), out))
+    if not (mine.get("critical", True) or mine.get("warning", True)):
+        source.note(out, (*at, "alerting"), "page and ticket alerts are both disabled: the SLO records its windows and "
+                    "budget, and only its no-data alert fires")
     if mine:
         result["alerting"] = mine
-    return result
+
+
+def _labels(source: _Source, labels: Any, at: tuple[str | int, ...], out: Imported) -> dict[str, str]:
+    """Label values as the strings Prometheus holds: YAML's `true` is "true", not Python's "True"."""
+    found: dict[str, str] = {}
+    for key, value in (labels or {}).items() if isinstance(labels, dict) else []:
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif value is None:
+            text = ""
+        else:
+            text = str(value)
+        if not isinstance(value, str):
+            source.note(out, (*at, key), f"YAML {type(value).__name__} {value!r} written as the label value {text!r}; quote it to be sure")
+        found[str(key)] = text
+    return found
+
+
+def _plugins(source: _Source, plugins: Any, at: tuple[str | int, ...], out: Imported) -> None:
+    """Sloth's SLO plugins change the rules Sloth writes; obsgen runs none, so each is named."""
+    chain = plugins.get("chain") if isinstance(plugins, dict) else None
+    for i, plugin in enumerate(chain or []):
+        ident = plugin.get("id") if isinstance(plugin, dict) else plugin
+        source.note(out, (*at, "chain", i), f"dropped: Sloth SLO plugin {ident!r} changes Sloth's rules and obsgen does not run "
+                    "Sloth plugins; obsgen's own settings may cover it (labels, alerting, tiers, min_events, guard)")
 
 
 def _events(source: _Source, query: str, at: tuple[str | int, ...], out: Imported) -> str:
@@ -203,24 +279,10 @@ def _pyrra(source: _Source, data: dict[str, Any], out: Imported, services: dict[
     slo: dict[str, Any] = {"name": name, "objective": objective, "period": str(spec.get("window") or "28d")}
     if spec.get("description"):
         slo["description"] = spec["description"]
-    if "ratio" in indicator:
-        ratio = indicator["ratio"]
-        at = ("spec", "indicator", "ratio")
-        slo["sli"] = {"ratio": {"errors": _metric(source, ratio, "errors", at), "total": _metric(source, ratio, "total", at)}}
-        if ratio.get("grouping"):
-            source.note(out, (*at, "grouping"), "approximated: one SLO over all groups (per-group SLOs are not supported yet)")
-    elif "latency" in indicator:
-        latency, at = indicator["latency"], ("spec", "indicator", "latency")
-        bucket = promql.parse_selector(_metric(source, latency, "success", at))
-        le = next((m for m in bucket.matchers if m.name == "le" and m.op == "="), None)
-        if le is None or not bucket.name.endswith("_bucket"):
-            raise _Refused(source.issue((*at, "success", "metric"), "a latency success metric is a _bucket series with an le=\"...\" matcher"))
-        histogram = promql.Selector(bucket.name.removesuffix("_bucket"), tuple(m for m in bucket.matchers if m.name != "le"))
-        threshold = float(le.value)
-        slo["sli"] = {"latency": {"histogram": histogram.render(), "buckets": [threshold], "threshold": threshold}}
-    else:
-        kinds = ", ".join(sorted(indicator)) if isinstance(indicator, dict) else "?"
-        raise _Refused(source.issue(("spec", "indicator"), f"obsgen imports ratio and latency indicators (got {kinds})"))
+    sli, grouping = _pyrra_indicator(source, indicator, out)
+    slo["sli"] = sli
+    if grouping:
+        slo["group_by"] = [str(g) for g in grouping]  # Pyrra's grouping: an SLO and alerts per group, as obsgen's group_by
     source.note(out, ("spec", "window"), "approximated: alerts use obsgen's multiwindow tiers (1h/5m, 6h/30m, 1d/2h, 3d/6h "
                 "spending 2%, 5%, 10% and 10% of the budget); Pyrra scales its alert windows with the SLO window")
     alerting = spec.get("alerting") or {}
@@ -232,6 +294,43 @@ def _pyrra(source: _Source, data: dict[str, Any], out: Imported, services: dict[
     source.note(out, ("metadata",), f"Pyrra has no team or runbook: set `team:` and `runbook:` (written as {service!r}, {runbook})")
     comment = f"from {source.shown}:{source.located.line_of(())} ({PYRRA})"
     _merge(services, {"service": service, "team": service, "runbook": runbook, "slos": [slo]}, [comment], source)
+
+
+def _pyrra_indicator(source: _Source, indicator: Any, out: Imported) -> tuple[dict[str, Any], list[Any]]:
+    """The SLI and the grouping of a Pyrra indicator: ratio, latency, latencyNative or bool_gauge."""
+    at: tuple[str | int, ...]
+    if "ratio" in indicator:
+        ratio, at = indicator["ratio"] or {}, ("spec", "indicator", "ratio")
+        return {"ratio": {"errors": _metric(source, ratio, "errors", at), "total": _metric(source, ratio, "total", at)}}, ratio.get("grouping") or []
+    if "latency" in indicator:
+        latency, at = indicator["latency"] or {}, ("spec", "indicator", "latency")
+        bucket = promql.parse_selector(_metric(source, latency, "success", at))
+        total = promql.parse_selector(_metric(source, latency, "total", at))
+        le = next((m for m in bucket.matchers if m.name == "le" and m.op == "="), None)
+        if le is None or not bucket.name.endswith("_bucket"):
+            raise _Refused(source.issue((*at, "success", "metric"), "a latency success metric is a _bucket series with an le=\"...\" matcher"))
+        histogram = promql.Selector(bucket.name.removesuffix("_bucket"), tuple(m for m in bucket.matchers if m.name != "le"))
+        grouping = latency.get("grouping") or []
+        if total == promql.Selector(f"{histogram.name}_count", histogram.matchers):
+            threshold = float(le.value)
+            return {"latency": {"histogram": histogram.render(), "buckets": [threshold], "threshold": threshold}}, grouping
+        # Pyrra counts every event of `total`, fast or not: the fast ones over those, as obsgen's good over total.
+        source.note(out, (*at, "total"), "imported as a ratio SLI (good: the success bucket, total: the total metric), as Pyrra "
+                    "counts it: the two select different series, so obsgen's latency SLI (one histogram) would change it")
+        return {"ratio": {"good": bucket.render(), "total": total.render()}}, grouping
+    if "latencyNative" in indicator:
+        native, at = indicator["latencyNative"] or {}, ("spec", "indicator", "latencyNative")
+        try:
+            threshold = latency_seconds(str(native.get("latency", "")))
+        except ValueError as exc:
+            raise _Refused(source.issue((*at, "latency"), str(exc))) from None
+        return {"latency": {"histogram": _metric(source, native, "total", at), "native": True, "threshold": threshold}}, native.get("grouping") or []
+    if "bool_gauge" in indicator:
+        gauge, at = indicator["bool_gauge"] or {}, ("spec", "indicator", "bool_gauge")
+        # Pyrra counts the gauge's samples and its 1s over the window: obsgen's probe SLI does the same.
+        return {"probe": {"success": _metric(source, {"gauge": gauge}, "gauge", at)}}, gauge.get("grouping") or []
+    kinds = ", ".join(sorted(indicator)) if isinstance(indicator, dict) else "?"
+    raise _Refused(source.issue(("spec", "indicator"), f"obsgen imports ratio, latency, latencyNative and bool_gauge indicators (got {kinds})"))
 
 
 def _metric(source: _Source, parent: dict[str, Any], key: str, at: tuple[str | int, ...]) -> str:

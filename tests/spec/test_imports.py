@@ -77,7 +77,8 @@ def test_the_report_names_every_dropped_or_approximated_field() -> None:
     assert "sloth-checkout.yml:16: slos[0].alerting.name: dropped" in report
     assert "sloth-checkout.yml:23: slos[0].alerting.page_alert.labels: dropped" in report
     assert "slos[1].sli.events.error_query: kept as an expression" in report  # `or on() vector(0)`
-    assert "pyrra-search.yml:17: spec.indicator.ratio.grouping: approximated" in report
+    assert "grouping" not in report  # Pyrra's grouping is obsgen's group_by: nothing approximated
+    assert "group_by:\n    - route" in import_files(files).specs["search.yaml"]
     assert "pyrra-search.yml:9: spec.window: approximated: alerts use obsgen's multiwindow tiers" in report
     checkout = import_files(files).specs["checkout.yaml"]
     assert "# from tests/fixtures/import/sloth-checkout.yml:8 (Sloth prometheus/v1)" in checkout
@@ -88,7 +89,9 @@ def test_the_report_names_every_dropped_or_approximated_field() -> None:
     ("version: prometheus/v2\nservice: x\n", "x.yml:1", "not a format obsgen imports"),
     ("version: prometheus/v1\nslos: []\n", "x.yml:1: service", "required field is missing"),
     ("version: prometheus/v1\nservice: x\nslos:\n  - {name: a, objective: 99, sli: {raw: {error_ratio_query: q}}}\n",
-     "x.yml:4: slos[0].sli", "only `events` SLIs"),
+     "x.yml:4: slos[0].sli.raw.error_ratio_query", "needs [{{.window}}] ranges"),
+    ("version: prometheus/v1\nservice: x\nslos:\n  - {name: a, objective: 99, sli: {plugin: {id: sloth-common/x}}}\n",
+     "x.yml:4: slos[0].sli.plugin", "SLI plugin 'sloth-common/x' is Go code Sloth runs"),
     ("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  service: x\n  budgetingMethod: Timeslices\n",
      "x.yml:6: spec.budgetingMethod", "'Timeslices' is not supported"),
     ("apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: a}\nspec: {target: lots, indicator: {}}\n",
