@@ -108,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.add_argument("--out", type=Path, default=Path("slo"), metavar="DIR", help="where to write (default: slo)")
+    imp.add_argument("--team", metavar="TEAM", help="the owning team where a file names none (default: the service's name)")
+    imp.add_argument("--runbook", metavar="URL", help="the runbook where a file names none (default: a placeholder URL)")
 
     check = sub.add_parser(
         "check",
@@ -355,7 +357,7 @@ def _import(args: argparse.Namespace) -> int:
             unreadable.append(SpecIssue(str(path), 0, "", f"cannot read: {exc}"))
     if unreadable:
         raise SpecError(unreadable)
-    imported = import_files(texts)
+    imported = import_files(texts, args.team, args.runbook)
     clashes = [name for name in imported.specs if (args.out / name).exists()]
     if clashes:
         raise OutputError(f"{', '.join(str(args.out / n) for n in clashes)} exist already; import into another --out folder")

@@ -157,14 +157,21 @@ def check(expr: str) -> None:
 
 
 # Grafana's template variables: $__rate_interval, ${env}, [[env]], ${env:regex}.
-_GRAFANA_RANGE = re.compile(r"\[\s*(?:\$\{?\w+(?::\w+)?\}?|\[\[\w+\]\])\s*(?::[^\]]*)?\]")
+_GRAFANA_RANGE = re.compile(r"\[\s*(?:\$\{?\w+(?::\w+)?\}?|\[\[\w+\]\])\s*(?P<step>:[^\]]*)?\]")
 _GRAFANA_VARIABLE = re.compile(r"\$\{\w+(?::\w+)?\}|\$\w+|\[\[\w+\]\]")
+
+
+def _subquery_step(step: str | None) -> str:
+    """A subquery's `:step` with a variable for its step made a value (`:$__interval` -> `:1m`)."""
+    if not step:
+        return ""
+    return ":" + ("1m" if _GRAFANA_VARIABLE.search(step) else step[1:].strip())
 
 
 def check_templated(expr: str) -> None:
     """`check` for a dashboard query: Grafana's variables stand for a range inside [...] and for a
     name or value elsewhere, so each is replaced by one before parsing."""
-    concrete = _GRAFANA_RANGE.sub("[5m]", expr)
+    concrete = _GRAFANA_RANGE.sub(lambda m: f"[5m{_subquery_step(m['step'])}]", expr)  # a subquery keeps its colon
     concrete = _GRAFANA_VARIABLE.sub(lambda m: "300" if m.group().startswith("$__") else "x", concrete)
     check(concrete)
 

@@ -75,6 +75,23 @@ def can_fire(tier: Tier, objective_percent: float, period: int) -> bool:
     return threshold(tier, objective_percent, period) < 1
 
 
+# A default tier that would need more than every event to fail (a low objective: 90% over 28d makes
+# the Workbook's 1h tier 13.44x, and a total outage burns 10x) fires instead when half its window fails.
+SCALED_THRESHOLD = Fraction(1, 2)
+
+
+@functools.lru_cache(maxsize=256)
+def reachable(tiers: tuple[Tier, ...], objective_percent: float, period: int) -> tuple[Tier, ...]:
+    """`tiers` with each that can never fire scaled to fire at SCALED_THRESHOLD errors over its long
+    window (its budget share, so its burn rate, lowered); the others as they are."""
+    budget = error_budget(objective_percent)
+    return tuple(
+        t if can_fire(t, objective_percent, period)
+        else Tier(t.severity, t.long_window, t.short_window, SCALED_THRESHOLD / budget * t.long_window / period)
+        for t in tiers
+    )
+
+
 @functools.lru_cache(maxsize=4096)
 def time_to_fire(tier: Tier, objective_percent: float, period: int, error_ratio: float) -> float | None:
     """Seconds after a steady error ratio starts until the long window crosses the threshold.

@@ -74,7 +74,15 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
     if slo.group_by:
         by = ", ".join(f"`{label}`" for label in slo.group_by)
         lines.append(f"- Per {by}: every group has this budget of its own and pages on its own burn; no data is per SLO.")
-    if slo.tier_set != slo_math.DEFAULT_TIERS:
+    scaled = slo_math.reachable(slo_math.DEFAULT_TIERS, slo.objective, period)
+    if slo.tier_set == scaled != slo_math.DEFAULT_TIERS:
+        changed = [t for t, s in zip(slo_math.DEFAULT_TIERS, scaled, strict=True) if t != s]
+        names_ = ", ".join(f"{format_duration(t.long_window)}/{format_duration(t.short_window)}" for t in changed)
+        most = float(1 / slo_math.error_budget(slo.objective))
+        lines.append(f"- Tiers: the SRE Workbook's four, but a total outage burns only {most:g}x at {slo.objective:g}%, so the "
+                     f"{names_} tier{'s' if len(changed) > 1 else ''} could never fire at the Workbook's burn rate: "
+                     f"scaled to fire when {float(slo_math.SCALED_THRESHOLD):.0%} of the long window's events fail.")
+    elif slo.tier_set != slo_math.DEFAULT_TIERS:
         lines.append("- Tiers: this SLO's own, in place of the SRE Workbook's four.")
     lines += inhibitions
     lines.append(_guard_line(slo))

@@ -22,7 +22,7 @@ from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_locat
 
 SLOTH, SLOTH_CRD, PYRRA, OPENSLO = "Sloth prometheus/v1", "Sloth PrometheusServiceLevel", "Pyrra ServiceLevelObjective", "OpenSLO"
 _RATE_OF = re.compile(r"^\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(?P<sel>[^\[\]()]+?)\s*\[\s*(?:\{\{\s*\.window\s*\}\}|\$window)\s*\]\s*\)\s*\)\s*$")
-PLACEHOLDER_RUNBOOK = "https://runbooks.example.com/{service}"
+PLACEHOLDER_RUNBOOK = openslo.PLACEHOLDER_RUNBOOK
 _LATENCY_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _LATENCY = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
@@ -55,9 +55,11 @@ class _Source:
         return SpecIssue(self.shown, self.located.line_of(path), field_path(path), message)
 
 
-def import_files(files: list[tuple[str, str]]) -> Imported:
-    """Convert (shown name, text) files; SpecError (exit 2) for what cannot be read at all."""
+def import_files(files: list[tuple[str, str]], team: str | None = None, runbook: str | None = None) -> Imported:
+    """Convert (shown name, text) files; SpecError (exit 2) for what cannot be read at all. `team`
+    and `runbook` stand in where a file names none (else the service's name and a placeholder)."""
     out = Imported()
+    owner = openslo.Owner(team, runbook)
     issues: list[SpecIssue] = []
     services: dict[str, tuple[dict[str, Any], list[str]]] = {}  # name -> (spec, comment per SLO)
     openslo_files: list[tuple[str, list[Located]]] = []
@@ -75,19 +77,20 @@ def import_files(files: list[tuple[str, str]]) -> Imported:
             data = located.data if isinstance(located.data, dict) else {}
             try:
                 if data.get("version") == "prometheus/v1":
-                    _sloth(source, data, (), out, services, SLOTH)
+                    _sloth(source, data, (), out, services, SLOTH, owner)
                 elif data.get("kind") == "PrometheusServiceLevel" and str(data.get("apiVersion", "")).startswith("sloth.slok.dev/"):
-                    _sloth(source, data.get("spec") or {}, ("spec",), out, services, SLOTH_CRD)
+                    _sloth(source, data.get("spec") or {}, ("spec",), out, services, SLOTH_CRD, owner)
                 elif data.get("kind") == "ServiceLevelObjective" and str(data.get("apiVersion", "")).startswith("pyrra.dev/"):
-                    _pyrra(source, data, out, services)
+                    _pyrra(source, data, out, services, owner)
                 else:
                     issues.append(source.issue(("apiVersion",) if "apiVersion" in data else (), (
                         "not a format obsgen imports: Sloth `version: prometheus/v1`, `sloth.slok.dev/v1` "
                         "PrometheusServiceLevel, `pyrra.dev/v1alpha1` ServiceLevelObjective, or OpenSLO v1/v1alpha")))
             except _Refused as exc:
                 issues.append(exc.issue)
-    converted, problems, _ = openslo.convert(openslo_files)
+    converted, problems, _ = openslo.convert(openslo_files, owner)
     issues += problems
+    out.report += owner.notes
     for shown, located in converted:
         spec = dict(located.data)
         comments = [f"from {shown}:{located.line_of(('slos', i))} ({OPENSLO})" for i in range(len(spec["slos"]))]
@@ -115,12 +118,14 @@ def _require(source: _Source, data: dict[str, Any], key: str, path: tuple[str | 
 
 
 def _sloth(source: _Source, spec: dict[str, Any], path: tuple[str | int, ...], out: Imported,
-           services: dict[str, tuple[dict[str, Any], list[str]]], kind: str) -> None:
+           services: dict[str, tuple[dict[str, Any], list[str]]], kind: str, owner: openslo.Owner) -> None:
     service = str(_require(source, spec, "service", path))
     labels = spec.get("labels") or {}
     team = labels.get("team") or labels.get("owner")
     if not team:
-        source.note(out, (*path, "labels"), f"Sloth has no owning team: set `team:` (written as {service!r})")
+        team = owner.team or service
+        source.note(out, (*path, "labels"), f"Sloth has no owning team: team {team!r} "
+                    + ("from --team" if owner.team else "(the service's name; set `team:` or pass --team)"))
     slos, comments = [], []
     for i, slo in enumerate(_require(source, spec, "slos", path)):
         at = (*path, "slos", i)
@@ -133,10 +138,11 @@ def _sloth(source: _Source, spec: dict[str, Any], path: tuple[str | int, ...], o
         if own_runbook and own_runbook != runbook:
             s["runbook"] = own_runbook
     if not runbook:
-        runbook = PLACEHOLDER_RUNBOOK.format(service=service)
-        source.note(out, path or ("service",), f"no runbook annotation: set `runbook:` (written as {runbook})")
+        runbook = owner.runbook or PLACEHOLDER_RUNBOOK.format(service=service)
+        source.note(out, path or ("service",), f"no runbook annotation: runbook {runbook} "
+                    + ("from --runbook" if owner.runbook else "(a placeholder; set `runbook:` or pass --runbook)"))
     own = {k: v for k, v in labels.items() if k not in ("team", "owner")}
-    spec_out: dict[str, Any] = {"service": service, "team": str(team or service), "runbook": runbook}
+    spec_out: dict[str, Any] = {"service": service, "team": str(team), "runbook": runbook}
     if own:
         spec_out["labels"] = _labels(source, own, (*path, "labels"), out)
     _plugins(source, spec.get("slo_plugins"), (*path, "slo_plugins"), out)
@@ -265,7 +271,8 @@ def _events(source: _Source, query: str, at: tuple[str | int, ...], out: Importe
     return expression
 
 
-def _pyrra(source: _Source, data: dict[str, Any], out: Imported, services: dict[str, tuple[dict[str, Any], list[str]]]) -> None:
+def _pyrra(source: _Source, data: dict[str, Any], out: Imported, services: dict[str, tuple[dict[str, Any], list[str]]],
+           owner: openslo.Owner) -> None:
     meta, spec = data.get("metadata") or {}, data.get("spec") or {}
     name = str(_require(source, meta, "name", ("metadata",)))
     labels = meta.get("labels") or {}
@@ -290,10 +297,11 @@ def _pyrra(source: _Source, data: dict[str, Any], out: Imported, services: dict[
         slo["alerting"] = {"critical": False, "warning": False, "no_data": False}
     if alerting.get("name"):
         source.note(out, ("spec", "alerting", "name"), "dropped: obsgen names its alerts ErrorBudgetBurn")
-    runbook = PLACEHOLDER_RUNBOOK.format(service=service)
-    source.note(out, ("metadata",), f"Pyrra has no team or runbook: set `team:` and `runbook:` (written as {service!r}, {runbook})")
+    team, runbook = owner.team or service, owner.runbook or PLACEHOLDER_RUNBOOK.format(service=service)
+    given = "from --team/--runbook" if owner.team and owner.runbook else "set `team:` and `runbook:` or pass --team/--runbook"
+    source.note(out, ("metadata",), f"Pyrra has no team or runbook: written as {team!r}, {runbook} ({given})")
     comment = f"from {source.shown}:{source.located.line_of(())} ({PYRRA})"
-    _merge(services, {"service": service, "team": service, "runbook": runbook, "slos": [slo]}, [comment], source)
+    _merge(services, {"service": service, "team": team, "runbook": runbook, "slos": [slo]}, [comment], source)
 
 
 def _pyrra_indicator(source: _Source, indicator: Any, out: Imported) -> tuple[dict[str, Any], list[Any]]:

@@ -22,6 +22,7 @@ V1, V1ALPHA = "openslo/v1", "openslo/v1alpha"
 KINDS = ("Service", "SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource")
 PAGE_SEVERITIES = frozenset({"page", "critical", "sev1", "sev-1", "p1", "high", "urgent"})
 TEAM_LABEL = "team"
+PLACEHOLDER_RUNBOOK = "https://runbooks.example.com/{service}"  # what import writes when nothing names a runbook
 RUNBOOK_ANNOTATIONS = ("obsgen/runbook", "runbook", "runbook_url")
 WINDOW_UNITS = {"Second": "s", "Minute": "m", "Hour": "h", "Day": "d", "Week": "w"}  # v1alpha timeWindows
 SLOTH_WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
@@ -84,7 +85,20 @@ class _Service:
     lines: dict[Path, int] = field(default_factory=dict)
 
 
-def convert(files: list[tuple[str, list[Located]]]) -> tuple[list[tuple[str, Located]], list[SpecIssue], set[str]]:
+@dataclass(frozen=True)
+class Owner:
+    """What OpenSLO never carries and obsgen needs: the owning team and a runbook. `import` takes
+    them from --team/--runbook (or writes placeholders) and says so in `notes`; without them a
+    document must name its own."""
+
+    team: str | None = None
+    runbook: str | None = None
+    notes: list[str] = field(default_factory=list, compare=False)
+
+
+def convert(
+    files: list[tuple[str, list[Located]]], owner: Owner | None = None
+) -> tuple[list[tuple[str, Located]], list[SpecIssue], set[str]]:
     """The service specs the OpenSLO files describe, as (file shown, located data), every problem,
     and the name of every service an SLO names (also those whose SLOs had errors)."""
     issues: list[SpecIssue] = []
@@ -109,7 +123,7 @@ def convert(files: list[tuple[str, list[Located]]]) -> tuple[list[tuple[str, Loc
         if kind != "SLO":
             continue
         try:
-            _add_slo(doc, objects, services)
+            _add_slo(doc, objects, services, owner)
         except Unsupported as exc:
             issues.append(exc.issue)
     return [(s.shown, Located(s.data, s.lines)) for s in services.values() if s.data["slos"]], issues, named
@@ -127,7 +141,7 @@ def _check_header(doc: Doc) -> None:
         raise Unsupported(doc, ("metadata", "name"), "required field is missing")
 
 
-def _add_slo(doc: Doc, objects: Objects, services: dict[str, _Service]) -> None:
+def _add_slo(doc: Doc, objects: Objects, services: dict[str, _Service], owner: Owner | None = None) -> None:
     alpha = doc.data.get("apiVersion") == V1ALPHA
     service = doc.get("spec", "service")
     if not isinstance(service, str) or not service:
@@ -139,7 +153,7 @@ def _add_slo(doc: Doc, objects: Objects, services: dict[str, _Service]) -> None:
         raise Unsupported(doc, ("spec", "budgetingMethod"),
                           f"obsgen budgets over events (Occurrences); {method!r} is not supported")
     period, period_path = _period(doc, alpha)
-    entry = services.get(service) or _service(doc, service, objects)
+    entry = services.get(service) or _service(doc, service, objects, owner)
     if entry.shown != doc.shown:
         raise Unsupported(doc, ("spec", "service"), f"service {service!r} has OpenSLO SLOs in {entry.shown} already; keep them in one file")
     objectives = doc.get("spec", "objectives")
@@ -178,8 +192,9 @@ def _add_slo(doc: Doc, objects: Objects, services: dict[str, _Service]) -> None:
         entry.lines.update(lines)
 
 
-def _service(slo: Doc, name: str, objects: dict[tuple[str, str], Doc]) -> _Service:
-    """The service spec's head: team and runbook from the Service object (or else the SLO)."""
+def _service(slo: Doc, name: str, objects: dict[tuple[str, str], Doc], given: Owner | None = None) -> _Service:
+    """The service spec's head: team and runbook from the Service object (or else the SLO), or
+    else from `given`."""
     owner = objects.get(("Service", name), slo)
     labels = owner.get("metadata", "labels") or {}
     team = labels.get(TEAM_LABEL) if isinstance(labels, dict) else None
@@ -187,6 +202,15 @@ def _service(slo: Doc, name: str, objects: dict[tuple[str, str], Doc]) -> _Servi
     annotations = owner.get("metadata", "annotations") or {}
     runbook = next((annotations[k] for k in RUNBOOK_ANNOTATIONS if isinstance(annotations, dict) and k in annotations), None)
     what = f"Service {name!r}" if owner is not slo else f"SLO {slo.name!r} (or a Service {name!r})"
+    where = f"{owner.shown}:{owner.line(('metadata',))}: metadata"
+    if given is not None and (not isinstance(team, str) or not team):
+        team = given.team or name
+        given.notes.append(f"{where}: no metadata.labels.team on the {what}: team {team!r} "
+                           + ("from --team" if given.team else "(the service's name; set `team:` or pass --team)"))
+    if given is not None and (not isinstance(runbook, str) or not runbook):
+        runbook = given.runbook or PLACEHOLDER_RUNBOOK.format(service=name)
+        given.notes.append(f"{where}: no runbook annotation on the {what}: runbook {runbook} "
+                           + ("from --runbook" if given.runbook else "(a placeholder; set `runbook:` or pass --runbook)"))
     if not isinstance(team, str) or not team:
         raise Unsupported(owner, ("metadata", "labels"), f"obsgen needs the owning team: set metadata.labels.team on the {what}")
     if not isinstance(runbook, str) or not runbook:

@@ -14,10 +14,12 @@ Tiers = Sequence[AlertTier] | None
 
 
 def tier_set(spec: SLOSpec, service_tiers: Tiers = None, project_tiers: Tiers = None) -> tuple[slo_math.Tier, ...]:
-    """The SLO's tiers, fastest first: its own, else its service's, else the project's, else the Workbook's."""
+    """The SLO's tiers, fastest first: its own, else its service's, else the project's, else the
+    Workbook's (any that a total outage could not fire scaled to fire at half its window failing:
+    see slo_math.reachable; tiers a user wrote are never changed, an impossible one is an error)."""
     declared = spec.alerting.tiers or service_tiers or project_tiers
     if not declared:
-        return slo_math.DEFAULT_TIERS
+        return slo_math.reachable(slo_math.DEFAULT_TIERS, spec.objective, spec.period)
     return tuple(sorted((t.tier(spec.period) for t in declared), key=lambda t: (t.long_window, t.short_window)))
 
 

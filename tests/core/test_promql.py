@@ -70,3 +70,23 @@ def test_human_duration() -> None:
     assert human_duration(43.2 * 60) == "43m 12s"
     assert human_duration(50 * 3600) == "2d 2h"
     assert human_duration(30) == "30s"
+
+
+@pytest.mark.parametrize("query", [
+    "sum(rate(x[$__rate_interval]))",
+    "sum_over_time((count(x))[$__rate_interval:])",  # a subquery: the colon stays
+    "max_over_time(y[$__range:1m])",
+    "max_over_time(y[${window}:])",
+    'sum by (route) (rate(x{env="$env"}[5m]))',
+])
+def test_dashboard_queries_with_grafana_variables_parse(query: str) -> None:
+    promql.check_templated(query)
+
+
+def test_a_broken_dashboard_query_still_fails() -> None:
+    with pytest.raises(ValueError, match="invalid PromQL"):
+        promql.check_templated("sum(rate(x[$__rate_interval])")
+
+
+def test_a_subquery_step_may_be_a_variable_too() -> None:
+    promql.check_templated("max_over_time(y[$__range:$__interval])")

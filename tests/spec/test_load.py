@@ -81,3 +81,35 @@ def test_durations_and_selectors_are_parsed_once_by_the_loader() -> None:
 def test_field_path() -> None:
     assert field_path(("slos", 0, "sli", "ratio", "errors")) == "slos[0].sli.ratio.errors"
     assert field_path(()) == ""
+
+
+@pytest.mark.parametrize(("objective", "period", "scaled"), [(90, "28d", ["1h"]), (80, "30d", ["1h", "6h"]), (99, "30d", [])])
+def test_a_low_objective_scales_the_workbook_tiers_it_could_never_fire(objective: float, period: str, scaled: list[str]) -> None:
+    """A total outage burns 1/budget: 10x at 90%. The Workbook's 13.44x 1h tier (28d) could never fire,
+    so it fires at half its window failing instead; the tiers that can fire keep their burn rates."""
+    from obsgen.core import slo_math
+    from obsgen.core.durations import format_duration
+
+    slo = slo_of({"name": "batch", "objective": objective, "period": period,
+                  "sli": {"ratio": {"errors": 'e_total{job="x"}', "total": 't_total{job="x"}'}}})
+    changed = [t for t, d in zip(slo.tier_set, slo_math.DEFAULT_TIERS, strict=True) if t != d]
+    assert [format_duration(t.long_window) for t in changed] == scaled
+    for tier in slo.tiers:
+        assert slo_math.time_to_fire(tier, objective, slo.period, 1.0) is not None  # every tier fires in a total outage
+    for tier in changed:
+        assert slo_math.threshold(tier, objective, slo.period) == slo_math.SCALED_THRESHOLD
+    kept = [t for t in slo.tier_set if t not in changed]
+    assert all(slo_math.can_fire(t, objective, slo.period) and t in slo_math.DEFAULT_TIERS for t in kept)
+
+
+def test_tiers_a_user_wrote_are_never_scaled(tmp_path: Path) -> None:
+    slo = tmp_path / "slo"
+    slo.mkdir()
+    (slo / "api.yaml").write_text(
+        "service: api\nteam: web\nrunbook: https://runbooks.example.com/api\nslos:\n  - name: availability\n    objective: 90\n"
+        "    period: 28d\n    sli: {ratio: {errors: e_total, total: t_total}}\n    alerting:\n      tiers:\n"
+        "        - {severity: critical, long: 1h, short: 5m, burn_rate: 13.44}\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    assert "could never fire" in str(caught.value.issues[0]) and "slo/api.yaml:11" in str(caught.value.issues[0])
