@@ -122,33 +122,38 @@ def pyrra_rule_count(period: int) -> int:
     return len(windows) + len(divisors) + 2
 
 
-def write_openmetrics(path: Path, start: int, minutes: int, seed: int = 7) -> None:
-    """Per service, instance and code a counter with a daily cycle, weekly dips and error bursts."""
+def write_openmetrics(folder: Path, start: int, minutes: int, seed: int = 7) -> list[Path]:
+    """Per service, instance and code a counter with a daily cycle, weekly dips and error bursts, as
+    one OpenMetrics file per day: promtool reads its whole input once per 2-hour block it writes, so
+    a month in one file takes minutes where day files take seconds."""
     rng = random.Random(seed)
-    with path.open("w") as out:
-        out.write("# TYPE http_requests counter\n")
-        for s, service in enumerate(SERVICES):
-            base = 200 * (s + 1)
-            bursts = {rng.randrange(minutes) for _ in range(12)}
-            for instance in INSTANCES:
-                for code in CODES:
-                    value = 0.0
-                    share = {"200": 0.97, "404": 0.028, "500": 0.0015, "503": 0.0005}[code]
-                    lines = []
-                    burst_left = 0
-                    for m in range(minutes):
-                        if m in bursts:
-                            burst_left = 20
-                        day = math.sin(2 * math.pi * (m % 1440) / 1440)
-                        traffic = base * (1.0 + 0.6 * day) * (0.6 if (m // 1440) % 7 in (5, 6) else 1.0)
-                        rate = share * traffic
-                        if code in ("500", "503") and burst_left:
-                            rate *= 40
-                        value += round(rate)
-                        lines.append(f'http_requests_total{{job="{service}",instance="{instance}",code="{code}"}} {value:.0f} {start + m * MINUTE}\n')
-                        burst_left = max(0, burst_left - 1)
-                    out.writelines(lines)
-        out.write("# EOF\n")
+    days = -(-minutes // 1440)
+    chunks: list[list[str]] = [[] for _ in range(days)]
+    for s, service in enumerate(SERVICES):
+        base = 200 * (s + 1)
+        bursts = {rng.randrange(minutes) for _ in range(12)}
+        for instance in INSTANCES:
+            for code in CODES:
+                value = 0.0
+                share = {"200": 0.97, "404": 0.028, "500": 0.0015, "503": 0.0005}[code]
+                burst_left = 0
+                for m in range(minutes):
+                    if m in bursts:
+                        burst_left = 20
+                    day = math.sin(2 * math.pi * (m % 1440) / 1440)
+                    traffic = base * (1.0 + 0.6 * day) * (0.6 if (m // 1440) % 7 in (5, 6) else 1.0)
+                    rate = share * traffic
+                    if code in ("500", "503") and burst_left:
+                        rate *= 40
+                    value += round(rate)
+                    chunks[m // 1440].append(f'http_requests_total{{job="{service}",instance="{instance}",code="{code}"}} {value:.0f} {start + m * MINUTE}\n')
+                    burst_left = max(0, burst_left - 1)
+    paths = []
+    for i, lines in enumerate(chunks):
+        path = folder / f"series-{i:03d}.om"
+        path.write_text("# TYPE http_requests counter\n" + "".join(lines) + "# EOF\n")
+        paths.append(path)
+    return paths
 
 
 class Prometheus:
@@ -287,9 +292,10 @@ def run(days_measured: int, keep: Path | None = None, tools: Generation | None =
     end = start + (minutes - 1) * MINUTE
     stamp = time.perf_counter()
     print(f"work folder {workdir}; {len(SERVICES)} services x {len(INSTANCES)} instances x {len(CODES)} codes, {days} days of 1m samples")
-    write_openmetrics(workdir / "series.om", start, minutes)
-    subprocess.run([tools.need("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(workdir / "series.om"), str(data)],
-                   check=True, capture_output=True)
+    for path in write_openmetrics(workdir, start, minutes):
+        subprocess.run([tools.need("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(path), str(data)],
+                       check=True, capture_output=True)
+        path.unlink()
     print(f"  blocks written in {time.perf_counter() - stamp:.0f} s")
     prom = Prometheus(data, workdir, tools, TIMINGS if timed else 1)
     prom.start()
