@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import promql_parser
 import yaml
 
 from obsgen.core import promql
@@ -21,7 +22,6 @@ from obsgen.spec import openslo
 from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_located_all
 
 SLOTH, SLOTH_CRD, PYRRA, OPENSLO = "Sloth prometheus/v1", "Sloth PrometheusServiceLevel", "Pyrra ServiceLevelObjective", "OpenSLO"
-_RATE_OF = re.compile(r"^\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(?P<sel>[^\[\]()]+?)\s*\[\s*(?:\{\{\s*\.window\s*\}\}|\$window)\s*\]\s*\)\s*\)\s*$")
 PLACEHOLDER_RUNBOOK = openslo.PLACEHOLDER_RUNBOOK
 _LATENCY_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _LATENCY = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -178,9 +178,14 @@ def _sloth_slo(source: _Source, slo: dict[str, Any], at: tuple[str | int, ...], 
 def _sloth_events(source: _Source, events: dict[str, Any], at: tuple[str | int, ...], out: Imported) -> dict[str, Any]:
     # The CRD spells the same fields in camelCase.
     error_key, total_key = ("error_query", "total_query") if "error_query" in events or "total_query" in events else ("errorQuery", "totalQuery")
+    errors = str(_require(source, events, error_key, (*at, "sli", "events")))
+    total = str(_require(source, events, total_key, (*at, "sli", "events")))
+    good = _good_of(errors, total)
+    if good is not None:
+        return {"ratio": {"good": good.render(), "total": _events(source, total, (*at, "sli", "events", total_key), out)}}
     return {"ratio": {
-        "errors": _events(source, _require(source, events, error_key, (*at, "sli", "events")), (*at, "sli", "events", error_key), out),
-        "total": _events(source, _require(source, events, total_key, (*at, "sli", "events")), (*at, "sli", "events", total_key), out),
+        "errors": _events(source, errors, (*at, "sli", "events", error_key), out),
+        "total": _events(source, total, (*at, "sli", "events", total_key), out),
     }}
 
 
@@ -257,14 +262,44 @@ def _plugins(source: _Source, plugins: Any, at: tuple[str | int, ...], out: Impo
                     "Sloth plugins; obsgen's own settings may cover it (labels, alerting, tiers, min_events, guard)")
 
 
+def _rate_of(query: str) -> promql.Selector | None:
+    """The selector of `sum(rate(selector[{{.window}}]))` (or increase), else None."""
+    try:
+        node = promql_parser.parse(openslo.SLOTH_WINDOW.sub("5m", query).replace("$window", "5m"))
+    except ValueError:
+        return None
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    if not (isinstance(node, promql_parser.AggregateExpr) and str(node.op) == "sum" and node.modifier is None and node.param is None):
+        return None
+    call = node.expr
+    if not (isinstance(call, promql_parser.Call) and call.func.name in ("rate", "increase") and len(call.args) == 1
+            and isinstance(call.args[0], promql_parser.MatrixSelector)):
+        return None
+    try:
+        return promql.parse_selector(str(call.args[0].vector_selector))
+    except ValueError:
+        return None  # an offset, @ or a name-less selector: not a plain counter
+
+
+def _good_of(errors: str, total: str) -> promql.Selector | None:
+    """Y in errors `sum(rate(T[w])) - sum(rate(Y[w]))` with total `sum(rate(T[w]))`: errors are the
+    total less the good events (Sloth's latency SLOs), so obsgen's good over total is exact."""
+    try:
+        node = promql_parser.parse(openslo.SLOTH_WINDOW.sub("5m", errors))
+    except ValueError:
+        return None
+    if not isinstance(node, promql_parser.BinaryExpr) or str(node.op) != "-" or node.modifier is not None:
+        return None
+    counted = _rate_of(str(node.lhs))
+    return _rate_of(str(node.rhs)) if counted is not None and counted == _rate_of(total) else None
+
+
 def _events(source: _Source, query: str, at: tuple[str | int, ...], out: Imported) -> str:
     """`sum(rate(selector[{{.window}}]))` -> the selector; anything else stays an expression."""
-    match = _RATE_OF.match(query)
-    if match:
-        try:
-            return promql.parse_selector(match["sel"]).render()
-        except ValueError:
-            pass
+    found = _rate_of(query)
+    if found is not None:
+        return found.render()
     expression = openslo.SLOTH_WINDOW.sub("$window", query).strip()
     source.note(out, at, "kept as an expression over [$window]: not sum(rate(selector[window])), so obsgen cannot "
                 "layer its windows or generate this SLO's tests")
