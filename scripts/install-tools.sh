@@ -8,14 +8,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Grafana's LogQL grammar for the LogQL checks, pinned by tools/logql/package-lock.json.
-if [ ! -d tools/logql/node_modules/@grafana/lezer-logql ]; then
-  if ! command -v npm >/dev/null; then
-    echo "obsgen checks LogQL with node and npm; install Node.js 20 or later and retry." >&2
-    exit 1
-  fi
-  npm ci --prefix tools/logql --no-audit --no-fund --loglevel=error >/dev/null
+# Grafana's LogQL grammar for the LogQL checks, pinned by obsgen/loki/logql/package-lock.json and
+# installed into ~/.cache/obsgen/logql/<hash> (obsgen would do it on first use; here, ahead of it).
+if ! command -v npm >/dev/null; then
+  echo "obsgen checks LogQL with node and npm; install Node.js 20 or later and retry." >&2
+  exit 1
 fi
+PYTHONPATH=. python3 -m obsgen.pipeline.logql >/dev/null  # stdlib only: runs before the venv exists
 
 # --- Debian's generation -------------------------------------------------------------------------
 missing=()

@@ -16,6 +16,7 @@ import yaml
 
 from obsgen.core import promql
 from obsgen.errors import Origin, SpecIssue, ToolMissing
+from obsgen.pipeline import logql
 from obsgen.pipeline.custom import query_errors
 from obsgen.pipeline.layout import (
     ALERTMANAGER_CONFIG,
@@ -292,7 +293,6 @@ def amtool_check(out: Path, generation: Generation | None = None) -> list[Findin
         return [f for found in pool.map(run, cases) for f in found]
 
 
-LOGQL_CHECKER = Path(__file__).resolve().parents[2] / "tools" / "logql" / "check.mjs"
 LOKI_RULE_KEYS = {"record", "alert", "expr", "for", "labels", "annotations"}
 
 
@@ -347,12 +347,11 @@ def logql_check(files: Iterable[tuple[str, str]], sources: Mapping[str, Origin] 
     if not targets:
         return []
     node = require_tool("node")
-    if not (LOGQL_CHECKER.parent / "node_modules" / "@grafana" / "lezer-logql").is_dir():
-        raise ToolMissing("the LogQL grammar is not installed: run `make tools` (npm ci in tools/logql)")
+    script = logql.checker()
     payload = json.dumps([{"id": i, "expr": expr} for i, (_, _, expr) in enumerate(targets)])
-    proc = subprocess.run([node, str(LOGQL_CHECKER)], input=payload, capture_output=True, text=True)
+    proc = subprocess.run([node, str(script)], input=payload, capture_output=True, text=True)
     if proc.returncode != 0:
-        return [Finding(str(LOGQL_CHECKER), proc.stderr.strip())]
+        return [Finding(str(script), proc.stderr.strip())]
     findings: list[Finding | SpecIssue] = []
     for result in json.loads(proc.stdout):
         if not result["ok"]:
