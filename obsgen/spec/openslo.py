@@ -374,15 +374,18 @@ def _target(doc: Doc, path: Path, objective: dict[str, Any]) -> Any:
 
 
 def _alerting(doc: Doc, objects: dict[tuple[str, str], Doc]) -> tuple[dict[str, Any], str]:
-    """Which tiers page and ticket, from the alert policies' condition severities."""
+    """The SLO's tiers from its alert policies' burn-rate conditions: each condition is a tier (its
+    lookback window the long one, a twelfth of it the short one, as the Workbook pairs them; its
+    threshold the burn rate; page severities page, others ticket)."""
     policies = doc.get("spec", "alertPolicies")
     if not policies:
         return {}, ""
     if not isinstance(policies, list):
         raise Unsupported(doc, ("spec", "alertPolicies"), "a list of alert policies, inline or by alertPolicyRef")
-    severities: set[str] = set()
+    tiers: list[dict[str, Any]] = []
     no_data = False
     names = []
+    waits = []
     for i, item in enumerate(policies):
         path: Path = ("spec", "alertPolicies", i)
         policy, holder = _resolve(doc, item, path, "AlertPolicy", "alertPolicyRef", objects)
@@ -390,16 +393,40 @@ def _alerting(doc: Doc, objects: dict[tuple[str, str], Doc]) -> tuple[dict[str, 
         spec = _mapping(policy.get("spec"))
         no_data = no_data or bool(spec.get("alertWhenNoData"))
         for j, condition in enumerate(spec.get("conditions") or []):
-            found, _ = _resolve(holder, condition, (*path, "spec", "conditions", j), "AlertCondition", "conditionRef", objects)
+            at: Path = (*path, "spec", "conditions", j)
+            found, _ = _resolve(holder, condition, at, "AlertCondition", "conditionRef", objects)
             cond_spec = _mapping(found.get("spec"))
-            kind = _mapping(cond_spec.get("condition")).get("kind", "burnrate")
+            detail = _mapping(cond_spec.get("condition"))
+            kind = detail.get("kind", "burnrate")
             if kind != "burnrate":
-                raise Unsupported(holder, (*path, "spec", "conditions", j), f"obsgen alerts on burn rate; condition kind {kind!r} is not supported")
-            severities.add(str(cond_spec.get("severity", "")).lower())
-    alerting = {"critical": bool(severities & PAGE_SEVERITIES), "warning": bool(severities - PAGE_SEVERITIES), "no_data": no_data}
-    note = (f"(OpenSLO alert policies {', '.join(names)}: their burn-rate conditions are replaced by obsgen's "
-            "multiwindow tiers; page severities enable the critical tiers, others the warning tiers.)")
+                raise Unsupported(holder, at, f"obsgen alerts on burn rate; condition kind {kind!r} is not supported")
+            tiers.append(_tier(holder, at, cond_spec, detail))
+            if detail.get("alertAfter"):
+                waits.append(str(detail["alertAfter"]))
+    alerting: dict[str, Any] = {"no_data": no_data}
+    if tiers:
+        alerting["tiers"] = tiers
+    note = f"(OpenSLO alert policies {', '.join(names)}: each burn-rate condition is a tier, its lookback the long window and a twelfth of it the short one"
+    note += f"; alertAfter ({', '.join(sorted(set(waits)))}) is left to the short window, which keeps a tier from firing on a blip.)" if waits else ".)"
     return alerting, note
+
+
+def _tier(holder: Doc, at: Path, spec: dict[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+    """An obsgen tier from an OpenSLO burnrate condition."""
+    if str(detail.get("op", "gte")) not in ("gt", "gte"):
+        raise Unsupported(holder, (*at, "spec", "condition", "op"), "a burn-rate condition fires above its threshold: op gt or gte")
+    try:
+        rate = float(detail["threshold"])
+        long = parse_duration(str(detail["lookbackWindow"]))
+    except (KeyError, TypeError, ValueError):
+        raise Unsupported(holder, (*at, "spec", "condition"), "a burnrate condition needs threshold (a number) and lookbackWindow (e.g. 1h)") from None
+    base = 300  # obsgen's windows are whole 5m slices
+    short = max(base, round(long / 12 / base) * base)
+    if long <= base or long % base:
+        raise Unsupported(holder, (*at, "spec", "condition", "lookbackWindow"),
+                          f"obsgen's windows are whole 5m slices longer than 5m (got {detail['lookbackWindow']})")
+    severity = "critical" if str(spec.get("severity", "")).lower() in PAGE_SEVERITIES else "warning"
+    return {"severity": severity, "long": str(detail["lookbackWindow"]), "short": f"{short // 60}m", "burn_rate": rate}
 
 
 def _resolve(doc: Doc, item: Any, path: Path, kind: str, ref_key: str, objects: dict[tuple[str, str], Doc]) -> tuple[dict[str, Any], Doc]:

@@ -26,4 +26,7 @@ def test_openslo_rules_and_tests_equal_the_native_ones() -> None:
 
 def test_the_alert_policy_note_says_what_was_replaced() -> None:
     (slo, _) = project_at(OPENSLO).service("checkout").slos  # type: ignore[union-attr]
-    assert "OpenSLO alert policies page-on-fast-burn" in slo.description and "replaced by obsgen's" in slo.description
+    assert "OpenSLO alert policies page-on-fast-burn: each burn-rate condition is a tier" in slo.description
+    assert "alertAfter (5m) is left to the short window" in slo.description
+    (tier,) = slo.tiers
+    assert (tier.severity, tier.long_window, tier.short_window, float(tier.burn_rate(slo.period))) == ("critical", 3600, 300, 14.4)
