@@ -19,6 +19,7 @@ import yaml
 from obsgen.core import promql
 from obsgen.errors import SpecError, SpecIssue
 from obsgen.spec import openslo
+from obsgen.spec.load import IMPORT_HEADER
 from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_located_all
 
 SLOTH, SLOTH_CRD, PYRRA, OPENSLO = "Sloth prometheus/v1", "Sloth PrometheusServiceLevel", "Pyrra ServiceLevelObjective", "OpenSLO"
@@ -404,7 +405,7 @@ def _merge(services: dict[str, tuple[dict[str, Any], list[str]]], spec: dict[str
 
 def _render(spec: dict[str, Any], comments: list[str]) -> str:
     head = {k: v for k, v in spec.items() if k != "slos"}
-    lines = ["# Imported by `obsgen import`; the import report lists what changed.",
+    lines = [f"{IMPORT_HEADER}; the import report lists what changed.",
              yaml.safe_dump(head, sort_keys=False, allow_unicode=True).rstrip("\n"), "slos:"]
     for slo, comment in zip(spec["slos"], comments, strict=True):
         lines.append(f"  # {comment}")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -90,7 +91,7 @@ def load_project(root: Path) -> Project:
     if routing is not None:
         issues.extend(_check_routing(routing, services, failed, settings.model if settings else Settings(), SETTINGS_FILE))
     if issues:
-        raise SpecError(issues)
+        raise SpecError(_with_import_origins(issues, files))
     ops_of = {o.model.service: o.model for o in ops}
     return Project(
         services=tuple(resolve.service(s.model, ops_of.get(s.model.service), project_tiers) for s in services),
@@ -211,6 +212,34 @@ def _validate(shown: str, located: Located, model: type[M], issues: list[SpecIss
         bad = frozenset(str(e["loc"][0]) for e in exc.errors() if e["loc"])
         failed.append(Unloaded(shown, located, bad)) if failed is not None else None
         return None
+
+
+IMPORT_HEADER = "# Imported by `obsgen import`"
+_IMPORTED_FROM = re.compile(r"^\s*# from (?P<source>\S+:\d+) \((?P<kind>[^)]*)\)\s*$")
+
+
+def _with_import_origins(issues: list[SpecIssue], files: list[Path]) -> list[SpecIssue]:
+    """An error inside an SLO that `obsgen import` wrote names the file it was imported from too:
+    the user fixes the Sloth, Pyrra or OpenSLO file, or knows where the SLO came from."""
+    texts: dict[str, list[str]] = {}
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text.startswith(IMPORT_HEADER):
+            texts[_display(path)] = text.splitlines()
+    if not texts:
+        return issues
+    out = []
+    for issue in issues:
+        lines = texts.get(issue.file)
+        found = None
+        for line in reversed(lines[: max(issue.line - 1, 0)] if lines else []):
+            if (found := _IMPORTED_FROM.match(line)) is not None:
+                break
+        out.append(replace(issue, message=f"{issue.message} (imported from {found['source']}, {found['kind']})") if found else issue)
+    return out
 
 
 def _display(path: Path) -> str:

@@ -126,3 +126,14 @@ def test_promtool_loads_the_import_and_proves_the_low_objective(out: Path, gener
     assert 'alertname="ErrorBudgetBurn", service="batch", slo="jobs", long_window="1h"' in proof.read_text()
     result = subprocess.run([generation.need("promtool"), "test", "rules", str(proof)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_generate_error_in_an_imported_slo_names_its_source(tmp_path: Path) -> None:
+    result = run_obsgen("import", str(CORPUS / "sloth-apiserver.yml"), "--out", str(tmp_path / "slo"))
+    assert result.returncode == 0, result.stderr
+    spec = tmp_path / "slo" / "apiserver.yaml"
+    spec.write_text(spec.read_text().replace("objective: 99.5", "objective: 100.5"))
+    failed = run_obsgen("generate", "--specs", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    (line,) = [x for x in failed.stderr.splitlines() if "slos[2].objective" in x]
+    assert line.endswith(f"(imported from {CORPUS / 'sloth-apiserver.yml'}:35, Sloth prometheus/v1)"), line
