@@ -44,9 +44,12 @@ def checker() -> Path:
         raise ToolMissing("obsgen checks LogQL with Grafana's grammar, which needs Node.js and npm (20 or later) on PATH")
     staging = home.with_name(f"{home.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for name in FILES:
-        shutil.copyfile(PACKAGED / name, staging / name)
+    try:
+        staging.mkdir(parents=True)
+        for name in FILES:
+            shutil.copyfile(PACKAGED / name, staging / name)
+    except OSError as exc:  # a read-only home, a full disk: say so, never a traceback
+        raise ToolMissing(f"cannot install Grafana's LogQL grammar into {home.parent} ({exc.strerror}); set OBSGEN_CACHE to a writable folder") from None
     try:
         proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=staging,
                               capture_output=True, text=True, timeout=INSTALL_TIMEOUT)

@@ -48,3 +48,11 @@ def test_generate_outside_the_checkout_refuses_broken_logql(tmp_path: Path, node
     result = run_obsgen("generate", "--specs", str(specs), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 2 and "alerts/api.yaml:5: logs[0].match: invalid LogQL" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_cache_is_a_message_not_a_traceback(tmp_path: Path, node: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("OBSGEN_CACHE", str(blocker / "cache"))  # under a file: no user, root included, can create it
+    with pytest.raises(logql.ToolMissing, match="set OBSGEN_CACHE to a writable folder"):
+        logql.checker()
