@@ -16,7 +16,7 @@ from typing import Any
 import promql_parser
 import yaml
 
-from obsgen.core import promql
+from obsgen.core import names, promql
 from obsgen.errors import SpecError, SpecIssue
 from obsgen.spec import openslo
 from obsgen.spec.load import IMPORT_HEADER
@@ -83,6 +83,9 @@ def import_files(files: list[tuple[str, str]], team: str | None = None, runbook:
                     _sloth(source, data.get("spec") or {}, ("spec",), out, services, SLOTH_CRD, owner)
                 elif data.get("kind") == "ServiceLevelObjective" and str(data.get("apiVersion", "")).startswith("pyrra.dev/"):
                     _pyrra(source, data, out, services, owner)
+                elif isinstance(data.get("groups"), list) or (data.get("kind") == "PrometheusRule"):
+                    issues.append(source.issue(("groups",) if "groups" in data else ("kind",), (
+                        "a Prometheus rule file (Sloth's or Pyrra's output?), not an SLO spec: import the spec it was generated from")))
                 else:
                     issues.append(source.issue(("apiVersion",) if "apiVersion" in data else (), (
                         "not a format obsgen imports: Sloth `version: prometheus/v1`, `sloth.slok.dev/v1` "
@@ -302,6 +305,10 @@ def _events(source: _Source, query: str, at: tuple[str | int, ...], out: Importe
     if found is not None:
         return found.render()
     expression = openslo.SLOTH_WINDOW.sub("$window", query).strip()
+    try:
+        promql.check(expression.replace("$window", "5m"))
+    except ValueError as exc:
+        raise _Refused(source.issue(at, f"not PromQL, so no Prometheus can run it (MetricsQL or another dialect?): {exc}")) from None
     source.note(out, at, "kept as an expression over [$window]: not sum(rate(selector[window])), so obsgen cannot "
                 "layer its windows or generate this SLO's tests")
     return expression
@@ -324,6 +331,12 @@ def _pyrra(source: _Source, data: dict[str, Any], out: Imported, services: dict[
         slo["description"] = spec["description"]
     sli, grouping = _pyrra_indicator(source, indicator, out)
     slo["sli"] = sli
+    clash = [g for g in grouping if str(g) in names.RESERVED_LABELS]
+    if clash:
+        kind = next(iter(indicator))
+        raise _Refused(source.issue(("spec", "indicator", kind, "grouping"), (
+            f"grouping by {', '.join(map(repr, clash))}: obsgen's SLO series and alerts carry their own {clash[0]!r} label, so a "
+            "group label by that name would be overwritten; relabel it in Prometheus (e.g. to rpc_service) and group by that")))
     if grouping:
         slo["group_by"] = [str(g) for g in grouping]  # Pyrra's grouping: an SLO and alerts per group, as obsgen's group_by
     source.note(out, ("spec", "window"), "approximated: alerts use obsgen's multiwindow tiers (1h/5m, 6h/30m, 1d/2h, 3d/6h "

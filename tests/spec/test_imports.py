@@ -96,6 +96,13 @@ def test_the_report_names_every_dropped_or_approximated_field() -> None:
      "x.yml:6: spec.budgetingMethod", "'Timeslices' is not supported"),
     ("apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: a}\nspec: {target: lots, indicator: {}}\n",
      "x.yml:4: spec.target", 'a percentage such as "99.5"'),
+    ("apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: a}\nspec:\n  target: '99'\n  indicator:\n"
+     "    ratio: {errors: {metric: 'e{code=\"5\"}'}, total: {metric: e}, grouping: [service, method]}\n",
+     "x.yml:7: spec.indicator.ratio.grouping", "grouping by 'service'"),
+    ("version: prometheus/v1\nservice: x\nslos:\n  - name: a\n    objective: 99\n    sli:\n      events:\n"
+     "        error_query: sum(histogram_share(0.5, rate(d_bucket[{{.window}}])))\n        total_query: sum(rate(t[{{.window}}]))\n",
+     "x.yml:8: slos[0].sli.events.error_query", "not PromQL, so no Prometheus can run it"),
+    ("groups:\n  - name: sloth-slo-sli-recordings\n    rules: []\n", "x.yml:1: groups", "a Prometheus rule file"),
 ])
 def test_bad_input_is_a_spec_error_with_file_and_line(text: str, where: str, fragment: str) -> None:
     with pytest.raises(SpecError) as caught:
