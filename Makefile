@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate validate test test-fast lint bench bench-rules bench-push schema tools push plan demo clean
+.PHONY: generate validate test test-fast lint bench bench-rules bench-push schema tools push plan demo docs clean
 
 generate: $(STAMP)
 	$(PY) -m obsgen generate
@@ -52,6 +52,10 @@ bench-push: $(STAMP)
 	$(PY) bench/bench_push.py
 
 # The JSON Schemas editors use for slo/*.yaml and alerts/routing.yaml (a test checks they are current).
+# The documentation site into build/site (strict: a broken link or a missing page fails).
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet
+
 schema: $(STAMP)
 	$(PY) -m obsgen schema --out docs/slo.schema.json
 	$(PY) -m obsgen schema --for routing --out docs/routing.schema.json

@@ -17,9 +17,9 @@ class SLISpec(Strict):
 
     model_config = ConfigDict(title="SLI")
 
-    ratio: RatioSLI | None = None
-    latency: LatencySLI | None = None
-    probe: ProbeSLI | None = None
+    ratio: RatioSLI | None = Field(None, description="Errors (or good events) over all events, from two counters.")
+    latency: LatencySLI | None = Field(None, description="Requests at or under a threshold, from a histogram.")
+    probe: ProbeSLI | None = Field(None, description="Passed samples over all samples of a 0/1 gauge, such as probe_success.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SLISpec:
@@ -37,7 +37,7 @@ class Alerting(Strict):
         None, min_length=1, description="This SLO's burn-rate tiers, in place of the service's, obsgen.yaml's or the SRE Workbook's four.",
     )
     no_data: bool = Field(True, description="Warn when the SLI has had no data for 15 minutes.")
-    labels: Labels = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict, description="Added to the SLO's burn-rate alerts.")
     annotations: dict[LabelName, Template] = Field(default_factory=dict, description="Go templates, as Prometheus renders them: {{ $labels.service }}, {{ $value }}.")
 
 
@@ -69,11 +69,11 @@ class GuardSpec(Strict):
 class SLOSpec(Strict):
     model_config = ConfigDict(title="SLO")
 
-    name: Name
-    description: str = ""
+    name: Name = Field(description="The SLO's name within its service: lower-case letters, digits, '-'; alerts carry it as `slo`.")
+    description: str = Field("", description="What the SLO promises, in words; shown on dashboards and in the report.")
     objective: Number = Field(description="Percent of good events over the period, e.g. 99.9. Above 0 and below 100.")
     period: Seconds = Field("30d", validate_default=True, description="Rolling window of the objective: 30d, 28d, 7d, ...")
-    sli: SLISpec
+    sli: SLISpec = Field(description="How good and bad events are counted: exactly one of ratio, latency or probe.")
     group_by: list[GroupLabel] = Field(
         default_factory=list, max_length=3,
         description="One SLO per value of these labels of the SLI's series (e.g. [route]): each group has its own budget "
@@ -93,7 +93,7 @@ class SLOSpec(Strict):
         "chance pages at it, and obsgen refuses tiers that could never fire at it.",
     )
     runbook: Url | None = Field(None, description="Overrides the service's runbook for this SLO's alerts.")
-    alerting: Alerting = Field(default_factory=Alerting)
+    alerting: Alerting = Field(default_factory=Alerting, description="Which tiers page or ticket, and the alerts' extra labels and annotations.")
 
     @field_validator("group_by")
     @classmethod
@@ -119,23 +119,23 @@ class DashboardSpec(Strict):
     breakdown: LabelName | None = Field(
         None, description="Label that splits traffic, errors and latency by route or component, e.g. route."
     )
-    resources: Resources = Field(default_factory=Resources)
+    resources: Resources = Field(default_factory=Resources, description="CPU and memory panels on the service dashboard.")
 
 
 class ServiceFile(Strict):
     """One file in slo/: a service, its owner and its SLOs."""
 
-    service: Name
+    service: Name = Field(description="The service's name: lower-case letters, digits, '-'; every series and alert carries it as `service`.")
     team: Name = Field(description="Owning team, one of the teams in alerts/routing.yaml.")
-    description: str = ""
-    runbook: Url
+    description: str = Field("", description="What the service is, in words; shown on its dashboard.")
+    runbook: Url = Field(description="The runbook every alert of the service links (an SLO may name its own).")
     labels: Labels = Field(default_factory=dict, description="Added to every series and alert of this service.")
-    depends_on: list[Dependency] = Field(default_factory=list)
+    depends_on: list[Dependency] = Field(default_factory=list, description="Services this one depends on, and its SLOs to mute while one of them pages.")
     tiers: list[AlertTier] | None = Field(
         None, min_length=1, description="Burn-rate tiers of every SLO of the service that names none, in place of obsgen.yaml's or the Workbook's.",
     )
-    dashboard: DashboardSpec = Field(default_factory=DashboardSpec)
-    slos: list[SLOSpec] = Field(min_length=1)
+    dashboard: DashboardSpec = Field(default_factory=DashboardSpec, description="The service dashboard's folder, breakdown label and resource panels.")
+    slos: list[SLOSpec] = Field(min_length=1, description="The service's SLOs, at least one.")
 
 
 class OpsFile(Operations):
