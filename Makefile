@@ -54,7 +54,7 @@ bench-push: $(STAMP)
 # The JSON Schemas editors use for slo/*.yaml and alerts/routing.yaml (a test checks they are current).
 # The documentation site into build/site (strict: a broken link or a missing page fails).
 docs: $(STAMP)
-	$(PY) -m mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 schema: $(STAMP)
 	$(PY) -m obsgen schema --out docs/slo.schema.json
