@@ -91,8 +91,12 @@ def test_validate_refuses_a_page_that_waits_on_the_long_ruler(tmp_path: Path) ->
 
 
 def test_promtool_loads_both_sides_and_runs_a_split_proof(out: Path, generation: Generation) -> None:
-    promtool = generation.need("promtool")
+    """Both generations load both files; the proof (the same bytes as the example's, which validate
+    runs on both generations) runs on the current one."""
     assert promtool_check_rules(out, generation) == []
+    if generation.where == "PATH":
+        return
+    promtool = generation.need("promtool")
     proof = out / "prometheus/tests/pup-api.accounts.slo.test.yml"
     loaded = yaml.safe_load(proof.read_text())["rule_files"]
     assert loaded == ["rules/pup-api.accounts.slo.yml"]  # the copy of the SLO's two groups, from two files
