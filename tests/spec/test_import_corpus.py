@@ -137,3 +137,12 @@ def test_a_generate_error_in_an_imported_slo_names_its_source(tmp_path: Path) ->
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
     (line,) = [x for x in failed.stderr.splitlines() if "slos[2].objective" in x]
     assert line.endswith(f"(imported from {CORPUS / 'sloth-apiserver.yml'}:35, Sloth prometheus/v1)"), line
+
+
+def test_openslo_references_resolve_across_files() -> None:
+    """The Service, DataSource and SLI in one file, the SLO that names them in another."""
+    documents = (CORPUS / "openslo-batch.yaml").read_text().split("\n---\n")
+    shared, slo = "\n---\n".join(documents[:-1]), documents[-1]
+    together = yaml.safe_load(import_files([("a.yaml", (CORPUS / "openslo-batch.yaml").read_text())]).specs["batch.yaml"])
+    apart = yaml.safe_load(import_files([("objects.yaml", shared), ("slo.yaml", slo)]).specs["batch.yaml"])
+    assert apart == together and apart["slos"][0]["sli"] == {"ratio": {"good": 'batch_jobs_total{outcome="success"}', "total": "batch_jobs_total"}}
