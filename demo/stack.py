@@ -147,7 +147,13 @@ def default_tools() -> Generation:
 class Stack:
     """The demo service, Prometheus and Alertmanager, each on a free loopback port."""
 
-    def __init__(self, project: Project, output: Path, workdir: Path | None = None, tools: Generation | None = None) -> None:
+    def __init__(self, project: Project, output: Path, workdir: Path | None = None, tools: Generation | None = None,
+                 thanos: Path | None = None) -> None:
+        """With `thanos` (the thanos binary), Thanos Ruler evaluates output/thanos/rules, querying
+        Prometheus and notifying Alertmanager; Prometheus then loads output/prometheus/rules only
+        when those hold the paging groups of a `long_rules: separate` split (the long ones are
+        Thanos's), and no rules otherwise."""
+        self.thanos = thanos
         self.tools = tools or default_tools()
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="obsgen-demo-"))
         self.project, self.output = project, output
@@ -157,6 +163,8 @@ class Stack:
         self.demo_url = f"http://127.0.0.1:{self.demo_port}"
         self.prom_url = f"http://127.0.0.1:{self.prom_port}"
         self.am_url = f"http://127.0.0.1:{self.am_port}"
+        self.ruler_port, self.ruler_grpc, self.query_port = free_port(), free_port(), free_port()
+        self.ruler_url = f"http://127.0.0.1:{self.ruler_port}"
 
     def _spawn(self, name: str, args: list[str]) -> None:
         log = (self.workdir / f"{name}.log").open("w")
@@ -165,14 +173,22 @@ class Stack:
     def _wait_ready(self, url: str, name: str) -> None:
         wait_ready(url, f"{name} (log: {self.workdir / (name + '.log')})")
 
+    def _compressed(self, source: Path, target: Path) -> None:
+        target.mkdir()
+        for path in sorted(source.glob("*.yml")):
+            (target / path.name).write_text(yaml.safe_dump(compress_rules(yaml.safe_load(path.read_text())), sort_keys=False))
+
     def start(self) -> None:
         rules = self.workdir / "rules"
-        rules.mkdir()
-        for path in sorted((self.output / "prometheus" / "rules").glob("*.yml")):
-            (rules / path.name).write_text(yaml.safe_dump(compress_rules(yaml.safe_load(path.read_text())), sort_keys=False))
+        split = (self.output / "prometheus" / "long-rules").is_dir()
+        if self.thanos is None or split:
+            self._compressed(self.output / "prometheus" / "rules", rules)
+        else:
+            rules.mkdir()
         (self.workdir / "alertmanager.yml").write_text(yaml.safe_dump(demo_alertmanager(self.project, self.sink.url), sort_keys=False))
         (self.workdir / "prometheus.yml").write_text(yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            # Thanos's sidecar needs labels that tell this Prometheus from others.
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "external_labels": {"prometheus": "demo"}},
             "rule_files": [str(rules / "*.yml")],
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{self.am_port}"]}]}]},
             "scrape_configs": [{"job_name": "pup-demo", "honor_labels": True,
@@ -188,6 +204,31 @@ class Stack:
         self._wait_ready(f"{self.demo_url}/metrics", "demo")
         self._wait_ready(f"{self.am_url}/-/ready", "alertmanager")
         self._wait_ready(f"{self.prom_url}/-/ready", "prometheus")
+        if self.thanos is not None:
+            self._start_thanos(self.thanos)
+
+    def _start_thanos(self, thanos: Path) -> None:
+        """As Thanos runs in production: a sidecar serves Prometheus's data, Thanos Query fans out to
+        it and to the ruler's own store (a window the ruler records is read by the next, through
+        Query), and Thanos Ruler evaluates through Query."""
+        sidecar_http, sidecar_grpc, query_grpc = free_port(), free_port(), free_port()
+        self._compressed(self.output / "thanos" / "rules", self.workdir / "thanos-rules")
+        self._spawn("thanos-sidecar", [
+            str(thanos), "sidecar", f"--tsdb.path={self.workdir / 'prom-data'}", f"--prometheus.url={self.prom_url}",
+            f"--http-address=127.0.0.1:{sidecar_http}", f"--grpc-address=127.0.0.1:{sidecar_grpc}"])
+        self._spawn("thanos-query", [
+            str(thanos), "query", f"--http-address=127.0.0.1:{self.query_port}", f"--grpc-address=127.0.0.1:{query_grpc}",
+            f"--endpoint=127.0.0.1:{sidecar_grpc}", f"--endpoint=127.0.0.1:{self.ruler_grpc}", "--query.auto-downsampling",
+            "--store.sd-interval=1s", "--query.lookback-delta=5m"])
+        self._spawn("thanos-rule", [
+            str(thanos), "rule", f"--data-dir={self.workdir / 'thanos-data'}",
+            f"--rule-file={self.workdir / 'thanos-rules' / '*.yml'}", f"--query=127.0.0.1:{self.query_port}",
+            f"--alertmanagers.url={self.am_url}", f"--http-address=127.0.0.1:{self.ruler_port}",
+            f"--grpc-address=127.0.0.1:{self.ruler_grpc}", "--eval-interval=1s", "--resend-delay=1s",
+            "--label=ruler=\"thanos\""])
+        self._wait_ready(f"http://127.0.0.1:{sidecar_http}/-/ready", "thanos-sidecar")
+        self._wait_ready(f"http://127.0.0.1:{self.query_port}/-/ready", "thanos-query")
+        self._wait_ready(f"{self.ruler_url}/-/ready", "thanos-rule")
 
     def fault(self, **change: Any) -> None:
         requests.post(f"{self.demo_url}/fault", json=change, timeout=5).raise_for_status()
@@ -203,8 +244,10 @@ class Stack:
         body = requests.get(f"{self.prom_url}/api/v1/query", params={"query": expr, "time": f"{at:.3f}"}, timeout=10).json()
         return body["data"]["result"]
 
-    def rule_groups(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.prom_url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    def rule_groups(self, ruler: bool = False) -> list[dict[str, Any]]:
+        """The groups Prometheus (or, with `ruler`, Thanos Ruler) has loaded, with their health."""
+        url = self.ruler_url if ruler else self.prom_url
+        return requests.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
 
     def stop(self) -> None:
         for proc in self.procs:

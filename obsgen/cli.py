@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument(
             "--rules", action="store_true",
             help="rule groups instead of dashboards: Prometheus rules (only the long-window groups with `long_rules: "
-            "separate`) to a Mimir/Cortex ruler ($MIMIR_URL, $MIMIR_TENANT, $MIMIR_TOKEN), Loki rules to a Loki ruler ($LOKI_URL, tenant from the folder, $LOKI_TOKEN)",
+            "separate`) to a Mimir ruler ($MIMIR_URL, $MIMIR_TENANT, $MIMIR_TOKEN) or a Cortex ruler ($CORTEX_URL, ...), Loki rules to a Loki ruler ($LOKI_URL, tenant from the folder, $LOKI_TOKEN)",
         )
         if name == "push":
             cmd.add_argument("--force", action="store_true", help="overwrite dashboards edited in Grafana, or not written by obsgen")
@@ -248,7 +248,7 @@ def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
     """The remotes this command syncs: Grafana's dashboards, or with --rules every configured ruler."""
     from obsgen.pipeline.writer import read_project
     from obsgen.remote.grafana import Dashboards, grafana_from_env, load_dashboards
-    from obsgen.remote.ruler import RuleGroups, local_groups, ruler_from_env
+    from obsgen.remote.ruler import PROMETHEUS_RULERS, RuleGroups, local_groups, ruler_from_env
 
     _warn_if_insecure(args)
     if not args.rules:
@@ -256,18 +256,19 @@ def _remotes(args: argparse.Namespace) -> list[sync.Adapter]:
         return [Dashboards(client, load_dashboards(args.out / layout.DASHBOARDS_DIR), read_project(args.out))]
     found: list[sync.Adapter] = []
     project = read_project(args.out)
-    mimir = ruler_from_env("mimir")
-    if mimir is not None:
-        # With `long_rules: separate` the paging groups stay on the local Prometheus: the ruler gets the long ones.
-        long_dir = args.out / layout.LONG_RULES_DIR
-        found.append(RuleGroups(mimir, local_groups(long_dir if long_dir.is_dir() else args.out / layout.RULES_DIR), project))
+    # With `long_rules: separate` the paging groups stay on the local Prometheus: the ruler gets the long ones.
+    long_dir = args.out / layout.LONG_RULES_DIR
+    for kind in PROMETHEUS_RULERS:
+        ruler = ruler_from_env(kind)
+        if ruler is not None:
+            found.append(RuleGroups(ruler, local_groups(long_dir if long_dir.is_dir() else args.out / layout.RULES_DIR), project))
     loki_root = args.out / layout.LOKI_RULES_DIR
     for tenant_dir in sorted(p for p in loki_root.iterdir() if p.is_dir()) if loki_root.is_dir() else []:
         loki = ruler_from_env("loki", tenant=tenant_dir.name)
         if loki is not None:
             found.append(RuleGroups(loki, local_groups(tenant_dir), project))
     if not found:
-        raise RemoteError("no ruler configured: set MIMIR_URL (and MIMIR_TENANT) or LOKI_URL")
+        raise RemoteError("no ruler configured: set MIMIR_URL or CORTEX_URL (and its _TENANT), or LOKI_URL")
     return found
 
 

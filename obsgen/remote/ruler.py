@@ -22,8 +22,10 @@ from obsgen.remote.http import ApiClient, Endpoint
 from obsgen.remote.sync import Action, Change
 
 MIMIR_PREFIX = "/prometheus/config/v1/rules"
+CORTEX_PREFIX = "/api/v1/rules"  # Cortex's own path for the same API Mimir kept under MIMIR_PREFIX
 LOKI_PREFIX = "/loki/api/v1/rules"
-KINDS = {"mimir": (MIMIR_PREFIX, "Mimir ruler"), "loki": (LOKI_PREFIX, "Loki ruler")}
+KINDS = {"mimir": (MIMIR_PREFIX, "Mimir ruler"), "cortex": (CORTEX_PREFIX, "Cortex ruler"), "loki": (LOKI_PREFIX, "Loki ruler")}
+PROMETHEUS_RULERS = ("mimir", "cortex")  # the rulers that take the Prometheus rule groups
 
 Groups = dict[str, list[dict[str, Any]]]  # namespace -> rule groups
 
@@ -74,7 +76,7 @@ class Ruler(ApiClient):
 
 
 def ruler_from_env(kind: str, tenant: str | None = None) -> Ruler | None:
-    """MIMIR_URL / LOKI_URL with _TENANT, _TOKEN or _TOKEN_FILE, _CA_FILE; None when no URL is set."""
+    """MIMIR_URL / CORTEX_URL / LOKI_URL with _TENANT, _TOKEN or _TOKEN_FILE, _CA_FILE; None when no URL is set."""
     endpoint = Endpoint.from_env(kind.upper())
     if endpoint is None:
         return None

@@ -1,0 +1,94 @@
+"""The Thanos output on a real Thanos Ruler (`make tools` builds it): it loads every generated group,
+evaluates it against Prometheus, and an outage of the demo service pages through Alertmanager.
+With `long_rules: separate`, Prometheus runs the paging groups and Thanos Ruler the long ones."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from demo.stack import CURRENT_TOOLS, Stack
+from obsgen.pipeline.compile import compile_project
+from obsgen.pipeline.writer import write_output
+from tests.conftest import ROOT, generation_named, project_at
+
+pytestmark = pytest.mark.tools
+THANOS = CURRENT_TOOLS / "thanos"
+
+
+def _wait(what: str, found: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := found():
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")
+
+
+def _stack(tmp: pytest.TempPathFactory, long_rules: str) -> Stack:
+    if not THANOS.exists():
+        pytest.fail("thanos missing: run `make tools` (built from tools/go/thanos)")
+    project = project_at(ROOT)
+    project = dataclasses.replace(project, settings=project.settings.model_copy(update={"long_rules": long_rules}))
+    out = tmp.mktemp("out")
+    write_output(compile_project(project), out)
+    stack = Stack(project, out, tmp.mktemp("stack"), generation_named("current"), thanos=THANOS)
+    stack.start()
+    return stack
+
+
+def _healthy(stack: Stack, groups: int) -> list[dict[str, Any]]:
+    loaded = stack.rule_groups(ruler=True)
+    rules = [r for g in loaded for r in g["rules"]]
+    evaluated = len(loaded) == groups and rules and all(r.get("health") == "ok" for r in rules)
+    return loaded if evaluated else []
+
+
+@pytest.fixture(scope="module")
+def thanos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = _stack(tmp_path_factory, "local")
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_thanos_ruler_evaluates_every_group_and_an_outage_pages(thanos: Stack) -> None:
+    files = sorted((thanos.output / "thanos" / "rules").glob("*.yml"))
+    groups = [g for f in files for g in yaml.safe_load(f.read_text())["groups"]]
+    loaded = _wait("every group loaded and evaluated without error", lambda: _healthy(thanos, len(groups)), 60)
+    assert {g["name"] for g in loaded} == {g["name"] for g in groups}
+    assert {g.get("partialResponseStrategy") for g in loaded} == {"ABORT"}  # the generator's setting, as Thanos read it
+    assert thanos.rule_groups() == []  # Prometheus runs nothing: every page below is Thanos Ruler's
+    thanos.fault(service="pup-api", error_ratio=1)
+    (alert, *_) = _wait("critical availability page at platform-critical", lambda: [
+        a for r, status, a in thanos.sink.alerts("platform-critical")
+        if status == "firing" and a["labels"].get("alertname") == "ErrorBudgetBurn" and a["labels"].get("service") == "pup-api"
+        and a["labels"].get("slo") == "availability" and a["labels"].get("long_window") == "1h"], 90)
+    assert alert["labels"]["ruler"] == "thanos" and alert["labels"]["team"] == "platform"
+    thanos.reset()
+
+
+def test_the_split_runs_long_groups_on_thanos_and_pages_on_prometheus(tmp_path_factory: pytest.TempPathFactory) -> None:
+    stack = _stack(tmp_path_factory, "separate")
+    try:
+        long_groups = [g for f in sorted((stack.output / "thanos" / "rules").glob("*.yml")) for g in yaml.safe_load(f.read_text())["groups"]]
+        assert long_groups and all(g["name"].endswith(":period") for g in long_groups)
+        _wait("the long groups evaluate on Thanos Ruler", lambda: _healthy(stack, len(long_groups)), 60)
+        paging = {g["name"] for g in stack.rule_groups()}
+        assert paging and not paging & {g["name"] for g in long_groups}
+        budget = _wait("Thanos Ruler records the budget left from Prometheus's windows", lambda: [
+            r for g in stack.rule_groups(ruler=True) for r in g["rules"]
+            if r["name"] == "slo:error_budget_remaining:ratio" and r.get("health") == "ok" and r.get("lastEvaluation", "").startswith("2")], 30)
+        assert budget
+        stack.fault(service="pup-api", error_ratio=1)
+        _wait("the page, from Prometheus's paging groups", lambda: [
+            a for r, status, a in stack.sink.alerts("platform-critical")
+            if status == "firing" and a["labels"].get("long_window") == "1h" and a["labels"].get("service") == "pup-api"
+            and "ruler" not in a["labels"]], 90)
+    finally:
+        stack.stop()
