@@ -57,7 +57,8 @@ class Cortex:
                 "alertmanager.sharding-ring.instance-addr", "frontend.instance-addr", "querier.instance-addr")),
         ]
         self.log = (folder / "cortex.log").open("w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        # In its own folder: Cortex writes an active-query-tracker/ into its working directory.
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, cwd=folder)
         try:
             wait_ready(f"{self.url}/ready", "Cortex", timeout=90, proc=self.proc)
         except RuntimeError:
