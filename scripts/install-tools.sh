@@ -114,7 +114,7 @@ build sloth "-X github.com/slok/sloth/internal/info.Version=$sloth_version" gith
 # minutes, Cortex about 4; with the module and build caches about 2.7 GB of disk.
 thanos_version=$(module_version tools/go/thanos/go.mod github.com/thanos-io/thanos | sed 's/^v//')
 cortex_version=$(module_version tools/go/cortex/go.mod github.com/cortexproject/cortex | sed 's/^v//')
-BUILD_TAGS="netgo slicelabels" build cortex "-X github.com/prometheus/common/version.Version=$cortex_version" github.com/cortexproject/cortex/cmd/cortex
+BUILD_TAGS="netgo slicelabels" build cortex "-X main.Version=$cortex_version" github.com/cortexproject/cortex/cmd/cortex
 # Both are built with their releases' build tags (slicelabels): with Prometheus's default label
 # encoding, Thanos's querier panics decoding a store's label sets and Cortex's ruler API its groups.
 BUILD_TAGS=slicelabels build thanos "-X github.com/prometheus/common/version.Version=$thanos_version" github.com/thanos-io/thanos/cmd/thanos

@@ -1,4 +1,5 @@
 module obsgen.local/tools/cortex
+// Built by scripts/install-tools.sh with -tags "netgo slicelabels" and -X main.Version, as Cortex releases are.
 
 go 1.26.8
 
