@@ -113,11 +113,11 @@ class Webhook(_NoSecrets):
 class Target(_NoSecrets):
     """Where notifications go: at least one of pagerduty, opsgenie, slack, email, webhook."""
 
-    pagerduty: PagerDuty | None = None
-    opsgenie: Opsgenie | None = None
-    slack: Slack | None = None
-    email: Email | None = None
-    webhook: Webhook | None = None
+    pagerduty: PagerDuty | None = Field(None, description="Page through PagerDuty (Events API v2).")
+    opsgenie: Opsgenie | None = Field(None, description="Page through Opsgenie.")
+    slack: Slack | None = Field(None, description="Post to a Slack channel.")
+    email: Email | None = Field(None, description="Send email (needs `smtp` in this file).")
+    webhook: Webhook | None = Field(None, description="POST the Alertmanager payload to a URL (or a URL in a file).")
     active_during: list[Name] = Field(
         default_factory=list, description="Send only within these time_intervals (e.g. business-hours)."
     )
@@ -139,16 +139,16 @@ class Escalation(Target):
 
 
 class Timing(_NoSecrets):
-    group_by: list[LabelName] | None = None
-    group_wait: Seconds | None = None
-    group_interval: Seconds | None = None
-    repeat_interval: Seconds | None = None
+    group_by: list[LabelName] | None = Field(None, description="Labels Alertmanager groups notifications by.")
+    group_wait: Seconds | None = Field(None, description="How long a new group waits for more alerts before its first notification.")
+    group_interval: Seconds | None = Field(None, description="How long a group waits before notifying about alerts added to it.")
+    repeat_interval: Seconds | None = Field(None, description="How long before a notification for a still-firing alert is sent again.")
 
 
 class Team(Timing):
     critical: Target = Field(description="Pages: PagerDuty, Opsgenie or a webhook.")
     warning: Target | None = Field(None, description="Tickets: Slack, email or a webhook. Without it, warnings go to `default`.")
-    escalation: Escalation | None = None
+    escalation: Escalation | None = Field(None, description="Where critical alerts still firing after `after` go too.")
 
 
 def _time_of_day(value: str) -> str:
@@ -175,8 +175,8 @@ class TimeRange(_NoSecrets):
 
 
 class TimeInterval(_NoSecrets):
-    weekdays: list[Annotated[str, AfterValidator(_weekdays)]] = Field(default_factory=list)
-    times: list[TimeRange] = Field(default_factory=list)
+    weekdays: list[Annotated[str, AfterValidator(_weekdays)]] = Field(default_factory=list, description="Days, or ranges of them: monday:friday.")
+    times: list[TimeRange] = Field(default_factory=list, description="Times of day, e.g. 09:00 to 17:00; all day when empty.")
     location: str | None = Field(None, description="IANA time zone, e.g. Europe/Berlin; UTC when left out.")
 
     @field_validator("location")
@@ -193,8 +193,8 @@ class TimeInterval(_NoSecrets):
 class Smtp(_NoSecrets):
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
     smarthost: Annotated[str, Field(pattern=r"^[^\s:]+:\d+$")]
-    auth_username: str | None = None
-    auth_password_file: SecretFile | None = None
+    auth_username: str | None = Field(None, description="SMTP user name.")
+    auth_password_file: SecretFile | None = Field(None, description="A file holding the SMTP password (never the password itself).")
     require_tls: bool = True
 
 
@@ -203,5 +203,5 @@ class Routing(Timing):
 
     teams: dict[Name, Team] = Field(min_length=1)
     default: Target = Field(description="Gets every alert no team owns.")
-    time_intervals: dict[Name, list[TimeInterval]] = Field(default_factory=dict)
+    time_intervals: dict[Name, list[TimeInterval]] = Field(default_factory=dict, description="Named time intervals (e.g. business hours) a team's warning route may be limited to, with active_during.")
     smtp: Smtp | None = Field(None, description="Needed when any receiver sends email.")
