@@ -148,12 +148,13 @@ class Stack:
     """The demo service, Prometheus and Alertmanager, each on a free loopback port."""
 
     def __init__(self, project: Project, output: Path, workdir: Path | None = None, tools: Generation | None = None,
-                 thanos: Path | None = None) -> None:
+                 thanos: Path | None = None, remote_write: dict[str, Any] | None = None) -> None:
         """With `thanos` (the thanos binary), Thanos Ruler evaluates output/thanos/rules, querying
         Prometheus and notifying Alertmanager; Prometheus then loads output/prometheus/rules only
         when those hold the paging groups of a `long_rules: separate` split (the long ones are
         Thanos's), and no rules otherwise."""
         self.thanos = thanos
+        self.remote_write = remote_write  # Prometheus then only scrapes and forwards: the rules run on that ruler
         self.tools = tools or default_tools()
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="obsgen-demo-"))
         self.project, self.output = project, output
@@ -181,12 +182,14 @@ class Stack:
     def start(self) -> None:
         rules = self.workdir / "rules"
         split = (self.output / "prometheus" / "long-rules").is_dir()
-        if self.thanos is None or split:
+        if (self.thanos is None or split) and self.remote_write is None:
             self._compressed(self.output / "prometheus" / "rules", rules)
         else:
             rules.mkdir()
         (self.workdir / "alertmanager.yml").write_text(yaml.safe_dump(demo_alertmanager(self.project, self.sink.url), sort_keys=False))
+        remote = {"remote_write": [{**self.remote_write, "queue_config": {"batch_send_deadline": "1s"}}]} if self.remote_write else {}
         (self.workdir / "prometheus.yml").write_text(yaml.safe_dump({
+            **remote,
             # Thanos's sidecar needs labels that tell this Prometheus from others.
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "external_labels": {"prometheus": "demo"}},
             "rule_files": [str(rules / "*.yml")],

@@ -29,7 +29,7 @@ TENANT = "pup"
 
 
 class Cortex:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *extra: str) -> None:
         if not CORTEX.exists():
             pytest.fail("cortex missing: run `make tools` (built from tools/go/cortex)")
         self.port, grpc = free_port(), free_port()
@@ -55,6 +55,7 @@ class Cortex:
                 "ingester.lifecycler.addr", "distributor.ring.instance-addr", "ruler.ring.instance-addr",
                 "compactor.ring.instance-addr", "store-gateway.sharding-ring.instance-addr",
                 "alertmanager.sharding-ring.instance-addr", "frontend.instance-addr", "querier.instance-addr")),
+            *extra,
         ]
         self.log = (folder / "cortex.log").open("w")
         # In its own folder: Cortex writes an active-query-tracker/ into its working directory.
@@ -177,3 +178,38 @@ def test_a_group_the_ruler_rejects_is_named_and_the_rest_still_land(cortex: Cort
     assert doc["groups"][0]["name"] in pushed.stdout + pushed.stderr and "400" in pushed.stdout + pushed.stderr
     stored = Ruler(Endpoint(cortex.url, ""), "other-tenant", CORTEX_PREFIX, "Cortex ruler").namespaces()
     assert sorted(g["name"] for g in stored["pup-ai.ai-provider"]) == sorted(g["name"] for g in doc["groups"][1:])
+
+
+def test_an_outage_pages_through_the_cortex_ruler(tmp_path: Path) -> None:
+    """Prometheus scrapes the demo service and remote-writes to Cortex (tenant pup), which runs the
+    pushed rules (at the demo's speed) and notifies an Alertmanager: the SLO page arrives."""
+    from demo.stack import Stack, compress_rules
+    from tests.conftest import generation_named
+
+    project = load_project(ROOT)
+    out = tmp_path / "out"
+    write_output(compile_project(project), out)
+    for path in (out / RULES_DIR).glob("*.yml"):  # 60 times faster, as the demo runs
+        path.write_text(yaml.safe_dump(compress_rules(yaml.safe_load(path.read_text())), sort_keys=False))
+    stack = Stack(project, out, tmp_path / "stack", generation_named("current"))
+    (tmp_path / "stack").mkdir()
+    cortex = Cortex(tmp_path / "cortex", f"-ruler.alertmanager-url={stack.am_url}", "-ruler.notification-timeout=5s")
+    try:
+        stack.remote_write = {"url": f"{cortex.url}/api/v1/push", "headers": {"X-Scope-OrgID": TENANT}}
+        stack.start()
+        pushed = _cli("push", "--rules", "--out", str(out), env=_env(cortex))
+        assert pushed.returncode == 0, pushed.stderr
+        assert stack.rule_groups() == []  # Prometheus runs nothing: the page below is Cortex's
+        time.sleep(5)
+        stack.fault(service="pup-api", error_ratio=1)
+        deadline, paged = time.monotonic() + 120, []
+        while time.monotonic() < deadline and not paged:
+            paged = [a for r, status, a in stack.sink.alerts("platform-critical")
+                     if status == "firing" and a["labels"].get("alertname") == "ErrorBudgetBurn"
+                     and a["labels"].get("service") == "pup-api" and a["labels"].get("long_window") == "1h"]
+            time.sleep(1)
+        assert paged, [g["name"] for gs in cortex.loaded().values() for g in gs][:5]
+        assert paged[0]["labels"]["team"] == "platform" and paged[0]["labels"]["slo"] == "availability"
+    finally:
+        stack.stop()
+        cortex.stop()
