@@ -7,6 +7,7 @@ Every receiver is pointed at the local webhook sink, under its own path, so rout
 from __future__ import annotations
 
 import json
+import random
 import re
 import socket
 import subprocess
@@ -32,10 +33,36 @@ _RANGE = re.compile(rf"\[{_DURATION}(?::{_DURATION})?\]")
 _OFFSET = re.compile(rf"offset {_DURATION}")
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port below the kernel's ephemeral range.
+
+    A port the kernel hands out for `bind(0)` comes from the range it also uses for outgoing
+    connections, so between closing it here and a server binding it, any process's next connection
+    may take it (a Thanos Ruler failed that way in CI). Below that range only listeners compete."""
+    low = _ephemeral_low()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(10000, low)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 def wait_ready(url: str, what: str, timeout: float = 30, proc: subprocess.Popen | None = None) -> None:
@@ -159,6 +186,7 @@ class Stack:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="obsgen-demo-"))
         self.project, self.output = project, output
         self.procs: list[subprocess.Popen] = []
+        self.named: dict[str, subprocess.Popen] = {}
         self.sink = Sink()
         self.demo_port, self.prom_port, self.am_port = free_port(), free_port(), free_port()
         self.demo_url = f"http://127.0.0.1:{self.demo_port}"
@@ -170,9 +198,10 @@ class Stack:
     def _spawn(self, name: str, args: list[str]) -> None:
         log = (self.workdir / f"{name}.log").open("w")
         self.procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+        self.named[name] = self.procs[-1]
 
     def _wait_ready(self, url: str, name: str) -> None:
-        wait_ready(url, f"{name} (log: {self.workdir / (name + '.log')})")
+        wait_ready(url, f"{name} (log: {self.workdir / (name + '.log')})", proc=self.named.get(name))
 
     def _compressed(self, source: Path, target: Path) -> None:
         target.mkdir()
