@@ -92,10 +92,11 @@ def compress_expr(expr: str) -> str:
     return _OFFSET.sub(lambda m: f"offset {_fast(m[1])}", _RANGE.sub(ranges, expr))
 
 
-def compress_rules(doc: dict[str, Any]) -> dict[str, Any]:
+def compress_rules(doc: dict[str, Any], tick_ms: int = 1000) -> dict[str, Any]:
+    """The rules at demo speed; a group runs every `tick_ms` for each minute of its interval."""
     for group in doc["groups"]:
         if "interval" in group:
-            group["interval"] = _fast(group["interval"])
+            group["interval"] = f"{parse_duration(group['interval']) // 60 * tick_ms}ms"
         for rule in group["rules"]:
             rule["expr"] = compress_expr(rule["expr"])
             if "for" in rule:
@@ -175,16 +176,24 @@ class Stack:
     """The demo service, Prometheus and Alertmanager, each on a free loopback port."""
 
     def __init__(self, project: Project, output: Path, workdir: Path | None = None, tools: Generation | None = None,
-                 thanos: Path | None = None, remote_write: dict[str, Any] | None = None) -> None:
+                 thanos: Path | None = None, remote_write: dict[str, Any] | None = None,
+                 tick_ms: int = 1000, reference: bool = False) -> None:
         """With `thanos` (the thanos binary), Thanos Ruler evaluates output/thanos/rules, querying
         Prometheus and notifying Alertmanager; Prometheus then loads output/prometheus/rules only
         when those hold the paging groups of a `long_rules: separate` split (the long ones are
-        Thanos's), and no rules otherwise."""
-        self.thanos = thanos
+        Thanos's), and no rules otherwise.
+
+        Prometheus scrapes every `tick_ms`, and evaluates a group that often for each minute of its
+        interval (one second is one minute of the spec: a finer tick samples the same timeline finer).
+        With `reference`, a second Prometheus scrapes the same service and runs every local and
+        long group itself, notifying no one: the layout of one Prometheus, to compare pages with."""
+        self.thanos, self.tick_ms, self.reference = thanos, tick_ms, reference
+        self.reference_url = f"http://127.0.0.1:{free_port()}" if reference else ""
         self.remote_write = remote_write  # Prometheus then only scrapes and forwards: the rules run on that ruler
         self.tools = tools or default_tools()
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="obsgen-demo-"))
         self.project, self.output = project, output
+        self.started = 0.0
         self.procs: list[subprocess.Popen] = []
         self.named: dict[str, subprocess.Popen] = {}
         self.sink = Sink()
@@ -204,9 +213,10 @@ class Stack:
         wait_ready(url, f"{name} (log: {self.workdir / (name + '.log')})", proc=self.named.get(name))
 
     def _compressed(self, source: Path, target: Path) -> None:
-        target.mkdir()
+        target.mkdir()  # an absent source (no split) leaves it empty
         for path in sorted(source.glob("*.yml")):
-            (target / path.name).write_text(yaml.safe_dump(compress_rules(yaml.safe_load(path.read_text())), sort_keys=False))
+            doc = compress_rules(yaml.safe_load(path.read_text()), self.tick_ms)
+            (target / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
 
     def start(self) -> None:
         rules = self.workdir / "rules"
@@ -218,13 +228,8 @@ class Stack:
         (self.workdir / "alertmanager.yml").write_text(yaml.safe_dump(demo_alertmanager(self.project, self.sink.url), sort_keys=False))
         remote = {"remote_write": [{**self.remote_write, "queue_config": {"batch_send_deadline": "1s"}}]} if self.remote_write else {}
         (self.workdir / "prometheus.yml").write_text(yaml.safe_dump({
-            **remote,
-            # Thanos's sidecar needs labels that tell this Prometheus from others.
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "external_labels": {"prometheus": "demo"}},
-            "rule_files": [str(rules / "*.yml")],
+            **remote, **self._prometheus_config("demo", [rules]),
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{self.am_port}"]}]}]},
-            "scrape_configs": [{"job_name": "pup-demo", "honor_labels": True,
-                                "static_configs": [{"targets": [f"127.0.0.1:{self.demo_port}"]}]}],
         }, sort_keys=False))
         self._spawn("demo", [sys.executable, "-m", "demo.service", "--port", str(self.demo_port)])
         self._spawn("alertmanager", [self.tools.need("alertmanager"), f"--config.file={self.workdir / 'alertmanager.yml'}",
@@ -233,11 +238,36 @@ class Stack:
         self._spawn("prometheus", [self.tools.need("prometheus"), f"--config.file={self.workdir / 'prometheus.yml'}",
                                    f"--storage.tsdb.path={self.workdir / 'prom-data'}", f"--web.listen-address=127.0.0.1:{self.prom_port}",
                                    "--rules.alert.resend-delay=1s"])
+        if self.reference:
+            self._start_reference()
         self._wait_ready(f"{self.demo_url}/metrics", "demo")
         self._wait_ready(f"{self.am_url}/-/ready", "alertmanager")
         self._wait_ready(f"{self.prom_url}/-/ready", "prometheus")
+        if self.reference:
+            self._wait_ready(f"{self.reference_url}/-/ready", "prometheus-reference")
+        self.started = time.monotonic()  # every Prometheus is up: their windows fill from here
         if self.thanos is not None:
             self._start_thanos(self.thanos)
+
+    def _prometheus_config(self, name: str, rules: list[Path]) -> dict[str, Any]:
+        return {
+            # Thanos's sidecar needs labels that tell this Prometheus from others.
+            "global": {"scrape_interval": f"{self.tick_ms}ms", "evaluation_interval": f"{self.tick_ms}ms", "external_labels": {"prometheus": name}},
+            "rule_files": [str(folder / "*.yml") for folder in rules],
+            "scrape_configs": [{"job_name": "pup-demo", "honor_labels": True,
+                                "static_configs": [{"targets": [f"127.0.0.1:{self.demo_port}"]}]}],
+        }
+
+    def _start_reference(self) -> None:
+        folders = [self.workdir / "reference-rules", self.workdir / "reference-long-rules"]
+        self._compressed(self.output / "prometheus" / "rules", folders[0])
+        long_rules = self.output / "prometheus" / "long-rules"
+        self._compressed(long_rules, folders[1])  # none unless split: then `rules` holds them all
+        config = self.workdir / "reference.yml"
+        config.write_text(yaml.safe_dump(self._prometheus_config("reference", folders), sort_keys=False))
+        self._spawn("prometheus-reference", [
+            self.tools.need("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'reference-data'}",
+            f"--web.listen-address={self.reference_url.removeprefix('http://')}"])
 
     def _start_thanos(self, thanos: Path) -> None:
         """As Thanos runs in production: a sidecar serves Prometheus's data, Thanos Query fans out to
@@ -275,6 +305,11 @@ class Stack:
     def query_at(self, expr: str, at: float) -> list[dict[str, Any]]:
         body = requests.get(f"{self.prom_url}/api/v1/query", params={"query": expr, "time": f"{at:.3f}"}, timeout=10).json()
         return body["data"]["result"]
+
+    def alerts(self, reference: bool = False) -> list[dict[str, Any]]:
+        """The alerts Prometheus (or, with `reference`, the reference Prometheus) holds: labels, state, activeAt."""
+        url = self.reference_url if reference else self.prom_url
+        return requests.get(f"{url}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
 
     def rule_groups(self, ruler: bool = False) -> list[dict[str, Any]]:
         """The groups Prometheus (or, with `ruler`, Thanos Ruler) has loaded, with their health."""
