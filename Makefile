@@ -24,9 +24,10 @@ plan: generate
 push: generate
 	$(PY) -m obsgen push
 
-# On both cores, each test module on one worker (a module's tests share fixtures and may run in order).
+# On both cores, test by test; a module whose tests share a running stack or a built site is marked
+# with an xdist_group and runs on one worker, in order.
 test: $(STAMP) tools
-	$(PY) -m pytest -n 2 --dist loadscope
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 # The edit-test loop: every test that needs no real tool (promtool, amtool, Prometheus, node), on both cores.
 test-fast: $(STAMP)
@@ -51,11 +52,11 @@ bench-rules: $(STAMP) tools
 bench-push: $(STAMP)
 	$(PY) bench/bench_push.py
 
-# The JSON Schemas editors use for slo/*.yaml and alerts/routing.yaml (a test checks they are current).
 # The documentation site into build/site (strict: a broken link or a missing page fails).
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
+# The JSON Schemas editors use for slo/*.yaml and alerts/routing.yaml (a test checks they are current).
 schema: $(STAMP)
 	$(PY) -m obsgen schema --out docs/slo.schema.json
 	$(PY) -m obsgen schema --for routing --out docs/routing.schema.json

@@ -245,7 +245,7 @@ class Stack:
         self._wait_ready(f"{self.prom_url}/-/ready", "prometheus")
         if self.reference:
             self._wait_ready(f"{self.reference_url}/-/ready", "prometheus-reference")
-        self.started = time.monotonic()  # every Prometheus is up: their windows fill from here
+        self.started = time.time()  # every Prometheus is up: their windows fill from here
         if self.thanos is not None:
             self._start_thanos(self.thanos)
 

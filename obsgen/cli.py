@@ -138,6 +138,29 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--to", dest="end", type=_instant, metavar="TIME", help="end of the range (default: now)")
     _prometheus_args(rep)
 
+    back = sub.add_parser(
+        "backtest",
+        help="replay the generated SLO alerts over a running Prometheus's history",
+        description="Replay every SLO's generated paging rules minute by minute over real history (its raw series, "
+        "range-queried): every page and ticket that would have fired, after `for` and Alertmanager's inhibitions, with "
+        "its peak burn rate and the budget spent; totals per tier, pages shorter than 10 minutes. --objective, --tiers "
+        "and --min-events replay a changed spec; --compare shows both. Exit status 1 when an SLO pages more than "
+        "--max-pages times per period, 2 when it cannot decide (bad input, no data, a range beyond retention, no server).",
+    )
+    back.add_argument("--specs", type=Path, default=Path("."), metavar="DIR", help="folder holding slo/ (default: .)")
+    back.add_argument("--from", dest="start", type=_instant, metavar="TIME", help="start of the range (default: --to minus --since)")
+    back.add_argument("--to", dest="end", type=_instant, metavar="TIME", help="end of the range (default: now)")
+    back.add_argument("--since", type=_seconds, default=None, metavar="DURATION", help="the range's length up to --to, e.g. 30d (default: 7d)")
+    back.add_argument("--service", action="append", default=[], metavar="NAME", help="only this service (repeatable)")
+    back.add_argument("--slo", action="append", default=[], metavar="SERVICE/NAME", help="only this SLO (repeatable)")
+    back.add_argument("--format", choices=("text", "json"), default="text", help="a table per SLO (default), or JSON for scripts")
+    back.add_argument("--objective", type=float, metavar="PERCENT", help="replay with this objective, e.g. 99.95")
+    back.add_argument("--tiers", type=Path, metavar="FILE", help="replay with these burn-rate tiers (YAML: `tiers:` as in a spec)")
+    back.add_argument("--min-events", type=int, metavar="N", help="replay with this min_events")
+    back.add_argument("--compare", action="store_true", help="show the spec and the override side by side")
+    back.add_argument("--max-pages", type=float, metavar="N", help="exit 1 when an SLO would page more than N times per period")
+    _prometheus_args(back)
+
     explain = sub.add_parser(
         "explain",
         help="print what each alert means: budgets, burn rates, time to fire",
@@ -173,6 +196,18 @@ def _instant(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time: give 2026-10-01, 2026-10-01T12:00 or unix seconds") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _seconds(text: str) -> int:
+    """A duration on the command line (30d, 12h), read by the model's own type."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from obsgen.model.types import Seconds
+
+    try:
+        return int(TypeAdapter(Seconds).validate_python(text))
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
 
 
 def _connection_args(cmd: argparse.ArgumentParser, prefix: str, token: str) -> None:
@@ -473,7 +508,65 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _backtest(args: argparse.Namespace) -> int:
+    import time
+
+    from obsgen.live import backtest as bt
+    from obsgen.live import backtest_text
+    from obsgen.spec.load import load_project, load_tiers
+
+    project = load_project(args.specs)
+    end = args.end if args.end is not None else time.time()
+    if args.start is not None and args.since is not None:
+        raise bt.BacktestError("give --from or --since, not both")
+    start = args.start if args.start is not None else end - (args.since or 7 * 86400)
+    if start >= end:
+        raise bt.BacktestError("--from must be before --to")
+    if end > time.time() + 60:
+        raise bt.BacktestError("--to is in the future: there is no history there yet")
+    if args.objective is not None and not 0 < args.objective < 100:
+        raise bt.BacktestError(f"--objective {args.objective:g}: give a percentage between 0 and 100, e.g. 99.9")
+    if args.min_events is not None and args.min_events < 0:
+        raise bt.BacktestError("--min-events must be 0 or more")
+    periods = {slo.period for service in project.services for slo in service.slos}
+    tiers = None
+    if args.tiers is not None:
+        if len(periods) > 1:
+            raise bt.BacktestError("--tiers with SLOs of different periods: choose them with --slo or --service")
+        tiers = load_tiers(args.tiers, periods.pop())
+    override = bt.Override(args.objective, tiers, args.min_events)
+    if args.compare and not override:
+        raise bt.BacktestError("--compare needs an override: --objective, --tiers or --min-events")
+    variants: list[bt.Override | None] = [None, override] if args.compare else [override or None]
+    labels = ["spec", "override"] if args.compare else ["override" if override else "spec"]
+    client = _prometheus(args)
+    try:
+        client.version()
+    except RemoteError as exc:
+        raise bt.BacktestError(str(exc)) from None
+
+    def progress(message: str) -> None:
+        print(f"obsgen: {message}", file=sys.stderr)
+
+    results = bt.backtest(project, client, start, end, args.service, args.slo, variants, progress)
+    found = bt.incidents(results) if args.compare else []
+    if args.format == "json":
+        sys.stdout.write(backtest_text.as_json(results, labels, found))
+    elif args.compare:
+        sys.stdout.write(backtest_text.comparison(results, found, labels))
+    else:
+        sys.stdout.write(backtest_text.text(results[0]))
+    if args.max_pages is not None:
+        over = [(s.name, s.pages_per_period(results[-1].seconds)) for s in results[-1].slos
+                if s.pages_per_period(results[-1].seconds) > args.max_pages]
+        for name, pages in over:
+            print(f"error: {name} would page {pages:.1f} times per period, more than --max-pages {args.max_pages:g}", file=sys.stderr)
+        if over:
+            return EXIT_FAILED
+    return EXIT_OK
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": _generate, "validate": _validate, "plan": _plan, "push": _push, "import": _import, "explain": _explain,
-    "schema": _schema, "check": _check, "report": _report,
+    "schema": _schema, "check": _check, "report": _report, "backtest": _backtest,
 }

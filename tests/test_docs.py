@@ -19,6 +19,8 @@ from obsgen.pipeline.compile import compile_project
 from obsgen.spec.load import load_project
 from tests.conftest import ROOT, generation_named
 
+pytestmark = pytest.mark.xdist_group("docs")  # its tests share a module fixture
+
 DOCS = ROOT / "docs"
 FENCE = re.compile(r'^```(?P<lang>\w*)(?:\s+title="(?P<title>[^"]*)")?\s*\n(?P<body>.*?)^```\s*$', re.M | re.S)
 

@@ -18,7 +18,7 @@ from obsgen.pipeline.writer import write_output
 from obsgen.spec.load import load_project
 from tests.conftest import ROOT, generation_named
 
-pytestmark = pytest.mark.tools  # real Prometheus and Alertmanager processes
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("e2e")]  # real Prometheus and Alertmanager processes
 
 
 def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:

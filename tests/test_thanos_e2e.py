@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import datetime
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.writer import write_output
 from tests.conftest import ROOT, generation_named, project_at
 
-pytestmark = pytest.mark.tools
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("thanos")]
 THANOS = CURRENT_TOOLS / "thanos"
 
 
@@ -101,7 +101,7 @@ def test_the_split_pages_at_the_same_minute_as_one_prometheus(tmp_path_factory: 
         assert budget
         # Until a window holds its whole span, its value depends on when its Prometheus started:
         # the 1h windows (60 s here) fill first, so the fault waits for them.
-        time.sleep(max(0.0, stack.started + 60 + 1 - time.monotonic()))
+        time.sleep(max(0.0, stack.started + 60 + 1 - time.time()))
         stack.fault(service="pup-api", error_ratio=1)
         _wait("the page, from Prometheus's paging groups", lambda: [
             a for r, status, a in stack.sink.alerts("platform-critical")

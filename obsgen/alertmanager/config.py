@@ -6,6 +6,9 @@ Alertmanager 0.25: `matchers` (not the deprecated `match`), top-level `time_inte
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from obsgen.core import names, promql
@@ -79,18 +82,53 @@ def _team_route(name: str, team: Team) -> dict[str, Any]:
     return {"receiver": warning_receiver, "matchers": [_matcher(names.TEAM, name)], **_timing(team), "routes": routes}
 
 
-def _inhibitions(project: Project) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Matcher:
+    label: str
+    value: str
+    op: str = "="  # = or =~
+
+    def __str__(self) -> str:
+        return _matcher(self.label, self.value, self.op)
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        found = labels.get(self.label, "")
+        return found == self.value if self.op == "=" else re.fullmatch(self.value, found) is not None
+
+
+@dataclass(frozen=True)
+class Inhibition:
+    """An inhibit rule: a firing alert matching `source` mutes those matching `target` that carry
+    the same values (or none on both) of the `equal` labels."""
+
+    source: tuple[Matcher, ...]
+    target: tuple[Matcher, ...]
+    equal: tuple[str, ...] = ()
+
+    def config(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source_matchers": [str(m) for m in self.source], "target_matchers": [str(m) for m in self.target]}
+        return out | ({"equal": list(self.equal)} if self.equal else {})
+
+    def mutes(self, source: Mapping[str, str], target: Mapping[str, str]) -> bool:
+        """Whether a firing `source` alert mutes `target`, as Alertmanager decides: an alert that
+        matches both sides is not muted by another that does too (nor by itself)."""
+        if not (all(m.matches(source) for m in self.source) and all(m.matches(target) for m in self.target)):
+            return False
+        if not all(source.get(label, "") == target.get(label, "") for label in self.equal):
+            return False
+        both = all(m.matches(target) for m in self.source) and all(m.matches(source) for m in self.target)
+        return not both
+
+
+def inhibitions(project: Project) -> list[Inhibition]:
     # Per-group SLOs: a group's alert mutes only the same group's (a label absent on both sides is equal).
-    groups = sorted({label for service in project.services for slo in service.slos for label in slo.group_by})
-    rules: list[dict[str, Any]] = [
-        {
-            # A page makes the ticket for the same alert, service and SLO redundant.
-            "source_matchers": [_matcher(names.SEVERITY, "critical")],
-            "target_matchers": [_matcher(names.SEVERITY, "warning")],
-            "equal": [names.ALERTNAME, names.SERVICE, names.SLO, *groups],
-        }
+    groups = tuple(sorted({label for service in project.services for slo in service.slos for label in slo.group_by}))
+    rules = [
+        # A page makes the ticket for the same alert, service and SLO redundant.
+        Inhibition((Matcher(names.SEVERITY, "critical"),), (Matcher(names.SEVERITY, "warning"),),
+                   (names.ALERTNAME, names.SERVICE, names.SLO, *groups)),
     ]
-    burn = _matcher(names.ALERTNAME, names.ALERT_BURN)
+    burn = Matcher(names.ALERTNAME, names.ALERT_BURN)
     # A faster tier of the same severity makes a slower one redundant, per SLO: the pairs of every
     # SLO's tiers, each with its severity so a ticket never mutes a page.
     pairs: set[tuple[str, int, int]] = set()
@@ -100,19 +138,19 @@ def _inhibitions(project: Project) -> list[dict[str, Any]]:
                 pairs |= {(fast.severity, fast.long_window, slow.long_window) for slow in slo.tiers[i + 1 :]
                           if slow.severity == fast.severity and fast.long_window < slow.long_window}
     for severity, fast_window, slow_window in sorted(pairs, key=lambda p: (p[0] != "critical", p[1], p[2])):
-        level = _matcher(names.SEVERITY, severity)
-        rules.append({
-            "source_matchers": [burn, level, _matcher(names.LONG_WINDOW, format_duration(fast_window))],
-            "target_matchers": [burn, level, _matcher(names.LONG_WINDOW, format_duration(slow_window))],
-            "equal": [names.SERVICE, names.SLO, *groups],
-        })
+        level = Matcher(names.SEVERITY, severity)
+        rules.append(Inhibition(
+            (burn, level, Matcher(names.LONG_WINDOW, format_duration(fast_window))),
+            (burn, level, Matcher(names.LONG_WINDOW, format_duration(slow_window))),
+            (names.SERVICE, names.SLO, *groups),
+        ))
     for service in project.services:
         for dep in service.depends_on:
             if dep.mute:
-                rules.append({
-                    "source_matchers": [_matcher(names.SERVICE, dep.service), _matcher(names.SEVERITY, "critical")],
-                    "target_matchers": [_matcher(names.SERVICE, service.name), _matcher(names.SLO, "|".join(sorted(dep.mute)), "=~")],
-                })
+                rules.append(Inhibition(
+                    (Matcher(names.SERVICE, dep.service), Matcher(names.SEVERITY, "critical")),
+                    (Matcher(names.SERVICE, service.name), Matcher(names.SLO, "|".join(sorted(dep.mute)), "=~")),
+                ))
     return rules
 
 
@@ -133,7 +171,7 @@ def config(project: Project) -> dict[str, Any]:
         **_timing(routing),
         "routes": [_team_route(name, team) for name, team in routing.teams.items()],
     }
-    out["inhibit_rules"] = _inhibitions(project)
+    out["inhibit_rules"] = [rule.config() for rule in inhibitions(project)]
     receivers = [_receiver(DEFAULT_RECEIVER, routing.default)]
     for name, team in routing.teams.items():
         receivers.append(_receiver(receiver_name(name, "critical"), team.critical))

@@ -44,6 +44,14 @@ class Prometheus(ApiClient):
             raise RemoteError(f"{self.config.url} does not serve Prometheus's API (/api/v1/status/buildinfo: 404); check the URL")
         return str(self._data("/api/v1/status/buildinfo", response.json()).get("version", "?"))
 
+    def flags(self) -> dict[str, str]:
+        """The server's command-line flags (retention among them); {} where the API has none (Thanos, Cortex)."""
+        response = self._call("GET", "/api/v1/status/flags", ok=(200, 404))
+        if response.status_code == 404:
+            return {}
+        data = self._data("/api/v1/status/flags", response.json())
+        return {str(k): str(v) for k, v in data.items()}
+
     def query(self, expr: str, at: float) -> list[Sample]:
         """An instant vector at `at`; a scalar answer is one sample without labels."""
         data = self._post("/api/v1/query", {"query": expr, "time": f"{at:.3f}"})

@@ -149,3 +149,9 @@ def json_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = title
     return schema
+
+
+class TiersFile(Strict):
+    """A what-if file for `obsgen backtest --tiers`: burn-rate tiers in the spec's own shape."""
+
+    tiers: list[AlertTier] = Field(min_length=1, description="The tiers to replay in place of the spec's, fastest first or not.")

@@ -17,7 +17,7 @@ from obsgen.model.project import CustomDashboard, Project, Settings
 from obsgen.model.routing import Routing, Target
 from obsgen.model.slo import AlertTier
 from obsgen.spec import openslo, resolve
-from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
+from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec, TiersFile
 from obsgen.spec.yamlsrc import Located, YamlSyntaxError, field_path, load_located_all
 
 SLO_DIR = "slo"
@@ -104,6 +104,19 @@ def load_project(root: Path) -> Project:
             for i, signal in enumerate(o.model.logs)
         },
     )
+
+
+def load_tiers(path: Path, period: int) -> tuple[slo_math.Tier, ...]:
+    """The tiers of a --tiers file for an SLO of `period`, sorted as the loader sorts an SLO's;
+    problems are a SpecError naming file, line and field."""
+    issues: list[SpecIssue] = []
+    source = _load(path, TiersFile, issues)
+    if source is None:
+        raise SpecError(issues or [SpecIssue(_display(path), 0, "", "no tiers")])
+    issues = _duplicate_tiers(source, ("tiers",), source.model.tiers)
+    if issues:
+        raise SpecError(issues)
+    return tuple(sorted((t.tier(period) for t in source.model.tiers), key=lambda t: (t.long_window, t.short_window)))
 
 
 def _check_ops(ops: list[Source[OpsFile]], known: set[str], routing: Source[Routing] | None) -> list[SpecIssue]:
@@ -423,7 +436,7 @@ def _check_routing(
     return issues
 
 
-def _duplicate_tiers(source: Source[ServiceFile] | Source[Settings], path: tuple[str | int, ...], tiers: list[AlertTier] | None) -> list[SpecIssue]:
+def _duplicate_tiers(source: Source[ServiceFile] | Source[Settings] | Source[TiersFile], path: tuple[str | int, ...], tiers: list[AlertTier] | None) -> list[SpecIssue]:
     """Two tiers with the same windows would be one alert twice (their windows are its identity)."""
     issues: list[SpecIssue] = []
     seen: dict[tuple[int, int], int] = {}

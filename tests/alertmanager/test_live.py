@@ -15,7 +15,7 @@ from obsgen.pipeline.writer import to_yaml
 from obsgen.spec.load import load_project
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.tools  # real Prometheus and Alertmanager processes
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("alertmanager-live")]  # real Prometheus and Alertmanager processes
 
 
 @pytest.fixture(scope="module")

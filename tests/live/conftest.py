@@ -19,7 +19,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     write_output(compile_project(project), out)
     stack = Stack(project, out, tmp_path_factory.mktemp("stack"), generation_named("current"))
     stack.start()
-    stack.started = time.time()  # type: ignore[attr-defined]
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not stack.query('probe_success{job="blackbox"}'):

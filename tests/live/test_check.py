@@ -14,6 +14,8 @@ from obsgen.core import promql
 from obsgen.live import check
 from tests.conftest import FIXTURES, ROOT, project_at, run_obsgen
 
+pytestmark = pytest.mark.xdist_group("live")  # one demo stack for the live package (conftest.py)
+
 
 def test_every_selector_of_the_specs_is_a_target() -> None:
     found = {(t.service, t.what): t for t in check.targets(project_at(ROOT))}

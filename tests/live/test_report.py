@@ -18,7 +18,7 @@ from demo.stack import Stack, free_port
 from obsgen.live import attainment, site
 from tests.conftest import ROOT, run_obsgen
 
-pytestmark = pytest.mark.tools
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("live")]  # one demo stack for the live package (conftest.py)
 
 
 def _chromium() -> str:
@@ -48,7 +48,7 @@ def after_outage(demo: Stack, tmp_path_factory: pytest.TempPathFactory) -> tuple
     demo.reset()
     time.sleep(4)
     end = time.time()
-    start = demo.started - 600  # type: ignore[attr-defined]
+    start = demo.started - 600
     folder = tmp_path_factory.mktemp("site")
     result = run_obsgen("report", "--specs", str(ROOT), "--prometheus", demo.prom_url, "--site", str(folder),
                         "--from", f"{start:.3f}", "--to", f"{end:.3f}")
@@ -107,7 +107,7 @@ def test_no_traffic_is_said_plainly_not_divided_by(demo: Stack, tmp_path: Path) 
     assert "no events in this range: nothing to measure" in exports and "nan" not in exports.lower()
 
     # A range before anything was scraped: nothing at all to report.
-    long_ago = demo.started - 86400  # type: ignore[attr-defined]
+    long_ago = demo.started - 86400
     empty = run_obsgen("report", "--specs", str(ROOT), "--prometheus", demo.prom_url, "--site", str(tmp_path / "old"),
                        "--from", f"{long_ago - 3600:.0f}", "--to", f"{long_ago:.0f}")
     assert empty.returncode == 1 and "no SLO has any events in the range" in empty.stderr and "Traceback" not in empty.stderr

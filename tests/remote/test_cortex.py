@@ -23,7 +23,7 @@ from obsgen.spec.load import load_project
 from tests.conftest import ROOT
 from tests.remote.test_ruler import _cli
 
-pytestmark = pytest.mark.tools
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("cortex")]
 CORTEX = CURRENT_TOOLS / "cortex"
 TENANT = "pup"
 

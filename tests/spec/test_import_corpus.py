@@ -19,6 +19,8 @@ from obsgen.spec.imports import Imported, import_files
 from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT, run_obsgen
 
+pytestmark = pytest.mark.xdist_group("import-corpus")  # its tests share a module fixture
+
 CORPUS = FIXTURES / "import-corpus"
 
 
