@@ -25,7 +25,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "remote": {"core", "errors"},
     "report": {"core"},
     "pipeline": {"core", "model", "errors", "report", *TARGETS},
-    "live": {"core", "model", "errors", "remote", "prometheus", "report"},
+    "live": {"core", "model", "errors", "remote", "prometheus", "alertmanager", "report"},
     "cli": {"core", "model", "spec", "errors", "pipeline", "remote", "live", *TARGETS, "__init__"},
     "__main__": {"cli"},
     "__init__": set(),

@@ -95,6 +95,15 @@ def test_there_are_spec_examples_to_test() -> None:
     assert {b.page for b in SPECS} >= {"getting-started.md", "README.md", "spec.md"}
 
 
+def test_the_backtest_tiers_example_loads(tmp_path: Path) -> None:
+    from obsgen.spec.load import load_tiers
+
+    (block,) = [b for b in blocks(DOCS / "backtest.md") if b.title == "faster-pages.yaml"]
+    (tmp_path / block.title).write_text(block.body)
+    tiers = load_tiers(tmp_path / block.title, 30 * 86400)
+    assert [(t.severity, t.long_window) for t in tiers] == [("critical", 3600), ("critical", 21600), ("warning", 259200)]
+
+
 def test_every_quoted_error_is_one_getting_started_produces() -> None:
     """An `error:` line quoted anywhere in the docs is one the getting-started page's commands print
     (the test above runs them), so no page quotes a message the code no longer gives."""

@@ -8,9 +8,11 @@ here from the rules' own PromQL. Alert state applies each rule's `for`; Alertman
 (alertmanager/config.py's, between tiers and between services) are applied per minute, so a page
 counts only while it would have been delivered.
 
-The error budget over time is the range's own: the errors allowed are (1 - objective) x the events
-in the range, and spent(t) is the errors from the range's start to t. Events and errors come from
-the replayed 5m rates (x 60 s per minute): exact up to the 5m rate's edges.
+The budget spent is a share of the SLO's budget for a whole period at the range's traffic: the
+errors allowed are (1 - objective) x the range's events x period / range, and spent(t) is the
+errors from the range's start to t (burning at exactly 1x, a 7-day range of a 30-day SLO spends
+23%). Events and errors come from the replayed 5m rates (x 60 s per
+minute): exact up to the 5m rate's edges.
 
 Overrides (objective, tiers, min_events) change the model before the rules are generated, so a
 what-if is the generator's output for the changed spec, replayed on the same fetched series.
@@ -86,7 +88,7 @@ class Episode:
     start: int  # unix seconds, first minute firing
     end: int  # unix seconds, first minute not firing (or the range's end)
     peak_burn: float | None  # highest burn rate over the long window while it fired
-    budget_at_start: float | None  # share of the range's budget spent by then
+    budget_at_start: float | None  # share of the period's budget spent by then
     budget_at_end: float | None
     open_start: bool = False  # already firing when the range began
     open_end: bool = False  # still firing when it ended
@@ -111,7 +113,7 @@ class SLOBacktest:
     events: float
     errors: float
     start: int  # unix seconds of the arrays' first minute: the range's start
-    spent: np.ndarray = field(repr=False)  # per minute: share of the range's budget spent by then
+    spent: np.ndarray = field(repr=False)  # per minute: share of the period's budget spent by then
     burn: np.ndarray = field(repr=False)  # per minute: the 5m burn rate (errors / events / budget)
 
     @property
@@ -119,7 +121,7 @@ class SLOBacktest:
         return f"{self.service}/{self.slo}"
 
     def budget(self, every: int = 3600) -> list[tuple[int, float]]:
-        """(unix seconds, share of the range's budget spent), every `every` seconds."""
+        """(unix seconds, share of the period's budget spent), every `every` seconds."""
         return [(self.start + i * STEP, float(self.spent[i])) for i in range(0, len(self.spent), every // STEP)
                 if not math.isnan(self.spent[i])]
 
@@ -314,7 +316,8 @@ def _summarise(target: Target, replay: Replay, firing: dict[LabelKey, tuple[Aler
     errors = _sum(replay.recorded.get(names.errors_rate(names.BASE_WINDOW), {}), ids, timeline.steps)
     per_minute_events, per_minute_errors = total[begin:] * STEP, errors[begin:] * STEP
     events, errs = float(per_minute_events.sum()), float(per_minute_errors.sum())
-    allowed = float(slo.budget) * events
+    # The period's budget at the range's traffic: a week's range of a 30d SLO allows a quarter of it.
+    allowed = float(slo.budget) * events * slo.period / (len(per_minute_events) * STEP)
     spent = np.cumsum(per_minute_errors) / allowed if allowed > 0 else np.full(len(per_minute_errors), np.nan)
 
     def budget_at(index: int) -> float | None:
@@ -374,7 +377,7 @@ class Incident:
     start: int
     end: int
     detected: tuple[int | None, ...]  # seconds from start to the first page, per variant; None: no page
-    burned: tuple[float | None, ...]  # share of the range's budget spent before that page
+    burned: tuple[float | None, ...]  # share of the period's budget spent before that page
 
 
 def incidents(results: Sequence[Backtest]) -> list[Incident]:

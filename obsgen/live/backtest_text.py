@@ -54,7 +54,7 @@ def text(result: Backtest) -> str:
         flapping = sum(e.flapping for e in slo.episodes)
         spent = slo.spent_at(result.end)
         lines += ["", f"{slo.name} ({slo.objective:g}%): {len(pages)} page(s), {len(tickets)} ticket(s), "
-                  f"{flapping} shorter than 10m; budget spent in the range {spent:.1%}"
+                  f"{flapping} shorter than 10m; {spent:.1%} of a period's budget spent in the range"
                   + (f"; {human_duration(slo.inhibited_minutes * 60)} held by inhibitions" if slo.inhibited_minutes else "")]
         lines.append(f"  per tier: {totals(slo)}")
         if slo.episodes:

@@ -176,3 +176,47 @@ def test_backtest_fires_at_the_minutes_promtool_does(backfilled: tuple[str, int,
     proof = _proof(out, fired, every)
     checked = subprocess.run([generation.need("promtool"), "test", "rules", str(proof)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+
+
+def test_a_lower_objective_compared_with_the_spec(backfilled: tuple[str, int, Generation]) -> None:
+    url, start, _ = backfilled
+    text = _backtest(url, start, "--slo", "shop/availability", "--objective", "99", "--compare")
+    assert text.returncode == 0, text.stderr
+    assert "spec against override" in text.stdout and "paged after (spec)" in text.stdout
+    data = json.loads(_backtest(url, start, "--slo", "shop/availability", "--objective", "99", "--compare", "--format", "json").stdout)
+    spec, override = ({s["slo"]: s for s in run["slos"]}["availability"] for run in data["runs"])
+    # Ten times the budget: the slow burn (1.5% errors) no longer pages; the outage (100%) still does.
+    assert override["pages"] < spec["pages"]
+    outage = [i for i in data["incidents"] if i["start"] <= start + OUTAGE.stop * 60 and i["end"] > start + OUTAGE.start * 60]
+    assert outage and all(v is not None for v in outage[0]["detected_after_seconds"].values())
+    slow = [i for i in data["incidents"] if start + SLOW_BURN.start * 60 <= i["start"] < start + SLOW_BURN.stop * 60]
+    assert slow and slow[0]["detected_after_seconds"]["override"] is None and slow[0]["detected_after_seconds"]["spec"] > 0
+
+
+def test_max_pages_fails_a_review_and_mistakes_are_exit_2(backfilled: tuple[str, int, Generation], tmp_path: Path) -> None:
+    url, start, _ = backfilled
+    over = _backtest(url, start, "--max-pages", "0")
+    assert over.returncode == 1 and "shop/availability would page" in over.stderr and "more than --max-pages 0" in over.stderr
+    assert _backtest(url, start, "--max-pages", "1000").returncode == 0
+
+    tiers = tmp_path / "tiers.yaml"
+    tiers.write_text("tiers:\n  - severity: critical\n    long: 1h\n    short: 7m\n    burn_rate: 14.4\n")
+    bad = _backtest(url, start, "--tiers", str(tiers))
+    assert bad.returncode == 2 and "tiers.yaml:4: tiers[0].short: 7m is not a multiple of 5m" in bad.stderr and "Traceback" not in bad.stderr
+    tiers.write_text("tiers:\n  - severity: critical\n    long: 2h\n    short: 10m\n    burn_rate: 10\n")
+    custom = json.loads(_backtest(url, start, "--tiers", str(tiers), "--format", "json").stdout)
+    assert {a["long_window"] for s in custom["runs"][0]["slos"] for a in s["alerts"] if a["alertname"] == "ErrorBudgetBurn"} == {"2h"}
+
+    hour = ("--from", str(start), "--to", str(start + 3600))
+    unknown = run_obsgen("backtest", "--specs", str(SPECS), "--prometheus", url, *hour, "--slo", "shop/nope")
+    early = run_obsgen("backtest", "--specs", str(SPECS), "--prometheus", url, "--from", str(start - 86400), "--to", str(start + 3600))
+    for result, message in [(unknown, "--slo shop/nope: no such SLO"), (early, "the range starts before the data: shop/availability from")]:
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+    renamed = tmp_path / "specs"
+    (renamed / "slo").mkdir(parents=True)
+    (renamed / "slo" / "shop.yaml").write_text((SPECS / "slo" / "shop.yaml").read_text().replace("shop_requests_total", "shop_calls_total"))
+    missing = run_obsgen("backtest", "--specs", str(renamed), "--prometheus", url, *hour)
+    assert missing.returncode == 2 and "no series for shop/availability, shop/by-route" in missing.stderr
+    down = run_obsgen("backtest", "--specs", str(SPECS), "--prometheus", f"http://127.0.0.1:{free_port()}", "--since", "1d", "--timeout", "2")
+    assert down.returncode == 2 and "Traceback" not in down.stderr, down.stderr
