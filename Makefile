@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate validate test test-fast lint bench bench-rules bench-push schema tools push plan demo docs clean
+.PHONY: generate validate test test-fast lint bench bench-rules bench-backtest bench-push schema tools push plan demo docs clean
 
 generate: $(STAMP)
 	$(PY) -m obsgen generate
@@ -47,6 +47,10 @@ bench: $(STAMP)
 # Prometheus 3 and then Debian's 2.42 (long: most of it is backfilling a month of recordings).
 bench-rules: $(STAMP) tools
 	$(PY) bench/bench_rules.py --days 30 --prometheus both
+
+# obsgen backtest over 30 days of 100 SLOs' history in a real Prometheus 3 (a few minutes: most of it backfilling).
+bench-backtest: $(STAMP) tools
+	$(PY) bench/bench_backtest.py
 
 # plan and push of 300 services' dashboards against the local Grafana API server (about a minute).
 bench-push: $(STAMP)

@@ -153,7 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--since", type=_seconds, default=None, metavar="DURATION", help="the range's length up to --to, e.g. 30d (default: 7d)")
     back.add_argument("--service", action="append", default=[], metavar="NAME", help="only this service (repeatable)")
     back.add_argument("--slo", action="append", default=[], metavar="SERVICE/NAME", help="only this SLO (repeatable)")
-    back.add_argument("--format", choices=("text", "json"), default="text", help="a table per SLO (default), or JSON for scripts")
+    back.add_argument("--format", choices=("text", "json", "html"), default="text",
+                      help="a table per SLO (default), JSON for scripts, or an HTML page with a timeline per SLO in --site")
+    back.add_argument("--site", type=Path, default=Path("slo-report"), metavar="DIR", help="where --format html writes backtest.html (default: slo-report)")
     back.add_argument("--objective", type=float, metavar="PERCENT", help="replay with this objective, e.g. 99.95")
     back.add_argument("--tiers", type=Path, metavar="FILE", help="replay with these burn-rate tiers (YAML: `tiers:` as in a spec)")
     back.add_argument("--min-events", type=int, metavar="N", help="replay with this min_events")
@@ -552,6 +554,14 @@ def _backtest(args: argparse.Namespace) -> int:
     found = bt.incidents(results) if args.compare else []
     if args.format == "json":
         sys.stdout.write(backtest_text.as_json(results, labels, found))
+    elif args.format == "html":
+        from obsgen.live import backtest_site
+
+        if args.site.exists() and not args.site.is_dir():
+            raise OutputError(f"{args.site} is a file, not a folder for the page")
+        args.site.mkdir(parents=True, exist_ok=True)
+        (args.site / "backtest.html").write_text(backtest_site.page(results[-1], client.config.url), encoding="utf-8")
+        print(f"obsgen: {len(results[-1].slos)} SLO timelines in {args.site / 'backtest.html'}")
     elif args.compare:
         sys.stdout.write(backtest_text.comparison(results, found, labels))
     else:

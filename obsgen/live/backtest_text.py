@@ -26,7 +26,7 @@ def _group(e: Episode) -> str:
     return ",".join(f"{k}={v}" for k, v in e.group.items())
 
 
-def _episode_row(e: Episode) -> tuple[str, ...]:
+def episode_row(e: Episode) -> tuple[str, ...]:
     duration = human_duration(e.seconds) + ("+" if e.open_end else "")
     flags = "flapping" if e.flapping else ""
     return (("…" if e.open_start else "") + _when(e.start), duration, e.severity, _tier(e), _group(e),
@@ -58,7 +58,7 @@ def text(result: Backtest) -> str:
                   + (f"; {human_duration(slo.inhibited_minutes * 60)} held by inhibitions" if slo.inhibited_minutes else "")]
         lines.append(f"  per tier: {totals(slo)}")
         if slo.episodes:
-            rows = [_episode_row(e) for e in slo.episodes]
+            rows = [episode_row(e) for e in slo.episodes]
             body = table(("start (UTC)", "lasted", "severity", "tier", "group", "peak burn", "budget then", "after", ""), rows)
             lines += ["  " + line for line in body.splitlines()]
     lines += [f"note: {n}" for n in result.notes]

@@ -48,6 +48,7 @@ class Chart:
     percent_x: bool = False
     xticks: Sequence[tuple[float, str]] = field(default_factory=tuple)
     note: str = ""  # one line under the plot, e.g. where two lines coincide
+    bands: Sequence[tuple[float, float, str, str]] = ()  # (x from, x to, label, colour): spans shaded behind the lines
 
 
 class _Axis:
@@ -134,6 +135,7 @@ def draw(chart: Chart) -> str:
     """The chart's drawing, an <svg> element without its text alternative (see `labelled`)."""
     entries = [(line.label, line.colour, line.dash, "1.8") for line in chart.lines]
     entries += [(label, colour, "1 3", "1.2") for _, label, colour in chart.hlines]
+    entries += list(dict.fromkeys((label, colour, "", "8") for _, _, label, colour in chart.bands))
     if len(entries) < 2:
         entries = []  # one line needs no legend: the title names it
     below = LEGEND_ROW * ((len(entries) + 1) // 2) + (LEGEND_ROW if chart.note else 0)
@@ -162,7 +164,10 @@ def draw(chart: Chart) -> str:
     out.append(f'<path d="M{LEFT} {TOP} V{bottom} H{right}" stroke="#566573" stroke-width="1" fill="none"/>')
     out.append(f'<text x="{(LEFT + right) / 2:.1f}" y="{bottom + 35}" text-anchor="middle">{_e(chart.xlabel)}</text>')
     out.append(f'<text transform="translate(14 {(TOP + bottom) / 2:.1f}) rotate(-90)" text-anchor="middle">{_e(chart.ylabel)}</text>')
-    # Thresholds, then the lines over them.
+    # Bands, thresholds, then the lines over them.
+    for start, end, _, colour in chart.bands:
+        left, span = x(start), max(1.0, x(end) - x(start))
+        out.append(f'<rect x="{left:.1f}" y="{TOP}" width="{span:.1f}" height="{bottom - TOP}" fill="{colour}" fill-opacity="0.25"/>')
     for value, _, colour in chart.hlines:
         out.append(f'<path d="M{LEFT} {y(value):.1f} H{right}" stroke="{colour}" stroke-width="1.2" stroke-dasharray="1 3" fill="none"/>')
     for line in chart.lines:

@@ -220,3 +220,22 @@ def test_max_pages_fails_a_review_and_mistakes_are_exit_2(backfilled: tuple[str,
     assert missing.returncode == 2 and "no series for shop/availability, shop/by-route" in missing.stderr
     down = run_obsgen("backtest", "--specs", str(SPECS), "--prometheus", f"http://127.0.0.1:{free_port()}", "--since", "1d", "--timeout", "2")
     assert down.returncode == 2 and "Traceback" not in down.stderr, down.stderr
+
+
+def test_the_timeline_page_renders_in_a_browser(backfilled: tuple[str, int, Generation], tmp_path: Path) -> None:
+    from tests.live.test_report import _browser, _console_errors
+
+    url, start, generation = backfilled
+    if generation.where == "PATH":
+        pytest.skip("the page does not depend on the server's generation: drawn once, from Prometheus 3's history")
+    site = tmp_path / "site"
+    written = _backtest(url, start, "--format", "html", "--site", str(site))
+    assert written.returncode == 0 and "2 SLO timelines" in written.stdout, written.stderr
+    page = site / "backtest.html"
+    dom = _browser(page, "--dump-dom")
+    assert "<h2>shop/availability (99.9%)</h2>" in dom.stdout and "<h2>shop/by-route (99.9%)</h2>" in dom.stdout
+    assert dom.stdout.count("<svg") == 4 and 'fill-opacity="0.25"' in dom.stdout  # two charts per SLO, alerts shaded
+    assert not _console_errors(dom.stderr)
+    shot = tmp_path / "backtest.png"
+    taken = _browser(page, f"--screenshot={shot}", "--window-size=1000,1600")
+    assert taken.returncode == 0 and shot.stat().st_size > 20_000 and not _console_errors(taken.stderr)
