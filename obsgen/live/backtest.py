@@ -296,15 +296,20 @@ def _replay(replayed: Sequence[Target], fetched: dict[str, Frame], timeline: Tim
 
 def _inhibited(firing: dict[LabelKey, np.ndarray], rules: Sequence[Inhibition]) -> dict[LabelKey, np.ndarray]:
     """Per alert, the minutes an inhibition mutes it: some firing alert mutes it then."""
-    out: dict[LabelKey, np.ndarray] = {}
     labelled = [(dict(k), k, m) for k, m in firing.items()]
-    for target, k, mask in labelled:
-        muted = np.zeros_like(mask)
-        for rule in rules:
-            for source, sk, smask in labelled:
-                if sk != k and rule.mutes(source, target):
-                    muted |= smask
-        out[k] = muted & mask
+    out = {k: np.zeros_like(m) for k, m in firing.items()}
+    for rule in rules:
+        # Only sources and targets of this rule, sources by their `equal` labels: linear, not quadratic, in alerts.
+        sources: dict[tuple[str, ...], list[tuple[dict[str, str], LabelKey, np.ndarray]]] = {}
+        for labels, k, mask in labelled:
+            if all(m.matches(labels) for m in rule.source):
+                sources.setdefault(tuple(labels.get(e, "") for e in rule.equal), []).append((labels, k, mask))
+        for labels, k, mask in labelled:
+            if not all(m.matches(labels) for m in rule.target):
+                continue
+            for source, sk, smask in sources.get(tuple(labels.get(e, "") for e in rule.equal), []):
+                if sk != k and rule.mutes(source, labels):
+                    out[k] |= smask & mask
     return out
 
 

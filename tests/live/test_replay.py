@@ -103,3 +103,24 @@ def test_every_generated_paging_rule_replays(specs) -> None:
             replay = Replay(timeline, fetched).run([paging])
             alerts = [r for r in paging.rules if isinstance(r, AlertRule)]
             assert len(replay.alerts) == len(alerts) and all(condition for _, condition in replay.alerts), paging.name
+
+
+def test_backtest_applies_the_generated_inhibitions() -> None:
+    """A faster page mutes a slower one and the same SLO's ticket; a dependency's page mutes its
+    dependants' SLO (the example: ai-provider's critical alerts mute pup-workers' job-success)."""
+    from obsgen.alertmanager.config import inhibitions
+    from obsgen.live.backtest import _inhibited
+
+    def alert(service: str, slo: str, window: str, severity: str) -> tuple[tuple[str, str], ...]:
+        return key({"alertname": "ErrorBudgetBurn", "service": service, "slo": slo, "long_window": window, "severity": severity})
+
+    on, off = np.array([1, 1, 1, 0], bool), np.array([0, 1, 1, 1], bool)
+    fast, slow, ticket = alert("pup-api", "availability", "1h", "critical"), alert("pup-api", "availability", "6h", "critical"), \
+        alert("pup-api", "availability", "1d", "warning")
+    provider, workers = alert("ai-provider", "success", "1h", "critical"), alert("pup-workers", "job-success", "1h", "critical")
+    other = alert("pup-api", "latency", "6h", "critical")
+    muted = _inhibited({fast: on, slow: off, ticket: off, provider: on, workers: off, other: off}, inhibitions(load_project(ROOT)))
+    assert muted[slow].tolist() == [False, True, True, False]  # while the 1h page fires
+    assert muted[ticket].tolist() == [False, True, True, True]  # the 6h page mutes it too, muted itself or not (as Alertmanager)
+    assert muted[workers].tolist() == [False, True, True, False]
+    assert not muted[fast].any() and not muted[provider].any() and not muted[other].any()  # another SLO is its own page
