@@ -122,14 +122,14 @@ def pyrra_rule_count(period: int) -> int:
     return len(windows) + len(divisors) + 2
 
 
-def write_openmetrics(folder: Path, start: int, minutes: int, seed: int = 7) -> list[Path]:
+def write_openmetrics(folder: Path, start: int, minutes: int, seed: int = 7, service_names: tuple[str, ...] = SERVICES) -> list[Path]:
     """Per service, instance and code a counter with a daily cycle, weekly dips and error bursts, as
     one OpenMetrics file per day: promtool reads its whole input once per 2-hour block it writes, so
     a month in one file takes minutes where day files take seconds."""
     rng = random.Random(seed)
     days = -(-minutes // 1440)
     chunks: list[list[str]] = [[] for _ in range(days)]
-    for s, service in enumerate(SERVICES):
+    for s, service in enumerate(service_names):
         base = 200 * (s + 1)
         bursts = {rng.randrange(minutes) for _ in range(12)}
         for instance in INSTANCES:
@@ -279,10 +279,12 @@ def main(argv: list[str]) -> int:
     return 0 if met else 1
 
 
-def run(days_measured: int, keep: Path | None = None, tools: Generation | None = None, timed: bool = True) -> dict:
+def run(days_measured: int, keep: Path | None = None, tools: Generation | None = None, timed: bool = True,
+        service_names: tuple[str, ...] = SERVICES) -> dict:
     """The whole benchmark on one Prometheus (3 by default); returns the worst figures over the SLOs.
     Without `timed` (the test of this benchmark: samples only) it neither waits for compaction nor
-    repeats the queries, and its query times mean nothing."""
+    repeats the queries, and its query times mean nothing. `service_names` are the services (the first one
+    also has a per-instance SLO)."""
     tools = tools or GENERATIONS["current"]()
     workdir = Path(tempfile.mkdtemp(prefix="obsgen-bench-rules-"))
     data = workdir / "data"
@@ -291,8 +293,8 @@ def run(days_measured: int, keep: Path | None = None, tools: Generation | None =
     start = (int(time.time()) // 86400 - days - 1) * 86400  # whole days, well in the past
     end = start + (minutes - 1) * MINUTE
     stamp = time.perf_counter()
-    print(f"work folder {workdir}; {len(SERVICES)} services x {len(INSTANCES)} instances x {len(CODES)} codes, {days} days of 1m samples")
-    for path in write_openmetrics(workdir, start, minutes):
+    print(f"work folder {workdir}; {len(service_names)} services x {len(INSTANCES)} instances x {len(CODES)} codes, {days} days of 1m samples")
+    for path in write_openmetrics(workdir, start, minutes, service_names=service_names):
         subprocess.run([tools.need("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(path), str(data)],
                        check=True, capture_output=True)
         path.unlink()
@@ -300,7 +302,7 @@ def run(days_measured: int, keep: Path | None = None, tools: Generation | None =
     prom = Prometheus(data, workdir, tools, TIMINGS if timed else 1)
     prom.start()
     try:
-        services = [spec(s) for s in SERVICES]
+        services = [spec(s) for s in service_names]
         generated = [g for s in services for g in rule_file(rules.rule_groups(s))["groups"]]
         # Every window but the period is a slice of a longer one, read at offsets up to the period.
         long_range = {n(w) for w in rules.slo_windows(services[0].slos[0])[:-1] for n in (names.errors_rate, names.total_rate)}

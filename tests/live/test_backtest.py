@@ -8,6 +8,7 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.tools import Generation
 from obsgen.pipeline.writer import write_output
 from obsgen.spec.load import load_project
-from tests.conftest import FIXTURES, run_obsgen
+from tests.conftest import FIXTURES, generation_named, run_obsgen
 
 pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("backtest")]
 
@@ -76,13 +77,9 @@ def promtool_values(values: list[int | None]) -> str:
     return " ".join("_" if v is None else str(v) for v in values)
 
 
-@pytest.fixture(scope="module", params=["debian", "current"])
-def backfilled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Generation]]:
-    """A Prometheus of each generation on loopback holding the history, which ended an hour ago."""
-    from tests.conftest import generation_named
-
-    generation = generation_named(request.param)
-    work = tmp_path_factory.mktemp(f"backtest-{request.param}")
+@contextmanager
+def _serving(generation: Generation, work: Path) -> Iterator[tuple[str, int, Generation]]:
+    """A Prometheus of `generation` on loopback holding the history, which ended an hour ago."""
     start = (int(time.time()) // 3600 - 1) * 3600 - MINUTES * 60
     (work / "history.om").write_text(openmetrics(start))
     data = work / "data"
@@ -99,6 +96,20 @@ def backfilled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module", params=["debian", "current"])
+def backfilled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Generation]]:
+    """The history in a Prometheus of each generation, for the proof."""
+    with _serving(generation_named(request.param), tmp_path_factory.mktemp(f"backtest-{request.param}")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Generation]]:
+    """The history in Prometheus 3, for what does not depend on the server: what-if, mistakes, the page."""
+    with _serving(generation_named("current"), tmp_path_factory.mktemp("backtest-history")) as it:
+        yield it
 
 
 def _backtest(url: str, start: int, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -178,8 +189,8 @@ def test_backtest_fires_at_the_minutes_promtool_does(backfilled: tuple[str, int,
     assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
 
 
-def test_a_lower_objective_compared_with_the_spec(backfilled: tuple[str, int, Generation]) -> None:
-    url, start, _ = backfilled
+def test_a_lower_objective_compared_with_the_spec(served: tuple[str, int, Generation]) -> None:
+    url, start, _ = served
     text = _backtest(url, start, "--slo", "shop/availability", "--objective", "99", "--compare")
     assert text.returncode == 0, text.stderr
     assert "spec against override" in text.stdout and "paged after (spec)" in text.stdout
@@ -193,8 +204,8 @@ def test_a_lower_objective_compared_with_the_spec(backfilled: tuple[str, int, Ge
     assert slow and slow[0]["detected_after_seconds"]["override"] is None and slow[0]["detected_after_seconds"]["spec"] > 0
 
 
-def test_max_pages_fails_a_review_and_mistakes_are_exit_2(backfilled: tuple[str, int, Generation], tmp_path: Path) -> None:
-    url, start, _ = backfilled
+def test_max_pages_fails_a_review_and_mistakes_are_exit_2(served: tuple[str, int, Generation], tmp_path: Path) -> None:
+    url, start, _ = served
     over = _backtest(url, start, "--max-pages", "0")
     assert over.returncode == 1 and "shop/availability would page" in over.stderr and "more than --max-pages 0" in over.stderr
     assert _backtest(url, start, "--max-pages", "1000").returncode == 0
@@ -222,12 +233,10 @@ def test_max_pages_fails_a_review_and_mistakes_are_exit_2(backfilled: tuple[str,
     assert down.returncode == 2 and "Traceback" not in down.stderr, down.stderr
 
 
-def test_the_timeline_page_renders_in_a_browser(backfilled: tuple[str, int, Generation], tmp_path: Path) -> None:
+def test_the_timeline_page_renders_in_a_browser(served: tuple[str, int, Generation], tmp_path: Path) -> None:
     from tests.live.test_report import _browser, _console_errors
 
-    url, start, generation = backfilled
-    if generation.where == "PATH":
-        pytest.skip("the page does not depend on the server's generation: drawn once, from Prometheus 3's history")
+    url, start, _ = served
     site = tmp_path / "site"
     written = _backtest(url, start, "--format", "html", "--site", str(site))
     assert written.returncode == 0 and "2 SLO timelines" in written.stdout, written.stderr
