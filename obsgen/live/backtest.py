@@ -156,6 +156,7 @@ class Target:
     service: Service
     slo: SLO  # as replayed: the spec's, or with the override applied
     groups: tuple[RuleGroup, ...]  # the paging group only: the period group pages on nothing
+    context: bool = False  # replayed only for its inhibitions of a selected SLO, not reported
 
 
 def targets(project: Project, services: Sequence[str] = (), slos: Sequence[str] = (), override: Override | None = None) -> list[Target]:
@@ -172,18 +173,17 @@ def targets(project: Project, services: Sequence[str] = (), slos: Sequence[str] 
                                 f"{next(f'{s.name}/{o.name}' for s in project.services for o in s.slos)})")
     chosen = [(s, o) for s in project.services for o in s.slos
               if (not services or s.name in services) and (not wanted_slos or (s.name, o.name) in wanted_slos)]
-    needed = {s.name for s, _ in chosen}
+    picked = {(s.name, o.name) for s, o in chosen}
     for service, _ in list(chosen):
         for dep in service.depends_on:
-            if dep.mute and dep.service not in needed and dep.service in known:
-                needed.add(dep.service)
+            if dep.mute and dep.service in known and not any(s.name == dep.service for s, _ in chosen):
                 chosen += [(known[dep.service], o) for o in known[dep.service].slos]
     out = []
     for service, slo in chosen:
         replayed = override.apply(slo) if override else slo
         variant = dataclasses.replace(service, slos=(replayed,))
         paging, _period = slo_rules.slo_groups(variant)[0]
-        out.append(Target(service, replayed, (paging,)))
+        out.append(Target(service, replayed, (paging,), context=(service.name, slo.name) not in picked))
     return out
 
 
@@ -247,7 +247,7 @@ def _check_coverage(client: Prometheus, replayed: Sequence[Target], fetched: dic
     """No data at all is a mistake (a wrong selector or server); data that begins late is a range beyond retention."""
     empty, late = [], []
     begin = timeline.index(first)
-    for target in replayed:
+    for target in (t for t in replayed if not t.context):
         present = np.zeros(timeline.steps, bool)
         for part in server_parts(target.groups):
             for _, p in fetched[part].values():
@@ -291,7 +291,7 @@ def _replay(replayed: Sequence[Target], fetched: dict[str, Frame], timeline: Tim
         states.append((target, replay, firing))
         everything.update({labels: mask for labels, (_, mask) in firing.items()})
     muted = _inhibited(everything, rules)
-    return [_summarise(target, replay, firing, muted, timeline, begin) for target, replay, firing in states]
+    return [_summarise(target, replay, firing, muted, timeline, begin) for target, replay, firing in states if not target.context]
 
 
 def _inhibited(firing: dict[LabelKey, np.ndarray], rules: Sequence[Inhibition]) -> dict[LabelKey, np.ndarray]:

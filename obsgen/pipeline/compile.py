@@ -64,20 +64,25 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     def loaded(part: list[str], copy: str) -> str:
         return layout.rule_file(service.name) if part == local else copy
 
-    tests: list[tuple[str, dict[str, Any] | None, str, list[str]]] = []  # (path, document, rules it loads, their YAML)
+    tests: list[tuple[str, dict[str, Any] | None, list[tuple[str, list[str]]]]] = []  # (path, document, (rule file, its YAML) it loads)
     start = 0
     for slo, pair in zip(service.slos, per_slo, strict=True):
-        part, start = texts[start : start + len(pair)], start + len(pair)  # the SLO's groups
-        at = loaded(part, layout.test_rules(service.name, slo.name))
-        tests += [(layout.test_file(service.name, slo.name, natives), slo_tests.test_file(service, slo, pair[0], layout.from_tests(at), natives),
-                   at, part) for natives in (False, True)]
+        paging, period = texts[start : start + 1], texts[start + 1 : start + 2]  # the SLO's two groups
+        start += len(pair)
+        loads = [(loaded(paging, layout.test_rules(service.name, slo.name)), paging)]
+        both = [*loads, (loaded(period, layout.test_rules(service.name, slo.name, "period")), period)]
+        docs = slo_tests.slo_test_files(service, slo, pair[0], [layout.from_tests(at) for at, _ in loads], [layout.from_tests(at) for at, _ in both])
+        tests += [(layout.test_file(service.name, slo.name), docs.classic, loads),
+                  (layout.test_file(service.name, slo.name, native=True), docs.native, both),
+                  (layout.period_test_file(service.name, slo.name), docs.period, both)]
     ops_part = texts[len(slo_groups) :]
     at = loaded(ops_part, layout.test_rules(service.name))
-    tests.append((layout.ops_test_file(service.name), ops_tests.test_file(service, layout.from_tests(at)), at, ops_part))
-    for path, doc, at, part in tests:
+    tests.append((layout.ops_test_file(service.name), ops_tests.test_file(service, layout.from_tests(at)), [(at, ops_part)]))
+    for path, doc, loaded_files in tests:
         if doc is not None:
             files[path] = HEADER + to_yaml(doc)
-            files.setdefault(at, _rule_file(part))
+            for at, part in loaded_files:
+                files.setdefault(at, _rule_file(part))
     for q in service.ops.queues:
         if q.scale:
             files[layout.scaling_file(service.name, q.name, "keda")] = HEADER + to_yaml(manifests.scaled_object(service.name, q, settings.kubernetes))

@@ -5,8 +5,8 @@ import posixpath
 
 RULES_DIR = "prometheus/rules"  # <service>.yml
 LONG_RULES_DIR = "prometheus/long-rules"  # <service>.yml: the period groups, with `long_rules: separate`
-TESTS_DIR = "prometheus/tests"  # <service>.<slo>.slo.test.yml, <service>.<slo>.native.test.yml, <service>.ops.test.yml
-TEST_RULES_DIR = "prometheus/tests/rules"  # <service>.<slo>.slo.yml, <service>.ops.yml: copies of deployed groups
+TESTS_DIR = "prometheus/tests"  # <service>.<slo>.slo.test.yml, .period.test.yml, .native.test.yml, <service>.ops.test.yml
+TEST_RULES_DIR = "prometheus/tests/rules"  # <service>.<slo>.slo.yml, .period.yml, <service>.ops.yml: copies of deployed groups
 LOKI_RULES_DIR = "loki/rules"  # <tenant>/<service>.yml
 REPORT = "SLO_REPORT.md"
 REPORT_CHARTS_DIR = "report"  # detection-<objective>-<period>[-<tiers>].svg: detection time against error ratio
@@ -37,15 +37,21 @@ def test_file(service: str, slo: str, native: bool = False) -> str:
     return f"{TESTS_DIR}/{service}.{slo}" + (NATIVE_TESTS if native else ".slo.test.yml")
 
 
+def period_test_file(service: str, slo: str) -> str:
+    """The proof of one SLO's period group, apart: its long windows cost most of an SLO's evaluation."""
+    return f"{TESTS_DIR}/{service}.{slo}.period.test.yml"
+
+
 def ops_test_file(service: str) -> str:
     return f"{TESTS_DIR}/{service}.ops.test.yml"
 
 
-def test_rules(service: str, slo: str | None = None) -> str:
-    """A copy of the groups one test file proves, for a service whose rule file holds more: one
-    SLO's group, or (None) the operational groups. promtool evaluates every rule a test loads at
-    every step, so each test loads only its own; validate checks copy and original agree."""
-    return f"{TEST_RULES_DIR}/{service}.{slo}.slo.yml" if slo else f"{TEST_RULES_DIR}/{service}.ops.yml"
+def test_rules(service: str, slo: str | None = None, kind: str = "slo") -> str:
+    """A copy of the groups a test file proves, for a service whose rule file holds more: one SLO's
+    paging group (`slo`) or period group (`period`), or (no SLO) the operational groups. promtool
+    evaluates every rule a test loads at every step, so each test loads only its own; validate checks
+    copy and original agree."""
+    return f"{TEST_RULES_DIR}/{service}.{slo}.{kind}.yml" if slo else f"{TEST_RULES_DIR}/{service}.ops.yml"
 
 
 def from_tests(path: str) -> str:

@@ -88,7 +88,7 @@ def check_test_rules(out: Path) -> list[Finding]:
     findings = []
     deployed: dict[str, list[Any]] = {}
     for path in sorted((out / TEST_RULES_DIR).glob("*.yml")):
-        service = path.name.split(".")[0]  # <service>.<slo>.slo.yml or <service>.ops.yml; names hold no dots
+        service = path.name.split(".")[0]  # <service>.<slo>.slo.yml, <service>.<slo>.period.yml or <service>.ops.yml; names hold no dots
         if service not in deployed:
             deployed[service] = _groups(out / RULES_DIR / f"{service}.yml") + _groups(out / LONG_RULES_DIR / f"{service}.yml")
         try:

@@ -322,22 +322,28 @@ def _horizon(slo: SLO, alerts: list[AlertRule], ratio: float, history: int) -> i
     return min(HORIZON, math.ceil(max(due, default=60.0)) + 2)
 
 
-def _steady(service: Service, slo: SLO, ratio: float, minutes: int, traffic: float) -> list[dict[str, Any]]:
-    """After a steady error ratio every recording holds what it should."""
+def _steady(service: Service, slo: SLO, ratio: float, minutes: int, traffic: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """After a steady error ratio every recording holds what it should: (the paging group's checks,
+    the period group's)."""
     end = minutes * MINUTE
     ids = service.ids(slo)
     budget = float(slo.budget)
-    checks = [_close_to(promql.selector(names.error_ratio(w), *ids.items()), ratio, end) for w in slo_windows(slo)]
-    checks += [
-        _close_to(promql.selector(names.OBJECTIVE, *ids.items()), float(slo_math.objective_ratio(slo.objective)), end),
-        _close_to(promql.selector(names.ERROR_BUDGET, *ids.items()), budget, end),
-        _close_to(promql.selector(names.BUDGET_REMAINING, *ids.items()), 1 - ratio / budget, end),
-        _close_to(promql.selector(names.CURRENT_BURN_RATE, *ids.items()), ratio / budget, end),
-        _close_to(promql.selector(names.PERIOD_BURN_RATE, *ids.items()), ratio / budget, end),
-    ]
+
+    def close(name: str, value: float) -> dict[str, Any]:
+        return _close_to(promql.selector(name, *ids.items()), value, end)
+
+    paging = [close(names.error_ratio(w), ratio) for w in slo_windows(slo) if w != slo.period]
+    paging.append(close(names.CURRENT_BURN_RATE, ratio / budget))
     if not isinstance(slo.sli, ProbeSLI):  # a closed 5m range holds 6 samples on Prometheus 2, 5 on 3
-        checks.append(_close_to(promql.selector(names.total_rate(BASE_WINDOW), *ids.items()), traffic / MINUTE, end))
-    return checks
+        paging.append(close(names.total_rate(BASE_WINDOW), traffic / MINUTE))
+    period = [
+        close(names.error_ratio(slo.period), ratio),
+        close(names.OBJECTIVE, float(slo_math.objective_ratio(slo.objective))),
+        close(names.ERROR_BUDGET, budget),
+        close(names.BUDGET_REMAINING, 1 - ratio / budget),
+        close(names.PERIOD_BURN_RATE, ratio / budget),
+    ]
+    return paging, period
 
 
 _OUTAGES: dict[simulate.Objective, tuple[tuple[Phase, ...], int]] = {}  # per distinct numbers, as simulate's caches
@@ -382,7 +388,8 @@ def outage_timings(slo: SLO) -> dict[slo_math.Tier, Timing]:
 
 
 def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts: list[AlertRule]) -> dict[str, dict[str, Any]]:
-    """Every scenario of one SLO, by kind."""
+    """Every scenario of one SLO, by kind; "period" holds the steady one's checks of the period group,
+    which its own file proves (see period_test_file)."""
     burns = [r for r in alerts if r.tier is not None]
     out: dict[str, dict[str, Any]] = {}
     if not burns:
@@ -425,9 +432,12 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
     traffic = _traffic_for(slo, BRIEF_HISTORY)
     half = Phase.of(1, traffic, 0.5 * budget).error_ratio
     steady = [Phase.of(BRIEF_HISTORY, traffic, half)]
-    group = _scenario(subject, f"a steady {half:.4%} errors (half the budget)", steady, 0, None, None, BRIEF_HISTORY)
-    group["promql_expr_test"] += _steady(service, slo, half, BRIEF_HISTORY, traffic)
+    title = f"a steady {half:.4%} errors (half the budget)"
+    group = _scenario(subject, title, steady, 0, None, None, BRIEF_HISTORY)
+    paging_checks, period_checks = _steady(service, slo, half, BRIEF_HISTORY, traffic)
+    group["promql_expr_test"] += paging_checks
     out["half"] = group
+    out["period"] = _group(f"{slo.name}: {title}: the period's window, budget left and burn rate", subject.counters, steady, period_checks)
 
     # 10 events an hour: one failure says nothing; an outage still pages within the window.
     # (Checked for as long as a paging tier's short window holds the failure, plus 5 minutes.)
@@ -489,30 +499,45 @@ def native(slo: SLO) -> bool:
     return isinstance(slo.sli, LatencySLI) and slo.sli.native
 
 
-def test_file(service: Service, slo: SLO, group: RuleGroup, rule_file: str, natives: bool = False) -> dict[str, Any] | None:
-    """A promtool test file for one SLO, loading `rule_file`, which holds only the SLO's two groups
-    (`group`, the one with the alerts, and its period group): promtool evaluates every rule it
-    loads at every step, so a scenario pays for its own rules only.
-    Scenarios on native histograms need promtool 3's notation and go in a file of their own
-    (`natives`); the no-data test has no series, so it goes in the classic file, which every
-    promtool runs. None when there is nothing to test; an SLI that cannot be synthesised gets no
-    scenarios (SLO_REPORT.md says so)."""
-    tests: list[dict[str, Any]] = []
-    if native(slo) == natives:
-        try:
-            tests += slo_scenarios(service, slo, series.counters(slo), group.alerts).values()
-        except series.Untestable:
-            pass
+@dataclass(frozen=True)
+class SLOTests:
+    """One SLO's promtool test documents; None where there is nothing to test."""
+
+    classic: dict[str, Any] | None  # the paging group's scenarios and the no-data test: every promtool runs it
+    native: dict[str, Any] | None  # scenarios on native histograms, in promtool 3's notation, with the period checks
+    period: dict[str, Any] | None  # the period group's checks, for classic SLIs
+
+
+def slo_test_files(service: Service, slo: SLO, group: RuleGroup, paging: list[str], both: list[str]) -> SLOTests:
+    """The test documents of one SLO's paging group (`group`, the one with the alerts). `paging` are
+    the rule files holding that group alone, `both` those holding it and the period group: promtool
+    evaluates every rule it loads at every step, so the scenarios load the paging group only and the
+    period group's long windows (most of an SLO's evaluation cost) are proven once, after a steady
+    half of the budget. An SLI that cannot be synthesised gets no scenarios (SLO_REPORT.md says so)."""
+    try:
+        scenarios = slo_scenarios(service, slo, series.counters(slo), group.alerts)
+    except series.Untestable:
+        scenarios = {}
+    period = scenarios.pop("period", None)
     no_data = [r for r in group.alerts if r.alert == names.ALERT_NO_DATA]
-    if no_data and not natives:
-        tests.append(_no_data_tests(no_data))
-    if not tests:
-        return None
+    classic = [] if native(slo) else list(scenarios.values())
+    classic += [_no_data_tests(no_data)] if no_data else []  # no series: every promtool can run it
+    natives = list(scenarios.values()) if native(slo) else []
+    if natives and period is not None:  # the period group's checks need the same notation
+        scenarios["half"]["promql_expr_test"] += period["promql_expr_test"]
+    return SLOTests(
+        _document(service, slo, group, paging, classic, False) if classic else None,
+        _document(service, slo, group, both, natives, True) if natives else None,
+        _document(service, slo, group, both, [period], True) if period is not None and not native(slo) else None,
+    )
+
+
+def _document(service: Service, slo: SLO, group: RuleGroup, rule_files: list[str], tests: list[dict[str, Any]], period: bool) -> dict[str, Any]:
     return {
-        "rule_files": [rule_file],
+        "rule_files": rule_files,
         "evaluation_interval": _at(EVAL),
         # promtool evaluates every group at every step, in no set order unless told: the period
         # group reads this minute's windows, as a Prometheus evaluating it later in the minute would.
-        "group_eval_order": [group.name, names.period_group_name(service.name, slo.name)],
+        "group_eval_order": [group.name, *([names.period_group_name(service.name, slo.name)] if period else [])],
         "tests": tests,
     }

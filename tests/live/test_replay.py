@@ -124,3 +124,11 @@ def test_backtest_applies_the_generated_inhibitions() -> None:
     assert muted[ticket].tolist() == [False, True, True, True]  # the 6h page mutes it too, muted itself or not (as Alertmanager)
     assert muted[workers].tolist() == [False, True, True, False]
     assert not muted[fast].any() and not muted[provider].any() and not muted[other].any()  # another SLO is its own page
+
+
+def test_a_selected_slo_brings_the_services_that_can_mute_it() -> None:
+    from obsgen.live.backtest import targets
+
+    chosen = targets(load_project(ROOT), slos=["pup-workers/job-success"])
+    assert [(t.service.name, t.slo.name, t.context) for t in chosen if not t.context] == [("pup-workers", "job-success", False)]
+    assert {t.service.name for t in chosen if t.context} == {"ai-provider"}  # its critical pages mute job-success

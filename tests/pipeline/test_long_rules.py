@@ -73,7 +73,7 @@ def test_validate_holds_the_copies_to_both_files(out: Path) -> None:
     original = long_file.read_text()
     try:
         long_file.write_text(original.replace("vector(0.999)", "vector(0.99)", 1))
-        assert [f.file for f in check_test_rules(out)] == [str(out / "prometheus/tests/rules/pup-api.availability.slo.yml")]
+        assert [f.file for f in check_test_rules(out)] == [str(out / "prometheus/tests/rules/pup-api.availability.period.yml")]
     finally:
         long_file.write_text(original)
 
@@ -97,9 +97,9 @@ def test_promtool_loads_both_sides_and_runs_a_split_proof(out: Path, generation:
     if generation.where == "PATH":
         return
     promtool = generation.need("promtool")
-    proof = out / "prometheus/tests/pup-api.accounts.slo.test.yml"
+    proof = out / "prometheus/tests/pup-api.accounts.period.test.yml"
     loaded = yaml.safe_load(proof.read_text())["rule_files"]
-    assert loaded == ["rules/pup-api.accounts.slo.yml"]  # the copy of the SLO's two groups, from two files
+    assert loaded == ["rules/pup-api.accounts.slo.yml", "rules/pup-api.accounts.period.yml"]  # copies of the groups of two files
     result = subprocess.run([promtool, "test", "rules", str(proof)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -38,12 +38,18 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, generation: Generation) -> None:
     out = _generate(specs, tmp_path / "out")
     services = load_project(specs).services
-    # A file per SLO (native histograms apart) and one for the operational alerts, each loading only its own groups.
+    # Per SLO a file for its paging group and one for its period group (native histograms apart: one
+    # file of promtool 3's notation for both), and one for the operational alerts, each loading only
+    # its own groups.
     assert sorted(p.name for p in (out / "prometheus" / "tests").glob("*.yml")) == sorted(
         [f"{s.name}.{slo.name}.slo.test.yml" for s in services for slo in s.slos]
+        + [f"{s.name}.{slo.name}.period.test.yml" for s in services for slo in s.slos if not ruletests.native(slo)]
         + [f"{s.name}.{slo.name}.native.test.yml" for s in services for slo in s.slos if ruletests.native(slo)]
         + [f"{s.name}.ops.test.yml" for s in services if ops_tests.ops_tests(s)]
     )
+    for path in (out / "prometheus" / "tests").glob("*.slo.test.yml"):  # the scenarios pay for the paging group only
+        loaded = [g["name"] for f in yaml.safe_load(path.read_text())["rule_files"] for g in yaml.safe_load((path.parent / f).read_text())["groups"]]
+        assert len(loaded) == 1 and not loaded[0].endswith(":period"), (path.name, loaded)
     findings = promtool_test_rules(out, generation)
     assert not findings, "\n".join(str(f) for f in findings)
 
@@ -205,6 +211,20 @@ def test_each_group_pages_on_its_own_burn(tmp_path: Path) -> None:
     rule_file.write_text(text.replace("and on (service, slo, route)", "and on (service, slo)"))
     failed = subprocess.run([promtool, "test", "rules", str(tests_file)], capture_output=True, text=True)
     assert failed.returncode != 0 and 'route=\\"c\\"' in failed.stdout + failed.stderr, failed.stdout[-2000:]
+
+
+def test_a_broken_period_rule_fails_its_proof(tmp_path: Path, promtool: str) -> None:
+    """The period group's own file catches an edited period window or budget: the budget left and
+    the period burn rate after a steady half of the budget."""
+    out = _generate(FIXTURES / "periods", tmp_path / "out")
+    tests_file = out / "prometheus" / "tests" / "mailer.delivery.period.test.yml"
+    assert subprocess.run([promtool, "test", "rules", str(tests_file)], capture_output=True, text=True).returncode == 0
+    period_copy = tests_file.parent / yaml.safe_load(tests_file.read_text())["rule_files"][1]
+    text = period_copy.read_text()
+    assert ":period" in text and "slo:error_budget_remaining:ratio" in text
+    period_copy.write_text(text.replace("1 - slo:sli_error:ratio_rate7d", "1.5 - slo:sli_error:ratio_rate7d", 1))
+    result = subprocess.run([promtool, "test", "rules", str(tests_file)], capture_output=True, text=True)
+    assert result.returncode != 0 and "slo:error_budget_remaining:ratio" in result.stdout + result.stderr
 
 
 def test_alert_annotations_render(tmp_path: Path, promtool: str) -> None:
