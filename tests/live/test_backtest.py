@@ -147,7 +147,7 @@ def _proof(out: Path, fired: dict[tuple[tuple[str, str], ...], set[int]], alerts
                         checks.append({"expr": f'count(ALERTS{{alertstate="firing", {selector}}})', "eval_time": f"{at}m",
                                        "exp_samples": [{"labels": "{}", "value": 1}] if at in minutes else []})
     # The paging groups only, as backtest replays them (the period groups page on nothing).
-    paging = {"groups": [yaml.safe_load(p.read_text())["groups"][0] for p in sorted((out / "prometheus" / "tests" / "rules").glob("*.yml"))]}
+    paging = {"groups": [yaml.safe_load(p.read_text())["groups"][0] for p in sorted((out / "prometheus" / "tests" / "rules").glob("*.slo.yml"))]}
     assert all(not g["name"].endswith(":period") for g in paging["groups"])
     (out / "paging.yml").write_text(yaml.safe_dump(paging, sort_keys=False))
     doc = {
