@@ -14,8 +14,7 @@ Pure: fetched series in, firing minutes out. numpy holds a series as values and 
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -399,20 +398,17 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def frame_from(series: Iterable[tuple[Mapping[str, str], Iterable[tuple[float, float]]]], timeline: Timeline) -> Frame:
+def frame_from(series: Iterable[tuple[Mapping[str, str], Sequence[tuple[float, float]]]], timeline: Timeline) -> Frame:
     """A Frame from a range query's answer: (labels, (unix seconds, value) points) per series."""
     out: Frame = {}
     for labels, points in series:
         values = np.full(timeline.steps, np.nan)
         present = np.zeros(timeline.steps, bool)
-        for at, value in points:
-            i = timeline.index(at)
-            if 0 <= i < timeline.steps:
-                values[i] = value if not math.isnan(value) else np.nan
-                present[i] = True
-        k = key(labels)
-        if k in out:  # the same labels from two chunks
-            v, p = out[k]
-            values, present = np.where(present, values, v), present | p
-        out[k] = (values, present)
+        if points:
+            pairs = np.asarray(points, float)
+            index = np.rint((pairs[:, 0] - timeline.start) / timeline.step).astype(int)
+            inside = (index >= 0) & (index < timeline.steps)
+            values[index[inside]] = pairs[inside, 1]
+            present[index[inside]] = True
+        _put(out, key(labels), (values, present))  # the same labels from two chunks: one series
     return out
