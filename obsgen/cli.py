@@ -17,6 +17,7 @@ from obsgen import __version__
 from obsgen.errors import (
     EXIT_CHANGES,
     EXIT_FAILED,
+    EXIT_INPUT,
     EXIT_OK,
     EXIT_REFUSED,
     ObsgenError,
@@ -163,6 +164,23 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--max-pages", type=float, metavar="N", help="exit 1 when an SLO would page more than N times per period")
     _prometheus_args(back)
 
+    gate = sub.add_parser(
+        "gate",
+        help="may we deploy? each SLO's error budget left and alerts against its policy",
+        description="Ask a running Prometheus for each SLO's error budget left over its period (from the raw series, "
+        "the worst group deciding) and its alerts firing, and hold them to the SLO's `policy:` (else: an exhausted "
+        "budget or a firing page blocks). Exit status 0: go; 1: blocked (which SLO, the budget left, the alert, the "
+        "policy); 2: cannot decide (unreachable, no events, bad input): never a silent go.",
+    )
+    gate.add_argument("--specs", type=Path, default=Path("."), metavar="DIR", help="folder holding slo/ (default: .)")
+    gate.add_argument("--service", action="append", default=[], metavar="NAME", help="only this service (repeatable)")
+    gate.add_argument("--slo", action="append", default=[], metavar="SERVICE/NAME", help="only this SLO (repeatable)")
+    gate.add_argument("--min-budget", type=_percent, metavar="PERCENT", help="block below this share of the budget left, e.g. 25%% (overrides the specs)")
+    gate.add_argument("--no-page-firing", action="store_true", help="block while one of the SLO's pages fires (added to the specs' policy)")
+    gate.add_argument("--at", type=_instant, metavar="TIME", help="decide as of this time (default: now)")
+    gate.add_argument("--format", choices=("text", "json"), default="text", help="a line per SLO (default), or JSON")
+    _prometheus_args(gate)
+
     explain = sub.add_parser(
         "explain",
         help="print what each alert means: budgets, burn rates, time to fire",
@@ -210,6 +228,16 @@ def _seconds(text: str) -> int:
         return int(TypeAdapter(Seconds).validate_python(text))
     except ValidationError as exc:
         raise argparse.ArgumentTypeError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage: give 25 or 25%") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0% and 100%")
+    return value
 
 
 def _connection_args(cmd: argparse.ArgumentParser, prefix: str, token: str) -> None:
@@ -576,7 +604,40 @@ def _backtest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _gate(args: argparse.Namespace) -> int:
+    import time
+
+    from obsgen.live import gate
+    from obsgen.live.backtest import BacktestError
+    from obsgen.spec.load import load_project
+
+    project = load_project(args.specs)
+    at = args.at if args.at is not None else time.time()
+    client = _prometheus(args)
+    try:
+        client.version()
+        verdicts = gate.gate(client, project, at, args.service, args.slo, args.min_budget, ["critical"] if args.no_page_firing else None)
+    except RemoteError as exc:
+        raise BacktestError(f"cannot decide: {exc}") from None
+    blocked = [v for v in verdicts if v.decision == gate.BLOCKED]
+    unknown = [v for v in verdicts if v.decision == gate.UNKNOWN]
+    if args.format == "json":
+        json.dump({"prometheus": client.config.url, "at": at, "decision": "blocked" if blocked else "cannot decide" if unknown else "go",
+                   "slos": [{"service": v.service, "slo": v.slo, "decision": v.decision, "budget_left": v.budget_left, "group": v.group,
+                             "firing": v.firing, "policy": v.policy.model_dump(), "policy_from": v.policy_from, "reasons": v.reasons}
+                            for v in verdicts]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for v in verdicts:
+            left = "no events" if v.budget_left is None else f"{v.budget_left:.1%} of the budget left"
+            print(f"{v.decision.upper():<14} {v.name}: {left}" + "".join(f"\n    {r}" for r in v.reasons))
+        verdict = (f"blocked by {len(blocked)} SLO(s)" if blocked else f"cannot decide for {len(unknown)} SLO(s)" if unknown
+                   else f"go: {len(verdicts)} SLO(s) within their policies")
+        print(f"obsgen: {verdict}")
+    return EXIT_FAILED if blocked else EXIT_INPUT if unknown else EXIT_OK
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": _generate, "validate": _validate, "plan": _plan, "push": _push, "import": _import, "explain": _explain,
-    "schema": _schema, "check": _check, "report": _report, "backtest": _backtest,
+    "schema": _schema, "check": _check, "report": _report, "backtest": _backtest, "gate": _gate,
 }

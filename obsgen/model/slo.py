@@ -57,6 +57,19 @@ class AlertTier(Strict):
         return slo_math.Tier(self.severity, self.long, self.short, share)
 
 
+class Policy(Strict):
+    """The SLO's error-budget policy, which `obsgen gate` enforces before a deploy: block when less
+    than `min_budget` of the period's budget is left, or while an alert of a `freeze_on` severity fires."""
+
+    min_budget: Number = Field(0, ge=0, le=100, description="Percent of the period's error budget that must be left, e.g. 25 or \"25%\"; 0: only an exhausted budget blocks.")
+    freeze_on: list[slo_math.Severity] = Field(default_factory=lambda: list[slo_math.Severity](["critical"]), description="Severities of the SLO's alerts that block while they fire: critical (pages), warning (tickets).")
+
+    @field_validator("min_budget", mode="before")
+    @classmethod
+    def _percent(cls, value: object) -> object:
+        return value.strip().removesuffix("%").strip() if isinstance(value, str) else value
+
+
 class SyntheticSeries(Strict):
     """A counter the generated tests feed, for an SLI written as expressions obsgen cannot read."""
 
@@ -211,6 +224,7 @@ class SLO:
     no_data: bool = True
     alert_labels: Mapping[str, str] = field(default_factory=dict)
     alert_annotations: Mapping[str, str] = field(default_factory=dict)
+    policy: Policy | None = None  # the spec's error-budget policy for `obsgen gate`; None: the gate's defaults
 
     @property
     def budget(self) -> Fraction:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from obsgen.model.ops import Operations
-from obsgen.model.slo import AlertTier, Dependency, LatencySLI, ProbeSLI, RatioSLI, Resources
+from obsgen.model.slo import AlertTier, Dependency, LatencySLI, Policy, ProbeSLI, RatioSLI, Resources
 from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, Rate, Seconds, Strict, Template, Url
 
 
@@ -94,6 +94,7 @@ class SLOSpec(Strict):
     )
     runbook: Url | None = Field(None, description="Overrides the service's runbook for this SLO's alerts.")
     alerting: Alerting = Field(default_factory=Alerting, description="Which tiers page or ticket, and the alerts' extra labels and annotations.")
+    policy: Policy | None = Field(None, description="The error-budget policy `obsgen gate` enforces before a deploy: min_budget, freeze_on.")
 
     @field_validator("group_by")
     @classmethod

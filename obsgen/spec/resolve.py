@@ -53,6 +53,7 @@ def slo(spec: SLOSpec, service_runbook: str, service_tiers: Tiers = None, projec
         no_data=spec.alerting.no_data,
         alert_labels=dict(spec.alerting.labels),
         alert_annotations=dict(spec.alerting.annotations),
+        policy=spec.policy,
     )
 
 

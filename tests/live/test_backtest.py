@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,10 +78,11 @@ def promtool_values(values: list[int | None]) -> str:
 
 
 @contextmanager
-def _serving(generation: Generation, work: Path) -> Iterator[tuple[str, int, Generation]]:
-    """A Prometheus of `generation` on loopback holding the history, which ended an hour ago."""
+def _serving(generation: Generation, work: Path, extra: Callable[[int], list[str]] = lambda start: []) -> Iterator[tuple[str, int, Generation]]:
+    """A Prometheus of `generation` on loopback holding the history, which ended an hour ago, and
+    the OpenMetrics lines `extra` gives for the history's start."""
     start = (int(time.time()) // 3600 - 1) * 3600 - MINUTES * 60
-    (work / "history.om").write_text(openmetrics(start))
+    (work / "history.om").write_text(openmetrics(start).replace("# EOF\n", "\n".join([*extra(start), "# EOF\n"])))
     data = work / "data"
     subprocess.run([generation.need("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(work / "history.om"), str(data)],
                    check=True, capture_output=True)
