@@ -20,6 +20,7 @@ from obsgen.errors import (
     EXIT_INPUT,
     EXIT_OK,
     EXIT_REFUSED,
+    CannotDecide,
     ObsgenError,
     OutputError,
     RemoteError,
@@ -548,32 +549,32 @@ def _backtest(args: argparse.Namespace) -> int:
     project = load_project(args.specs)
     end = args.end if args.end is not None else time.time()
     if args.start is not None and args.since is not None:
-        raise bt.BacktestError("give --from or --since, not both")
+        raise CannotDecide("give --from or --since, not both")
     start = args.start if args.start is not None else end - (args.since or 7 * 86400)
     if start >= end:
-        raise bt.BacktestError("--from must be before --to")
+        raise CannotDecide("--from must be before --to")
     if end > time.time() + 60:
-        raise bt.BacktestError("--to is in the future: there is no history there yet")
+        raise CannotDecide("--to is in the future: there is no history there yet")
     if args.objective is not None and not 0 < args.objective < 100:
-        raise bt.BacktestError(f"--objective {args.objective:g}: give a percentage between 0 and 100, e.g. 99.9")
+        raise CannotDecide(f"--objective {args.objective:g}: give a percentage between 0 and 100, e.g. 99.9")
     if args.min_events is not None and args.min_events < 0:
-        raise bt.BacktestError("--min-events must be 0 or more")
+        raise CannotDecide("--min-events must be 0 or more")
     periods = {slo.period for service in project.services for slo in service.slos}
     tiers = None
     if args.tiers is not None:
         if len(periods) > 1:
-            raise bt.BacktestError("--tiers with SLOs of different periods: choose them with --slo or --service")
+            raise CannotDecide("--tiers with SLOs of different periods: choose them with --slo or --service")
         tiers = load_tiers(args.tiers, periods.pop())
     override = bt.Override(args.objective, tiers, args.min_events)
     if args.compare and not override:
-        raise bt.BacktestError("--compare needs an override: --objective, --tiers or --min-events")
+        raise CannotDecide("--compare needs an override: --objective, --tiers or --min-events")
     variants: list[bt.Override | None] = [None, override] if args.compare else [override or None]
     labels = ["spec", "override"] if args.compare else ["override" if override else "spec"]
     client = _prometheus(args)
     try:
         client.version()
     except RemoteError as exc:
-        raise bt.BacktestError(str(exc)) from None
+        raise CannotDecide(str(exc)) from None
 
     def progress(message: str) -> None:
         print(f"obsgen: {message}", file=sys.stderr)
@@ -608,7 +609,6 @@ def _gate(args: argparse.Namespace) -> int:
     import time
 
     from obsgen.live import gate
-    from obsgen.live.backtest import BacktestError
     from obsgen.spec.load import load_project
 
     project = load_project(args.specs)
@@ -618,7 +618,7 @@ def _gate(args: argparse.Namespace) -> int:
         client.version()
         verdicts = gate.gate(client, project, at, args.service, args.slo, args.min_budget, ["critical"] if args.no_page_firing else None)
     except RemoteError as exc:
-        raise BacktestError(f"cannot decide: {exc}") from None
+        raise CannotDecide(f"cannot decide: {exc}") from None
     blocked = [v for v in verdicts if v.decision == gate.BLOCKED]
     unknown = [v for v in verdicts if v.decision == gate.UNKNOWN]
     if args.format == "json":

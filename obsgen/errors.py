@@ -80,6 +80,13 @@ class ValidationFailed(ObsgenError):
         return [f"invalid: {f}" for f in self.findings]
 
 
+class CannotDecide(ObsgenError):
+    """A live command (backtest, gate) that cannot answer: a mistake in its arguments, no data, a
+    range beyond retention, no server. Exit 2, so CI never reads it as a pass or a plain failure."""
+
+    exit_code = EXIT_INPUT
+
+
 class RemoteError(ObsgenError):
     """A server (Grafana, a ruler) refused a request or could not be reached. `outage` marks the
     kinds that say the server is down (unreachable, timing out, 5xx or 429 after retries)."""

@@ -1,1 +1,1 @@
-"""What obsgen reads from a running Prometheus: `check` (the specs against its series), `report` (attainment) and `backtest` (the generated alerts replayed over its history)."""
+"""What obsgen reads from a running Prometheus: `check` (the specs against its series), `report` (attainment), `backtest` (the generated alerts replayed over its history) and `gate` (budgets against each SLO's policy)."""

@@ -32,7 +32,8 @@ from obsgen.alertmanager.config import Inhibition, inhibitions
 from obsgen.core import names, slo_math
 from obsgen.core.durations import format_duration, human_duration
 from obsgen.core.rules import AlertRule, RuleGroup
-from obsgen.errors import EXIT_INPUT, ObsgenError, RemoteError
+from obsgen.errors import CannotDecide, RemoteError
+from obsgen.live import select
 from obsgen.live.replay import Frame, LabelKey, Replay, Timeline, frame_from, runs, server_parts
 from obsgen.model.project import Project
 from obsgen.model.slo import SLO, Service
@@ -43,12 +44,6 @@ STEP = 60  # one evaluation a minute, as the paging groups run
 CHUNK = 10_000  # steps per range query: Prometheus refuses more than 11,000 points per series
 FLAPPING = 600  # an alert that fires for less than this is flapping (seconds)
 Progress = Callable[[str], None]
-
-
-class BacktestError(ObsgenError):
-    """A backtest that cannot be decided: bad input, no data, a range beyond retention, no server."""
-
-    exit_code = EXIT_INPUT
 
 
 @dataclass(frozen=True)
@@ -163,16 +158,7 @@ def targets(project: Project, services: Sequence[str] = (), slos: Sequence[str] 
     """The SLOs to replay; `services` and `slos` (service/name) select, unknown names are an error.
     Services whose critical pages mute a selected one come along, for the inhibitions."""
     known = {s.name: s for s in project.services}
-    wanted_slos = {tuple(name.split("/", 1)) for name in slos}
-    for name in services:
-        if name not in known:
-            raise BacktestError(f"--service {name}: no such service (the specs have {', '.join(sorted(known))})")
-    for pair in wanted_slos:
-        if len(pair) != 2 or pair[0] not in known or pair[1] not in {s.name for s in known[pair[0]].slos}:
-            raise BacktestError(f"--slo {'/'.join(pair)}: no such SLO (give service/name, e.g. "
-                                f"{next(f'{s.name}/{o.name}' for s in project.services for o in s.slos)})")
-    chosen = [(s, o) for s in project.services for o in s.slos
-              if (not services or s.name in services) and (not wanted_slos or (s.name, o.name) in wanted_slos)]
+    chosen = select.chosen(project, services, slos)
     picked = {(s.name, o.name) for s, o in chosen}
     for service, _ in list(chosen):
         for dep in service.depends_on:
@@ -222,7 +208,7 @@ def backtest(
     """One Backtest per entry of `overrides` (None: the spec as it is), all from one fetch."""
     first, last = math.ceil(start / STEP) * STEP, int(end // STEP) * STEP
     if last <= first:
-        raise BacktestError("the range is shorter than a minute: give --from before --to, or --since 1d")
+        raise CannotDecide("the range is shorter than a minute: give --from before --to, or --since 1d")
     variants = [targets(project, services, slos, o) for o in overrides]
     lead = max(warmup(v) for v in variants)
     timeline = Timeline(first - lead, (last - first + lead) // STEP + 1, STEP)
@@ -233,7 +219,7 @@ def backtest(
     try:
         fetched = fetch(client, parts, timeline, progress)
     except RemoteError as exc:
-        raise BacktestError(str(exc)) from None
+        raise CannotDecide(str(exc)) from None
     _check_coverage(client, variants[0], fetched, timeline, first)
     rules = inhibitions(project) if project.routing is not None else []
     results = []
@@ -259,12 +245,12 @@ def _check_coverage(client: Prometheus, replayed: Sequence[Target], fetched: dic
             since = timeline.start + int(np.flatnonzero(present)[0]) * timeline.step
             late.append((name, since))
     if empty:
-        raise BacktestError(f"no series for {', '.join(empty)} in the range: check `obsgen check` against this server, "
+        raise CannotDecide(f"no series for {', '.join(empty)} in the range: check `obsgen check` against this server, "
                             "and that the range is one it scraped")
     if late:
         retention = _retention(client)
         held = ", ".join(f"{name} from {_iso(since)}" for name, since in late)
-        raise BacktestError(f"the range starts before the data: {held}{f' (retention {retention})' if retention else ''}; "
+        raise CannotDecide(f"the range starts before the data: {held}{f' (retention {retention})' if retention else ''}; "
                             f"nothing was replayed: start at {_iso(max(s for _, s in late))} or later")
 
 

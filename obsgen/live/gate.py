@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration
+from obsgen.errors import CannotDecide
+from obsgen.live import select
 from obsgen.live.attainment import Span, measure
-from obsgen.live.backtest import BacktestError, targets
 from obsgen.model.project import Project
 from obsgen.model.slo import SLO, Policy, Service
 from obsgen.remote.prometheus import Prometheus
@@ -73,7 +74,7 @@ def decide(client: Prometheus, service: Service, slo: SLO, at: float, policy: Po
 
 def gate(client: Prometheus, project: Project, at: float, services: Sequence[str] = (), slos: Sequence[str] = (),
          min_budget: float | None = None, freeze_on: Sequence[slo_math.Severity] | None = None) -> list[Verdict]:
-    chosen = [t for t in targets(project, services, slos) if not t.context]
-    if not chosen:
-        raise BacktestError("no SLO to gate: the specs have none")
-    return [decide(client, t.service, t.slo, at, *policy_for(t.slo, min_budget, freeze_on)) for t in chosen]
+    picked = select.chosen(project, services, slos)
+    if not picked:
+        raise CannotDecide("no SLO to gate: the specs have none")
+    return [decide(client, service, slo, at, *policy_for(slo, min_budget, freeze_on)) for service, slo in picked]
