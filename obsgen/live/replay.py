@@ -14,12 +14,14 @@ Pure: fetched series in, firing minutes out. numpy holds a series as values and 
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import promql_parser as pp
 
+from obsgen.core import promql
 from obsgen.core.rules import AlertRule, RecordingRule, RuleGroup
 
 NAME = "__name__"
@@ -101,6 +103,79 @@ def _is_server(node: pp.Expr, recorded: set[str]) -> bool:
     return _reads_series(node) and not _recorded(node, recorded)
 
 
+def _seconds(delta: dt.timedelta) -> str:
+    seconds = delta.total_seconds()
+    return f"{int(seconds)}s" if seconds == int(seconds) else f"{round(seconds * 1000)}ms"
+
+
+def _offset(delta: dt.timedelta | None) -> str:
+    return "" if delta is None else f" offset {'-' if delta.total_seconds() < 0 else ''}{_seconds(abs(delta))}"
+
+
+def render(node: pp.Expr) -> str:
+    """PromQL text for a parsed expression that Prometheus reads back as the same expression.
+    (promql-parser's own text leaves label values unescaped: `le=~"10\\.0"` would come back as a
+    string Prometheus refuses.) Every operand that is not a single term is parenthesised, so
+    precedence never changes, and writing what this wrote gives the same text."""
+    if isinstance(node, pp.VectorSelector):
+        if node.at is not None:
+            raise Unsupported(f"@ modifier in {node}")
+        ops = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
+        matchers = ", ".join(f"{m.name}{ops[str(m.op)]}{promql.quote(m.value)}" for m in node.matchers.matchers)
+        return f"{node.name or ''}{{{matchers}}}{_offset(node.offset)}"
+    if isinstance(node, pp.MatrixSelector):
+        inner = node.vector_selector
+        offset = _offset(inner.offset)
+        bare = render(inner)[: -len(offset) or None]
+        return f"{bare}[{_seconds(node.range)}]{offset}"
+    if isinstance(node, pp.SubqueryExpr):
+        step = _seconds(node.step) if node.step is not None else ""
+        assert node.range is not None
+        return f"{_operand(node.expr)}[{_seconds(node.range)}:{step}]{_offset(node.offset)}"
+    if isinstance(node, pp.NumberLiteral):
+        return repr(float(node.val)).replace("inf", "Inf").replace("nan", "NaN")
+    if isinstance(node, pp.StringLiteral):
+        return promql.quote(node.val)
+    if isinstance(node, pp.ParenExpr):
+        return f"({render(node.expr)})"
+    if isinstance(node, pp.UnaryExpr):
+        return f"-{_operand(node.expr)}"
+    if isinstance(node, pp.Call):
+        return f"{node.func.name}({', '.join(render(a) for a in node.args)})"
+    if isinstance(node, pp.AggregateExpr):
+        modifier = node.modifier
+        grouping = ""
+        if modifier is not None:
+            kind = "by" if str(modifier.type) == "AggModifierType.By" else "without"
+            grouping = f" {kind} ({', '.join(modifier.labels)})"
+        param = f"{render(node.param)}, " if node.param is not None else ""
+        return f"{node.op}{grouping} ({param}{render(node.expr)})"
+    if isinstance(node, pp.BinaryExpr):
+        return f"{_operand(node.lhs)} {node.op}{_modifier(node.modifier)} {_operand(node.rhs)}"
+    raise Unsupported(f"cannot write {type(node).__name__} back as PromQL: {node}")
+
+
+def _operand(node: pp.Expr) -> str:
+    """An operand of an operator: parenthesised unless it is a single term already."""
+    single = (pp.ParenExpr, pp.VectorSelector, pp.MatrixSelector, pp.NumberLiteral, pp.StringLiteral, pp.Call, pp.AggregateExpr)
+    return render(node) if isinstance(node, single) else f"({render(node)})"
+
+
+def _modifier(modifier: pp.BinModifier | None) -> str:
+    if modifier is None:
+        return ""
+    out = " bool" if modifier.return_bool else ""
+    matching = modifier.matching
+    if matching is not None:
+        kind = "on" if str(matching.type) == "LabelModifierType.Include" else "ignoring"
+        out += f" {kind} ({', '.join(matching.labels)})"
+    card = str(modifier.card)
+    if card in ("VectorMatchCardinality.ManyToOne", "VectorMatchCardinality.OneToMany"):
+        side = "group_left" if card.endswith("ManyToOne") else "group_right"
+        out += f" {side} ({', '.join(modifier.group_labels or [])})"
+    return out
+
+
 def server_parts(groups: Iterable[RuleGroup]) -> list[str]:
     """The sub-expressions of the groups' rules that read raw series, as the server is asked for them."""
     recorded = recordings(groups)
@@ -108,7 +183,7 @@ def server_parts(groups: Iterable[RuleGroup]) -> list[str]:
 
     def walk(node: pp.Expr) -> None:
         if _is_server(node, recorded):
-            text = str(node)
+            text = render(node)
             if text not in found:
                 found.append(text)
             return
@@ -160,7 +235,7 @@ class Replay:
 
     def eval(self, node: pp.Expr, names: set[str]) -> float | Frame:
         if _is_server(node, names):
-            return self.fetched[str(node)]
+            return self.fetched[render(node)]
         if isinstance(node, pp.NumberLiteral):
             return float(node.val)
         if isinstance(node, pp.ParenExpr):

@@ -3,10 +3,11 @@ generator writes replayable (a shape the replay cannot evaluate would raise, nev
 from __future__ import annotations
 
 import numpy as np
+import promql_parser as pp
 import pytest
 
 from obsgen.core.rules import AlertRule, RecordingRule, RuleGroup
-from obsgen.live.replay import Frame, Replay, Timeline, Unsupported, held, key, runs, server_parts
+from obsgen.live.replay import Frame, Replay, Timeline, Unsupported, held, key, render, runs, server_parts
 from obsgen.prometheus import slo_rules
 from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
@@ -33,7 +34,7 @@ def _condition(replay: Replay) -> tuple[dict[str, str], list[bool]]:
     return dict(labels), active.tolist()
 
 
-RAW = "sum(rate(x{}[5m]))"
+RAW = render(pp.parse("sum(rate(x[5m]))"))  # a server part, as the replay names it
 
 
 def test_or_on_nothing_fills_only_the_minutes_the_left_side_lacks() -> None:
@@ -132,3 +133,16 @@ def test_a_selected_slo_brings_the_services_that_can_mute_it() -> None:
     chosen = targets(load_project(ROOT), slos=["pup-workers/job-success"])
     assert [(t.service.name, t.slo.name, t.context) for t in chosen if not t.context] == [("pup-workers", "job-success", False)]
     assert {t.service.name for t in chosen if t.context} == {"ai-provider"}  # its critical pages mute job-success
+
+
+def test_server_parts_are_written_as_prometheus_reads_them() -> None:
+    """Label values keep their escapes (the example's `le=~"10|10\\\\.0"`), and every part parses back
+    to the same expression, so the server answers exactly what the rule reads."""
+    project = load_project(ROOT)
+    parts = [p for s in project.services for paging, _ in slo_rules.slo_groups(s) for p in server_parts([paging])]
+    assert any('le=~"10|10\\\\.0"' in p for p in parts), parts
+    for part in parts:
+        assert render(pp.parse(part)) == part
+    tricky = 'sum by (route) (rate(x{a=~"b\\\\.c", d="q\\"z"}[5m] offset 1h)) > bool on (route) group_left (t) -max_over_time(y[1h:5m])'
+    written = render(pp.parse(tricky))
+    assert render(pp.parse(written)) == written and 'a=~"b\\\\.c"' in written and 'd="q\\"z"' in written

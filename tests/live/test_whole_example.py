@@ -1,0 +1,28 @@
+"""`obsgen backtest` and `obsgen gate` on the bundled example against the demo's real Prometheus 3:
+every kind of SLI it has (ratio, latency, probe, per-route) replays from live series end to end.
+(Named to run after the other live tests: by then the stack has the minutes of history it needs.)"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from demo.stack import Stack
+from tests.conftest import ROOT, run_obsgen
+
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("live")]  # one demo stack for the live package (conftest.py)
+
+
+def test_the_example_replays_from_the_demo(demo: Stack) -> None:
+    start = int(demo.started) // 60 * 60 + 60  # the first whole minute with data
+    while time.time() < start + 70:  # and the next: two evaluations
+        time.sleep(2)
+    result = run_obsgen("backtest", "--specs", str(ROOT), "--prometheus", demo.prom_url, "--from", str(start), "--to", str(int(time.time())),
+                        "--format", "json")
+    assert result.returncode == 0, result.stderr
+    slos = json.loads(result.stdout)["runs"][0]["slos"]
+    assert len(slos) == 7 and all(s["events"] > 0 for s in slos if s["slo"] != "reachable")
+    gate = run_obsgen("gate", "--specs", str(ROOT), "--prometheus", demo.prom_url, "--format", "json")
+    assert gate.returncode in (0, 1), gate.stderr  # decided either way: every SLO has events
+    assert {s["decision"] for s in json.loads(gate.stdout)["slos"]} <= {"go", "blocked"}
