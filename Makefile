@@ -24,10 +24,11 @@ plan: generate
 push: generate
 	$(PY) -m obsgen push
 
-# On both cores, test by test; a module whose tests share a running stack or a built site is marked
-# with an xdist_group and runs on one worker, in order.
+# Test by test on three workers (two cores: the real stacks spend much of their time waiting); a
+# module whose tests share a running stack or a built site is marked with an xdist_group and runs
+# on one worker, in order.
 test: $(STAMP) tools
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 3 --dist loadgroup
 
 # The edit-test loop: every test that needs no real tool (promtool, amtool, Prometheus, node), on both cores.
 test-fast: $(STAMP)
