@@ -40,17 +40,28 @@ def am_url(tmp_path_factory: pytest.TempPathFactory, generation: Generation) -> 
         proc.wait(timeout=10)
 
 
-def _states(url: str, alerts: list[dict[str, str]]) -> dict[str, bool]:
-    """Post the alerts; return, per alert name given in `id`, whether Alertmanager inhibits it."""
+def _states(url: str, alerts: list[dict[str, str]], expected: dict[str, bool]) -> dict[str, bool]:
+    """Post the alerts; return, per alert name given in `id`, whether Alertmanager inhibits it.
+
+    Alertmanager feeds its inhibitor from a subscription, so an alert can be listed a moment before
+    the alert that mutes it is seen as a source: wait for the expected state (or time out with the
+    last one read), then read again a little later so a late wrong inhibition still fails.
+    """
     payload = [{"labels": {k: v for k, v in a.items() if k != "id"} | {"case": a["id"]}} for a in alerts]
     requests.post(f"{url}/api/v2/alerts", json=payload, timeout=5).raise_for_status()
-    wanted = {a["id"] for a in alerts}
-    for _ in range(50):
-        got = {a["labels"]["case"]: bool(a["status"]["inhibitedBy"]) for a in requests.get(f"{url}/api/v2/alerts", timeout=5).json() if a["labels"].get("case") in wanted}
-        if len(got) == len(wanted):
-            return got
+
+    def read() -> dict[str, bool]:
+        listed = requests.get(f"{url}/api/v2/alerts", timeout=5).json()
+        return {a["labels"]["case"]: bool(a["status"]["inhibitedBy"]) for a in listed if a["labels"].get("case") in expected}
+
+    got: dict[str, bool] = {}
+    for _ in range(100):
+        got = read()
+        if got == expected:
+            time.sleep(0.5)
+            return read()
         time.sleep(0.1)
-    raise AssertionError(f"Alertmanager did not list {wanted}")
+    return got
 
 
 def _burn(case: str, service: str, slo: str, severity: str, long_window: str, team: str = "platform") -> dict[str, str]:
@@ -60,29 +71,29 @@ def _burn(case: str, service: str, slo: str, severity: str, long_window: str, te
 
 def test_faster_tier_mutes_the_slower_for_the_same_slo_only(am_url: str) -> None:
     # Each case gets its own service name so earlier cases cannot inhibit it.
-    states = _states(am_url, [
+    expected = {"page-1h": False, "page-6h": True, "other-slo-6h": False, "ticket-1d": False, "ticket-3d": True}
+    assert _states(am_url, [
         _burn("page-1h", "svc-a", "availability", "critical", "1h"),
         _burn("page-6h", "svc-a", "availability", "critical", "6h"),
         _burn("other-slo-6h", "svc-a", "latency", "critical", "6h"),
         _burn("ticket-1d", "svc-b", "availability", "warning", "1d"),
         _burn("ticket-3d", "svc-b", "availability", "warning", "3d"),
-    ])
-    assert states == {"page-1h": False, "page-6h": True, "other-slo-6h": False, "ticket-1d": False, "ticket-3d": True}
+    ], expected) == expected
 
 
 def test_a_page_mutes_the_ticket_for_the_same_slo(am_url: str) -> None:
-    states = _states(am_url, [
+    expected = {"page": False, "ticket": True, "ticket-elsewhere": False}
+    assert _states(am_url, [
         _burn("page", "svc-c", "availability", "critical", "6h"),
         _burn("ticket", "svc-c", "availability", "warning", "1d"),
         _burn("ticket-elsewhere", "svc-d", "availability", "warning", "1d"),
-    ])
-    assert states == {"page": False, "ticket": True, "ticket-elsewhere": False}
+    ], expected) == expected
 
 
 def test_a_dependency_page_mutes_only_the_slos_that_depend_on_it(am_url: str) -> None:
-    states = _states(am_url, [
+    expected = {"provider-down": False, "jobs-failing": True, "api-failing": False}
+    assert _states(am_url, [
         _burn("provider-down", "ai-provider", "success", "critical", "1h", team="ml-platform"),
         _burn("jobs-failing", "pup-workers", "job-success", "critical", "1h"),
         _burn("api-failing", "pup-api", "availability", "critical", "1h"),
-    ])
-    assert states == {"provider-down": False, "jobs-failing": True, "api-failing": False}
+    ], expected) == expected
