@@ -15,6 +15,7 @@ from obsgen.core import names, promql
 from obsgen.core.durations import format_duration
 from obsgen.model.project import Project
 from obsgen.model.routing import Routing, Target, Team
+from obsgen.model.slo import CompositeSLI
 
 DEFAULT_RECEIVER = "default"
 DEFAULTS = {"group_by": [names.ALERTNAME, names.SERVICE, names.SLO], "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
@@ -151,6 +152,14 @@ def inhibitions(project: Project) -> list[Inhibition]:
                     (Matcher(names.SERVICE, dep.service), Matcher(names.SEVERITY, "critical")),
                     (Matcher(names.SERVICE, service.name), Matcher(names.SLO, "|".join(sorted(dep.mute)), "=~")),
                 ))
+    for service in project.services:
+        for slo in service.slos:
+            if isinstance(slo.sli, CompositeSLI) and slo.sli.mute_parts:
+                # One page per incident: the journey's page stands for its parts' (per group when grouped).
+                source = (Matcher(names.SERVICE, service.name), Matcher(names.SLO, slo.name), Matcher(names.SEVERITY, "critical"))
+                rules += [Inhibition(source, (Matcher(names.SERVICE, part.service), Matcher(names.SLO, part.slo.name),
+                                              Matcher(names.SEVERITY, "critical")), slo.group_by)
+                          for part in slo.sli.parts]
     return rules
 
 

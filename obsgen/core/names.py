@@ -22,6 +22,7 @@ SEVERITY = "severity"
 LONG_WINDOW = "long_window"
 SHORT_WINDOW = "short_window"
 ALERTNAME = "alertname"
+PART = "obsgen_part"  # tells a composite's parts apart inside its expressions; never on a recorded series
 RESERVED_LABELS = frozenset({SERVICE, SLO, TEAM, SEVERITY, LONG_WINDOW, SHORT_WINDOW, ALERTNAME})
 
 # Alerts.

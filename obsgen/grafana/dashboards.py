@@ -14,7 +14,7 @@ from obsgen.grafana.panels import Row
 from obsgen.loki import rules as loki
 from obsgen.model.ops import Operations
 from obsgen.model.project import Traces
-from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, RatioSLI, Service
+from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, RatioSLI, Service
 
 RATE = "$__rate_interval"
 ENV = promql.Matcher("env", "=~", "$env")
@@ -128,7 +128,7 @@ def _alerts_table(service: Service, slo: SLO | None = None) -> Any:
 
 
 def _traffic(service: Service) -> Row:
-    rate_exprs, error_exprs, breakdown, probes = [], [], [], []
+    rate_exprs, error_exprs, breakdown, probes, parts = [], [], [], [], []
     by = service.dashboard.breakdown
     for slo in service.slos:
         error_exprs.append((_rec(names.error_ratio(names.BASE_WINDOW), service, slo, "max"), slo.name))
@@ -138,6 +138,10 @@ def _traffic(service: Service) -> Row:
                 f"{slo.name}: checks passed", [(f"avg by (instance) (avg_over_time({success}[{RATE}]))", "{{instance}}")],
                 "percentunit", description=f"Share of {slo.sli.success.name} samples that were 1, per instance.", min_value=0,
             ))
+            continue
+        if isinstance(slo.sli, CompositeSLI):
+            rate_exprs.append((f"sum({_rec(names.total_rate(names.BASE_WINDOW), service, slo)})", slo.name))
+            parts.append(_parts(service, slo, slo.sli))
             continue
         if isinstance(slo.sli, LatencySLI) and slo.sli.native:
             rate_exprs.append((f"histogram_count(sum(rate({_env(slo.sli.histogram)}[{RATE}])))", slo.name))
@@ -156,9 +160,26 @@ def _traffic(service: Service) -> Row:
         *([panels.timeseries("Request rate", rate_exprs, "reqps", description="Events per second, by SLI.", min_value=0)] if rate_exprs else []),
         panels.timeseries("Error ratio (5m)", error_exprs, "percentunit", description="Bad over all events, by SLO.", min_value=0),
         *probes,
+        *parts,
         *breakdown,
     ]
     return Row("Traffic and errors", row, width=12 if len(row) <= 2 else 8)
+
+
+def _parts(service: Service, slo: SLO, sli: CompositeSLI) -> Any:
+    """A composite beside its parts: which one is failing, each against the composite's budget."""
+    worst = "max" if slo.group_by else ""
+    exprs = [(_rec(names.error_ratio(names.BASE_WINDOW), service, slo, worst), f"{slo.name} (composite)")]
+    exprs += [
+        (f"{worst}({ratio})" if worst else ratio, part.ref + (f" x{part.weight:g}" if part.weight != 1 else ""))
+        for part in sli.parts
+        for ratio in [promql.Selector.of(names.error_ratio(names.BASE_WINDOW), service=part.service, slo=part.slo.name).render()]
+    ]
+    return panels.timeseries(
+        f"{slo.name}: parts' error ratio (5m)", exprs, "percentunit", min_value=0,
+        description=f"The composite and each of its parts; red line: the composite's error budget ({float(slo.budget):.4%}).",
+        thresholds=[(None, "green"), (float(slo.budget), "red")],
+    )
 
 
 def _counters(sli: RatioSLI | LatencySLI) -> tuple[promql.Events, promql.Events | None]:
@@ -268,6 +289,15 @@ def _operations(ops: Operations, service_name: str) -> list[Row]:
     return rows
 
 
+def _linked(service: Service) -> list[str]:
+    """Services this one's dashboard links to: its dependencies, then its composites' parts' services."""
+    names_ = [d.service for d in service.depends_on]
+    for slo in service.slos:
+        if isinstance(slo.sli, CompositeSLI):
+            names_ += [p.service for p in slo.sli.parts if p.service != service.name]
+    return list(dict.fromkeys(names_))
+
+
 def service_dashboard(service: Service, grafana_url: str = "", exemplars: bool = False) -> str:
     """The service's dashboard; `exemplars` (a trace datasource is set) marks latency points linked to traces."""
     rows = [Row("SLOs", [p for slo in service.slos for p in _slo_status(service, slo)], width=6, height=6)]
@@ -279,7 +309,7 @@ def service_dashboard(service: Service, grafana_url: str = "", exemplars: bool =
     links = [
         panels.link("Runbook", service.runbook),
         panels.link(names.slo_overview_title(service.team), overview_url(service.team, grafana_url)),
-        *[panels.link(f"{d.service} dashboard", service_url(d.service, grafana_url)) for d in service.depends_on],
+        *[panels.link(f"{name} dashboard", service_url(name, grafana_url)) for name in _linked(service)],
     ]
     board = panels.dashboard(
         names.service_dashboard_title(service.name), service_uid(service.name), rows,

@@ -17,7 +17,7 @@ from typing import Literal
 
 from obsgen.core import promql
 from obsgen.model.project import Project
-from obsgen.model.slo import SLO, ProbeSLI, RatioSLI, Service
+from obsgen.model.slo import SLO, CompositeSLI, ProbeSLI, RatioSLI, Service
 from obsgen.remote.prometheus import Prometheus
 
 Level = Literal["ok", "warning", "error"]
@@ -65,6 +65,8 @@ def _sli_targets(service: Service, slo: SLO) -> list[Target]:
         ]
     if isinstance(sli, ProbeSLI):
         return [Target(name, f"{slo.name}: probe", sli.success, True, events=True)]
+    if isinstance(sli, CompositeSLI):
+        return []  # its parts' series, checked with the parts
     if sli.native:
         return [Target(name, f"{slo.name}: native histogram", sli.histogram, True, events=True)]
     assert sli.buckets is not None

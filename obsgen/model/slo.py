@@ -178,7 +178,43 @@ class ProbeSLI(Strict):
     success: Selector = Field(description="The gauge, e.g. probe_success{job=\"blackbox\", instance=\"https://status.pup.ai\"}.")
 
 
-SLI = RatioSLI | LatencySLI | ProbeSLI
+@dataclass(frozen=True)
+class Part:
+    """One SLO a composite is made of, resolved by the loader, and how much its events weigh."""
+
+    service: str
+    slo: SLO
+    weight: float = 1.0
+
+    @property
+    def ref(self) -> str:
+        return f"{self.service}/{self.slo.name}"
+
+
+@dataclass(frozen=True)
+class CompositeSLI:
+    """An SLO made of other SLOs (a user journey), computed from their raw series.
+
+    `events`: the parts' good and all events added up, each part's scaled by its weight, so a part
+    counts as much as its traffic times its weight. `worst`: in each 5-minute slice the worst part's
+    error ratio, weighted over time by the journey's events (never better than `events`).
+    """
+
+    parts: tuple[Part, ...]
+    aggregate: Literal["events", "worst"] = "events"
+    mute_parts: bool = False  # the composite's page mutes its parts' pages: one page per incident
+
+    @property
+    def weight(self) -> float:
+        """The events the composite counts for one event of every part (all parts alike)."""
+        return sum(p.weight for p in self.parts)
+
+    def leaves(self) -> list[SLI]:
+        """The measured SLIs under this composite, nested composites opened."""
+        return [leaf for p in self.parts for leaf in (p.slo.sli.leaves() if isinstance(p.slo.sli, CompositeSLI) else [p.slo.sli])]
+
+
+SLI = RatioSLI | LatencySLI | ProbeSLI | CompositeSLI
 
 
 class Resources(Strict):

@@ -36,6 +36,15 @@ def _name(value: str) -> str:
     return value
 
 
+def _part_ref(value: str) -> str:
+    """service/slo, or an SLO of the same service by its name alone."""
+    service, _, slo = value.rpartition("/")
+    if service:
+        _name(service)
+    _name(slo)
+    return value
+
+
 def _label_name(value: str) -> str:
     if not promql.LABEL_NAME.match(value) or value.startswith("__"):
         raise ValueError(f"{value!r} is not a label name: use letters, digits and '_', not starting with '__'")
@@ -122,6 +131,8 @@ def _render(value: promql.Selector | promql.WindowExpression | promql.Aggregate)
 
 
 Name = Annotated[str, AfterValidator(_name)]
+# Another SLO, as a composite names it: service/slo, or a name of the same service.
+PartRef = Annotated[str, AfterValidator(_part_ref), WithJsonSchema({"type": "string", "examples": ["pup-api/availability"]})]
 LabelName = Annotated[str, AfterValidator(_label_name), WithJsonSchema({"type": "string", "pattern": promql.LABEL_NAME.pattern})]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 # A team's own labels: a reserved key is an error at that key's line.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from obsgen.core import guard, slo_math
 from obsgen.core.durations import format_duration, human_duration
 from obsgen.model.project import Project
-from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
+from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, Service
 from obsgen.pipeline import layout
 from obsgen.prometheus import series, slo_tests
 from obsgen.report import detection
@@ -25,6 +25,11 @@ def _sli(slo: SLO) -> str:
         return f"requests at or under {sli.threshold:g} s, from the {kind}`{sli.histogram.render()}`"
     if isinstance(sli, ProbeSLI):
         return f"samples in which `{sli.success.render()}` is 1, each sample an event"
+    if isinstance(sli, CompositeSLI):
+        parts = ", ".join(f"{p.ref}" + (f" (weight {p.weight:g})" if p.weight != 1 else "") for p in sli.parts)
+        how = "the worst part's error ratio in each 5 minutes" if sli.aggregate == "worst" else "good events over all events"
+        muted = "; its pages mute its parts' pages" if sli.mute_parts else ""
+        return f"a composite of {parts}: {how}{muted}"
     part = f"errors `{sli.errors.render()}`" if sli.errors is not None else f"good `{sli.good.render() if sli.good else ''}`"
     return f"{part} over total `{sli.total.render()}`"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from obsgen.core import promql
-from obsgen.model.slo import SLO, LatencySLI, ProbeSLI
+from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI
 
 # A probe SLI's test series: this many probes, each sampled once a minute, told apart by a label.
 PROBES = 4
@@ -81,6 +81,8 @@ def counters(slo: SLO) -> list[Counter]:
     """The raw counters to synthesise, with what each one counts (without the labels of a group)."""
     groups(slo, 1)  # a per-group SLO also needs values of its group labels
     sli = slo.sli
+    if isinstance(sli, CompositeSLI):
+        return [c for own in part_counters(slo) for c in own]
     if isinstance(sli, ProbeSLI):
         labels = _satisfy(sli.success.matchers, prefer=_GOOD_VALUES)
         if PROBE_LABEL in labels:
@@ -107,6 +109,20 @@ def counters(slo: SLO) -> list[Counter]:
     if part_counter is None or total_counter is None:
         raise Untestable("an expression SLI that is more than the rate of one counter: give `test_series` to say which counters it reads")
     return ratio_counters(part_counter, total_counter, counts_bad)
+
+
+def part_counters(slo: SLO) -> list[list[Counter]]:
+    """A composite's counters, part by part: the scenarios drive each part on its own. Every part
+    must count only its own series, so that feeding them all the same traffic gives the composite
+    exactly its weight times that traffic."""
+    assert isinstance(slo.sli, CompositeSLI)
+    parts = [replace(p.slo, group_by=slo.group_by) for p in slo.sli.parts]
+    if any(isinstance(leaf, ProbeSLI) for leaf in slo.sli.leaves()):
+        raise Untestable("a probe's events are samples, which the scenarios of a composite cannot mix with counted events")
+    found = [(part, counters(part)) for part in parts]
+    if not independent(found):
+        raise Untestable("one part's selectors also read another part's series, so no traffic drives one part alone")
+    return [own for _, own in found]
 
 
 def _plain_counter(events: promql.Events | None) -> promql.Selector | None:
@@ -232,6 +248,8 @@ def selectors(slo: SLO) -> list[promql.Selector]:
         return [sli.success]
     if isinstance(sli, LatencySLI):
         return [sli.histogram] if sli.native else [sli.bucket, sli.count]
+    if isinstance(sli, CompositeSLI):
+        return [sel for p in sli.parts for sel in selectors(p.slo)]
     found: list[promql.Selector] = [t.series for t in sli.test_series or []]
     for events in (sli.errors, sli.good, sli.total):
         found += list(events.selectors) if isinstance(events, promql.WindowExpression) else [events] if events else []

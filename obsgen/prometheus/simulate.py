@@ -43,6 +43,7 @@ class Objective:
     windows: tuple[int, ...]
     guard: Guard | None = DEFAULT_GUARD
     sampled: bool = False  # a probe SLI: events are a gauge's samples, counted in each window, not a counter's rate
+    scale: float = 1.0  # events the SLI counts per synthetic event (a composite: its weights, every part fed alike)
 
 
 def _rates(counts: list[float], minutes: int, left_open: bool) -> Series:
@@ -102,8 +103,8 @@ def _windows(slo: Objective, traffic: Traffic, left_open: bool) -> tuple[Rates, 
     """Every window's rates and error ratio at each minute 0 .. traffic.minutes."""
     minutes = traffic.minutes
     read = _sampled if slo.sampled else _rates
-    total = read([g + b for g, b in zip(traffic.good, traffic.bad)], minutes, left_open)
-    bad = read(list(traffic.bad), minutes, left_open)
+    total = read([(g + b) * slo.scale for g, b in zip(traffic.good, traffic.bad)], minutes, left_open)
+    bad = read([b * slo.scale for b in traffic.bad], minutes, left_open)
     rates: Rates = {BASE_WINDOW: ([None if t is None else (b or 0.0) for t, b in zip(total, bad)], total)}
     for window in slo.windows:
         if window != BASE_WINDOW:

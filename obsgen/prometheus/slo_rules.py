@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration, human_duration
 from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.core.rules import AlertRule, AlertText, RecordingRule, RuleGroup, alert
-from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
+from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, Service
 
 BASE_WINDOW = names.BASE_WINDOW
 INTERVAL = 60  # every recording and alert, once a minute: alerts see a window at most this old
@@ -66,6 +66,8 @@ def sli_expressions(slo: SLO, total_recording: str, seconds: int = BASE_WINDOW) 
         return f"clamp_min({total_recording} - {on} ({good} or {zero}), 0)"
 
     sli = slo.sli
+    if isinstance(sli, CompositeSLI):
+        return _composite_expressions(slo, sli, total_recording, seconds)
     if isinstance(sli, LatencySLI) and sli.native:
         # One native histogram of every series' rate; the share of it at or under the threshold
         # (durations are never negative) times its count are the fast requests.
@@ -87,6 +89,33 @@ def sli_expressions(slo: SLO, total_recording: str, seconds: int = BASE_WINDOW) 
         return SLIExpressions(total=total, errors=f"{promql.sum_rate(sli.errors, window, by)} or {on} 0 * {total_recording}")
     assert sli.good is not None
     return SLIExpressions(total=total, errors=total_minus(promql.sum_rate(sli.good, window, by)))
+
+
+def _composite_expressions(slo: SLO, sli: CompositeSLI, total_recording: str, seconds: int) -> SLIExpressions:
+    """A composite's events from its parts' raw series (never their recordings, which another group
+    writes a moment later or earlier): each part's expressions, tagged so `or` keeps them apart,
+    then added up (or the worst ratio taken) per group. A part without series counts nothing."""
+    by = slo.group_by
+    on = promql.on(by)
+    totals, errors, ratios = [], [], []
+    for i, part in enumerate(sli.parts, start=1):
+        own = replace(part.slo, group_by=by)  # without groups on the composite, each part is summed whole
+        total = sli_expressions(own, "", seconds).total
+        exprs = sli_expressions(own, f"({total})", seconds)
+        weight = "" if part.weight == 1 else f"{promql.number(part.weight)} * "
+        tag = f'"{names.PART}", "{i}", "", ""'
+        totals.append(f"label_replace({weight}({exprs.total}), {tag})")
+        errors.append(f"label_replace({weight}({exprs.errors}), {tag})")
+        ratios.append(f"label_replace(({exprs.errors}) / ({exprs.total} > 0), {tag})")
+
+    def combined(agg: str, terms: list[str]) -> str:
+        return f"{agg}(\n  " + "\n  or ".join(terms) + "\n)"
+
+    total = combined(promql.summed(by), totals)
+    if sli.aggregate == "worst":
+        worst = combined(f"max by ({', '.join(by)}) " if by else "max", ratios)
+        return SLIExpressions(total=total, errors=f"{worst} * {on} {total_recording} or {on} 0 * {total_recording}")
+    return SLIExpressions(total=total, errors=combined(promql.summed(by), errors))
 
 
 MAX_SLICES = 30  # a window read as more slices than this gets a recorded window in between

@@ -17,14 +17,14 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration
 from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.core.rules import AlertRule, RuleGroup
-from obsgen.model.slo import SLO, LatencySLI, ProbeSLI, Service
+from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, Service
 from obsgen.prometheus import series, simulate
 from obsgen.prometheus.series import Phase
 from obsgen.prometheus.slo_rules import BASE_WINDOW, slo_windows, windows_for
@@ -100,13 +100,19 @@ def timing(slo: SLO, tier: slo_math.Tier, phases: list[Phase], start: int, stop:
 
 def objective_of(slo: SLO) -> simulate.Objective:
     """What the simulation of an SLO's rules depends on (the same for every SLO with its numbers)."""
-    return _objective(slo.objective, slo.period, slo.tiers, slo.tier_set, slo.min_events, slo.guard, isinstance(slo.sli, ProbeSLI))
+    return _objective(slo.objective, slo.period, slo.tiers, slo.tier_set, slo.min_events, slo.guard, isinstance(slo.sli, ProbeSLI), scale(slo))
+
+
+def scale(slo: SLO) -> float:
+    """Events the SLI counts for each event fed to every one of its counters: a composite's weights."""
+    sli = slo.sli
+    return sum(p.weight * scale(p.slo) for p in sli.parts) if isinstance(sli, CompositeSLI) else 1.0
 
 
 @functools.lru_cache(maxsize=1024)
 def _objective(objective: float, period: int, tiers: tuple[slo_math.Tier, ...], tier_set: tuple[slo_math.Tier, ...],
-               min_events: int, guard: Guard | None, sampled: bool) -> simulate.Objective:
-    return simulate.Objective(objective, period, tiers, min_events, tuple(windows_for(tier_set, period)), guard, sampled)
+               min_events: int, guard: Guard | None, sampled: bool, scaled: float) -> simulate.Objective:
+    return simulate.Objective(objective, period, tiers, min_events, tuple(windows_for(tier_set, period)), guard, sampled, scaled)
 
 
 @functools.lru_cache(maxsize=4096)  # every SLO with the same numbers has the same scenarios
@@ -335,7 +341,7 @@ def _steady(service: Service, slo: SLO, ratio: float, minutes: int, traffic: flo
     paging = [close(names.error_ratio(w), ratio) for w in slo_windows(slo) if w != slo.period]
     paging.append(close(names.CURRENT_BURN_RATE, ratio / budget))
     if not isinstance(slo.sli, ProbeSLI):  # a closed 5m range holds 6 samples on Prometheus 2, 5 on 3
-        paging.append(close(names.total_rate(BASE_WINDOW), traffic / MINUTE))
+        paging.append(close(names.total_rate(BASE_WINDOW), traffic * scale(slo) / MINUTE))
     period = [
         close(names.error_ratio(slo.period), ratio),
         close(names.OBJECTIVE, float(slo_math.objective_ratio(slo.objective))),
@@ -447,11 +453,68 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
     out["one failure"] = _scenario(subject, title, one, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
     if isinstance(slo.sli, ProbeSLI):
         return out  # a probe is sampled at its own pace: there is no quieter traffic to test
+    if isinstance(slo.sli, CompositeSLI):
+        out.update(_part_scenarios(subject, slo.sli, pages_within))
     quiet = series.exact(LOW_TRAFFIC)
     probe = [Phase(BRIEF_HISTORY, quiet, 0), Phase(pages_within, 0, quiet)]
     paged = [f[1] for f in (timing(slo, t, probe, BRIEF_HISTORY).fires for t in paging) if f is not None]
     down = [Phase(BRIEF_HISTORY, quiet, 0), Phase(min(paged, default=pages_within + BRIEF_HISTORY) - BRIEF_HISTORY + 2, 0, quiet)]
     out["low outage"] = _scenario(subject, "an outage at 10 events an hour", down, BRIEF_HISTORY, None, None, BRIEF_HISTORY)
+    return out
+
+
+MAX_PART_SCENARIOS = 4  # parts proven failing alone; the rest behave alike (same rules, another weight)
+
+
+def _part_scenarios(subject: Subject, sli: CompositeSLI, pages_within: int) -> dict[str, dict[str, Any]]:
+    """A composite's parts one at a time: each part failing alone while the others are healthy (the
+    composite pages when its weighted error ratio says so), and the last part failing at 10 events
+    an hour (its few failures among the others' events page nothing). Simulated from the parts'
+    traffic added up with their weights."""
+    slo = subject.slo
+    own = [series.in_group(c, subject.groups[0]) for c in series.part_counters(slo)]
+    weights = [p.weight * scale(p.slo) for p in sli.parts]
+    traffic = _traffic_for(slo, BRIEF_HISTORY)
+    out: dict[str, dict[str, Any]] = {}
+
+    numbers = replace(subject.numbers, scale=1.0)  # the combined traffic below is what the composite counts
+
+    def feeds(k: int, per_minute: float, ratio: float, minutes: int) -> tuple[list[list[Phase]], list[Phase]]:
+        """Each part's traffic (part k failing at `ratio` after a clean history), and the composite's."""
+        failing = [Phase.of(BRIEF_HISTORY, per_minute, 0), Phase.of(minutes, per_minute, ratio)]
+        healthy = [Phase.of(BRIEF_HISTORY + minutes, traffic, 0)]
+        others = sum(w for i, w in enumerate(weights) if i != k)
+        combined = [
+            Phase(BRIEF_HISTORY, others * healthy[0].good + weights[k] * failing[0].good, 0),
+            Phase(minutes, others * healthy[0].good + weights[k] * failing[1].good, weights[k] * failing[1].bad),
+        ]
+        return [failing if i == k else healthy for i in range(len(own))], combined
+
+    def run(title: str, k: int, per_minute: float, ratio: float, minutes: int) -> dict[str, Any]:
+        each, combined = feeds(k, per_minute, ratio, minutes)
+        checks, said = [], []
+        for rule in subject.alerts:
+            assert rule.tier is not None
+            found = _timing(numbers, rule.tier, tuple(combined), BRIEF_HISTORY, None)
+            checks += _checks(subject, rule, found, BRIEF_HISTORY + minutes, subject.groups[0])
+            said.append(_describe(slo, rule.tier, found, BRIEF_HISTORY, None, None))
+        inputs = [row for counters, feed in zip(own, each, strict=True) for row in series.input_series(counters, feed)]
+        return {"name": f"{slo.name}: {title}: {'; '.join(said)}", "interval": "1m", "input_series": inputs, "promql_expr_test": checks}
+
+    for k, part in enumerate(sli.parts[:MAX_PART_SCENARIOS]):
+        share = weights[k] / sum(weights)
+        due = [workbook_minutes(slo, r.tier, share, BRIEF_HISTORY) for r in subject.alerts if r.tier is not None]
+        minutes = min(HORIZON, math.ceil(max((d for d in due if d is not None and d <= HORIZON), default=60.0)) + 2)
+        ratio = 1.0
+        for _ in range(20):  # off any minute where a window reads its threshold exactly (see _burn)
+            if not simulate.ties(numbers, _traffic(feeds(k, traffic, ratio, minutes)[1])):
+                break
+            ratio *= 0.997
+        out[f"part {k + 1} down"] = run(f"{part.ref} alone failing ({ratio:.4%} of its events, {share * ratio:.4%} of the composite's)",
+                                        k, traffic, ratio, minutes)
+    last = len(sli.parts) - 1
+    out["part at low traffic"] = run(f"{sli.parts[last].ref} at 10 events an hour, all failing, the others healthy",
+                                     last, series.exact(LOW_TRAFFIC), 1.0, pages_within)
     return out
 
 

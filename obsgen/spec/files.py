@@ -3,13 +3,44 @@ write them. Field-level rules live here and in model/; checks that need a whole 
 project live in checks.py; resolve.py turns these into the typed model."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from obsgen.model.ops import Operations
 from obsgen.model.slo import AlertTier, Dependency, LatencySLI, Policy, ProbeSLI, RatioSLI, Resources
-from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, Rate, Seconds, Strict, Template, Url
+from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, PartRef, Rate, Seconds, Strict, Template, Url
+
+
+class PartSpec(Strict):
+    """One SLO of a composite, and its weight."""
+
+    model_config = ConfigDict(title="CompositePart")
+
+    slo: PartRef = Field(description="service/slo, e.g. pup-api/availability; an SLO of this service by its name alone.")
+    weight: Number = Field(1.0, gt=0, le=1000, description="Each of this part's events counts this many times (events aggregation).")
+
+
+class CompositeSpec(Strict):
+    """An SLO made of other SLOs (a user journey), with its own objective, budget and alerts."""
+
+    model_config = ConfigDict(title="Composite")
+
+    parts: list[PartSpec] = Field(min_length=2, max_length=20, description="The SLOs it is made of: same or other services, the same period.")
+    aggregate: Literal["events", "worst"] = Field(
+        "events", description="events: good events over all events of every part, each weighted; "
+        "worst: the worst part's error ratio in each 5-minute slice.",
+    )
+    mute_parts: bool = Field(False, description="While the composite pages, its parts' pages are muted: one page per incident.")
+
+    @field_validator("parts")
+    @classmethod
+    def _distinct(cls, value: list[PartSpec]) -> list[PartSpec]:
+        seen = [p.slo for p in value]
+        twice = sorted({ref for ref in seen if seen.count(ref) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} is listed twice: give a part a weight instead")
+        return value
 
 
 class SLISpec(Strict):
@@ -20,11 +51,12 @@ class SLISpec(Strict):
     ratio: RatioSLI | None = Field(None, description="Errors (or good events) over all events, from two counters.")
     latency: LatencySLI | None = Field(None, description="Requests at or under a threshold, from a histogram.")
     probe: ProbeSLI | None = Field(None, description="Passed samples over all samples of a 0/1 gauge, such as probe_success.")
+    composite: CompositeSpec | None = Field(None, description="Other SLOs' events together: a user journey made of several SLOs.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SLISpec:
-        if sum(kind is not None for kind in (self.ratio, self.latency, self.probe)) != 1:
-            raise ValueError("give exactly one of `ratio`, `latency` or `probe`")
+        if sum(kind is not None for kind in (self.ratio, self.latency, self.probe, self.composite)) != 1:
+            raise ValueError("give exactly one of `ratio`, `latency`, `probe` or `composite`")
         return self
 
 

@@ -94,7 +94,7 @@ def load_project(root: Path) -> Project:
         raise SpecError(_with_import_origins(issues, files))
     ops_of = {o.model.service: o.model for o in ops}
     return Project(
-        services=tuple(resolve.service(s.model, ops_of.get(s.model.service), project_tiers) for s in services),
+        services=resolve.services([s.model for s in services], ops_of, project_tiers),
         routing=routing.model if routing else None,
         settings=settings.model if settings else Settings(),
         custom_dashboards=tuple(custom),
@@ -347,6 +347,83 @@ def _cross_check(loaded: list[Source[ServiceFile]], declared: set[str], project_
             issues.extend(_duplicate_tiers(source, ("slos", i, "alerting"), slo.alerting.tiers))
             issues.extend(_check_slo(slo, i, source, project_tiers))
     issues.extend(_check_dependencies(loaded, declared))
+    issues.extend(_check_composites(loaded, declared))
+    return issues
+
+
+def _check_composites(loaded: list[Source[ServiceFile]], declared: set[str]) -> list[SpecIssue]:
+    """Every part of a composite exists, has the composite's period and groups, and no composite is
+    (through others) a part of itself; a muted part must not mute the composite back."""
+    slos = {(s.model.service, slo.name): (s, i, slo) for s in loaded for i, slo in enumerate(s.model.slos)}
+    issues: list[SpecIssue] = []
+    edges: dict[tuple[str, str], list[tuple[tuple[str, str], int]]] = {}
+    for (service, name), (source, i, slo) in slos.items():
+        composite = slo.sli.composite
+        if composite is None:
+            continue
+        for j, part in enumerate(composite.parts):
+            at = ("slos", i, "sli", "composite", "parts", j, "slo")
+            key = resolve.part_of(part.slo, service)
+            found = slos.get(key)
+            if found is None:
+                if key[0] in declared and key[0] not in {s.model.service for s in loaded}:
+                    continue  # its file has errors of its own
+                known = sorted(f"{k[0]}/{k[1]}" for k in slos if k[0] == key[0]) or sorted({k[0] for k in slos})
+                what = f"{key[0]} has no SLO {key[1]!r}" if any(k[0] == key[0] for k in slos) else f"unknown service {key[0]!r}"
+                issues.append(source.issue(at, f"{what}; known: {', '.join(known)}"))
+                continue
+            edges.setdefault((service, name), []).append((key, j))
+            part_spec = found[2]
+            if part_spec.period != slo.period:
+                issues.append(source.issue(at, f"{key[0]}/{key[1]} has a {format_duration(part_spec.period)} period and this composite "
+                                           f"{format_duration(slo.period)}: a journey's budget is its parts' budgets over one period; "
+                                           "give them the same period"))
+            if slo.group_by and list(part_spec.group_by) != list(slo.group_by):
+                theirs = f"groups by {', '.join(part_spec.group_by)}" if part_spec.group_by else "has no groups"
+                issues.append(source.issue(at, f"{key[0]}/{key[1]} {theirs}, this composite by {', '.join(slo.group_by)}: a group's "
+                                           "budget needs the same groups in every part (or no group_by on the composite: parts summed)"))
+    issues += _composite_cycles(slos, edges)
+    return issues
+
+
+def _composite_cycles(
+    slos: dict[tuple[str, str], tuple[Source[ServiceFile], int, SLOSpec]], edges: dict[tuple[str, str], list[tuple[tuple[str, str], int]]]
+) -> list[SpecIssue]:
+    """A composite that is, through its parts, a part of itself; and a composite that mutes a
+    part's pages while that part's service mutes the composite (both pages silenced at once)."""
+    issues = []
+
+    def path_to(start: tuple[str, str], node: tuple[str, str], seen: frozenset[tuple[str, str]]) -> list[tuple[str, str]] | None:
+        for target, _ in edges.get(node, []):
+            if target == start:
+                return [target]
+            if target not in seen and (rest := path_to(start, target, seen | {target})) is not None:
+                return [target, *rest]
+        return None
+
+    reported: set[frozenset[tuple[str, str]]] = set()
+    for start in sorted(edges):
+        cycle = path_to(start, start, frozenset({start}))
+        if cycle is None or frozenset(cycle) in reported:
+            continue
+        reported.add(frozenset(cycle))
+        source, i, _ = slos[start]
+        j = next(j for target, j in edges[start] if target == cycle[0])
+        chain = " -> ".join(f"{s}/{n}" for s, n in [start, *cycle])
+        issues.append(source.issue(("slos", i, "sli", "composite", "parts", j, "slo"), f"a composite cannot contain itself: {chain}"))
+    for start, parts in sorted(edges.items()):
+        source, i, slo = slos[start]
+        assert slo.sli.composite is not None
+        if not slo.sli.composite.mute_parts:
+            continue
+        for (service, _), j in parts:
+            muting = [d for d in source.model.depends_on if d.service == service != start[0] and start[1] in d.mute]
+            if muting:
+                issues.append(source.issue(
+                    ("slos", i, "sli", "composite", "mute_parts"),
+                    f"{start[0]} mutes {start[1]} while {service} pages, and {start[1]} mutes the pages of its part {service} "
+                    f"(part {j + 1}): both pages would be silenced at once; set mute_parts: false or drop that mute",
+                ))
     return issues
 
 

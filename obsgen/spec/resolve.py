@@ -1,14 +1,16 @@
 """Validated spec files -> the typed model: defaults applied, tiers resolved, alerts attached."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from obsgen.core import slo_math
 from obsgen.core.guard import Guard
 from obsgen.model.ops import Operations
-from obsgen.model.slo import SLI, SLO, AlertTier, Dashboard, Service
+from obsgen.model.slo import SLI, SLO, AlertTier, CompositeSLI, Dashboard, Part, Service
 from obsgen.spec.files import OpsFile, ServiceFile, SLOSpec
+
+Parts = Callable[[str, str], SLO]  # (service, slo) -> that SLO, resolved
 
 Tiers = Sequence[AlertTier] | None
 
@@ -29,19 +31,32 @@ def enabled_tiers(spec: SLOSpec, tiers: tuple[slo_math.Tier, ...]) -> tuple[slo_
     return tuple(t for t in tiers if on[t.severity])
 
 
-def _sli(spec: SLOSpec) -> SLI:
+def part_of(ref: str, service: str) -> tuple[str, str]:
+    """(service, slo) a composite's part names: `service/slo`, or an SLO of `service` by name."""
+    owner, _, name = ref.rpartition("/")
+    return owner or service, name
+
+
+def _sli(spec: SLOSpec, service: str, parts: Parts | None) -> SLI:
+    composite = spec.sli.composite
+    if composite is not None:
+        assert parts is not None, "a composite needs the project's SLOs (the loader checked its parts)"
+        keys = [(part_of(p.slo, service), p.weight) for p in composite.parts]
+        resolved = tuple(Part(owner, parts(owner, name), weight) for (owner, name), weight in keys)
+        return CompositeSLI(resolved, composite.aggregate, composite.mute_parts)
     sli = spec.sli.ratio or spec.sli.latency or spec.sli.probe
     assert sli is not None, "SLISpec holds exactly one"
     return sli
 
 
-def slo(spec: SLOSpec, service_runbook: str, service_tiers: Tiers = None, project_tiers: Tiers = None) -> SLO:
+def slo(spec: SLOSpec, service_runbook: str, service_tiers: Tiers = None, project_tiers: Tiers = None,
+        service: str = "", parts: Parts | None = None) -> SLO:
     tiers = tier_set(spec, service_tiers, project_tiers)
     return SLO(
         name=spec.name,
         objective=spec.objective,
         period=spec.period,
-        sli=_sli(spec),
+        sli=_sli(spec, service, parts),
         runbook=spec.runbook or service_runbook,
         tiers=enabled_tiers(spec, tiers),
         tier_set=tiers,
@@ -61,12 +76,28 @@ def guard_of(spec: SLOSpec) -> Guard | None:
     return Guard(spec.guard.confidence, spec.guard.min_errors) if spec.guard.enabled else None
 
 
-def service(spec: ServiceFile, ops: OpsFile | None, project_tiers: Tiers = None) -> Service:
+def services(specs: Sequence[ServiceFile], ops_of: dict[str, OpsFile], project_tiers: Tiers = None) -> tuple[Service, ...]:
+    """Every service; a composite's parts are resolved first (the loader refused cycles)."""
+    files = {s.service: s for s in specs}
+    done: dict[tuple[str, str], SLO] = {}
+
+    def resolved(service_name: str, slo_name: str) -> SLO:
+        key = (service_name, slo_name)
+        if key not in done:
+            owner = files[service_name]
+            spec = next(s for s in owner.slos if s.name == slo_name)
+            done[key] = slo(spec, owner.runbook, owner.tiers, project_tiers, service_name, resolved)
+        return done[key]
+
+    return tuple(service(s, ops_of.get(s.service), project_tiers, resolved) for s in specs)
+
+
+def service(spec: ServiceFile, ops: OpsFile | None, project_tiers: Tiers = None, parts: Parts | None = None) -> Service:
     return Service(
         name=spec.service,
         team=spec.team,
         runbook=spec.runbook,
-        slos=tuple(slo(s, spec.runbook, spec.tiers, project_tiers) for s in spec.slos),
+        slos=tuple(parts(spec.service, s.name) if parts else slo(s, spec.runbook, spec.tiers, project_tiers, spec.service) for s in spec.slos),
         dashboard=Dashboard(spec.dashboard.folder or spec.team, spec.dashboard.breakdown, spec.dashboard.resources),
         description=spec.description,
         labels=dict(spec.labels),
