@@ -76,10 +76,10 @@ def test_generate_with_specs_elsewhere(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slo", tmp_path / "slo")
     result = run_obsgen("generate", "--specs", str(tmp_path), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    # Only slo/ was copied: 3 rule files; per SLO a test file for its paging group and one for its
-    # period group, each group's copy they load; the report and its 6 charts (one per distinct
-    # objective, period and tiers), 3 service dashboards, 2 team overviews, provisioning, manifest.
-    assert "3 services, 7 SLOs -> 45 files" in result.stdout
+    # Only slo/ was copied: 4 rule files; per SLO a test file for its paging group and one for its
+    # period group, each group's copy they load; the report and its 7 charts (one per distinct
+    # objective, period and tiers), 4 service dashboards, 2 team overviews, provisioning, manifest.
+    assert "4 services, 8 SLOs -> 52 files" in result.stdout
 
 
 def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:

@@ -57,6 +57,10 @@ def _inhibitions(project: Project, service: Service, slo: SLO, mutes: dict[tuple
     if mutes.get((service.name, slo.name)) and project.routing is not None:
         by = ", ".join(f"`{s}`" for s in sorted(mutes[(service.name, slo.name)]))
         lines.append(f"- Muted: while {by} has a critical alert firing, this SLO's alerts (pages included) do not notify.")
+    journeys = sorted(f"`{other.name}/{c.name}`" for other in project.services for c in other.slos
+                      if isinstance(c.sli, CompositeSLI) and c.sli.mute_parts and any(p.service == service.name and p.slo.name == slo.name for p in c.sli.parts))
+    if journeys and project.routing is not None:
+        lines.append(f"- Part of {', '.join(journeys)}: while that composite pages, this SLO's pages do not notify (`mute_parts`).")
     silenced = sorted(f"`{s}/{n}`" for (s, n), deps in mutes.items() if service.name in deps)
     if silenced and project.routing is not None and slo is service.slos[0]:
         lines.append(f"- While {service.name} has a critical alert firing it mutes {', '.join(silenced)}: this page is the one that notifies.")

@@ -115,11 +115,17 @@ def test_inhibitions() -> None:
         for severity, fast, slow in (("critical", "1h", "6h"), ("warning", "1d", "3d"))
     ]
     assert len(burnrate.DEFAULT_TIERS) == 4
-    dependency = rules[-1]
+    dependency = rules[-3]
     assert dependency == {
         "source_matchers": ['service="ai-provider"', 'severity="critical"'],
         "target_matchers": ['service="pup-workers"', 'slo=~"job-success"'],
     }
+    # The chat journey (mute_parts) mutes each part's pages, and nothing else.
+    journey = ['service="pup-journeys"', 'slo="chat"', 'severity="critical"']
+    assert rules[-2:] == [
+        {"source_matchers": journey, "target_matchers": ['service="pup-api"', 'slo="availability"', 'severity="critical"']},
+        {"source_matchers": journey, "target_matchers": ['service="pup-workers"', 'slo="job-success"', 'severity="critical"']},
+    ]
 
 
 def test_inhibitions_follow_custom_tiers_and_groups() -> None:

@@ -37,6 +37,7 @@ def test_the_expected_dashboards_exist() -> None:
         "grafana/dashboards/pup-ai/pup-business.json",
         "grafana/dashboards/pup-ai/service-ai-provider.json",
         "grafana/dashboards/pup-ai/service-pup-api.json",
+        "grafana/dashboards/pup-ai/service-pup-journeys.json",
         "grafana/dashboards/pup-ai/service-pup-workers.json",
         "grafana/dashboards/slo/slo-ml-platform.json",
         "grafana/dashboards/slo/slo-platform.json",
@@ -127,7 +128,7 @@ def test_alert_dashboard_url_is_the_service_dashboard() -> None:
 def test_overview_draws_every_tier_on_the_burn_rate_panel() -> None:
     overview = _boards("example")["grafana/dashboards/slo/slo-platform.json"]
     rows = [p["title"] for p in overview["panels"] if p["type"] == "row"]
-    assert rows == ["pup-api", "pup-workers"]
+    assert rows == ["pup-api", "pup-journeys", "pup-workers"]
     assert not any(p.get("collapsed") for p in overview["panels"] if p["type"] == "row")
     burn = next(p for p in _panels(overview) if p["title"] == "availability: burn rate")
     steps = [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]]

@@ -23,7 +23,7 @@ def _docs(prefix: str) -> dict[str, dict]:
 
 def test_prometheus_rules_follow_the_crd_and_hold_the_plain_groups() -> None:
     rules = _docs("kubernetes/prometheusrules/")
-    assert set(rules) == {f"kubernetes/prometheusrules/{s}.yaml" for s in ("ai-provider", "pup-api", "pup-workers")}
+    assert set(rules) == {f"kubernetes/prometheusrules/{s}.yaml" for s in ("ai-provider", "pup-api", "pup-journeys", "pup-workers")}
     for path, doc in rules.items():
         jsonschema.validate(doc, SCHEMA)
         service = Path(path).stem

@@ -202,7 +202,7 @@ def test_base_errors_read_the_total_recorded_just_before() -> None:
 def test_rule_files_are_prometheus_shaped() -> None:
     artifacts = artifacts_at(ROOT)
     rule_files = {k: v for k, v in artifacts.items() if k.startswith("prometheus/rules/")}
-    assert sorted(rule_files) == [f"prometheus/rules/{s}.yml" for s in ("ai-provider", "pup-api", "pup-workers")]
+    assert sorted(rule_files) == [f"prometheus/rules/{s}.yml" for s in ("ai-provider", "pup-api", "pup-journeys", "pup-workers")]
     for text in rule_files.values():
         doc = yaml.safe_load(text)
         assert set(doc) == {"groups"}

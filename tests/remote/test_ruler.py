@@ -51,7 +51,7 @@ def test_push_rules_to_mimir_and_loki_then_nothing_changes(out: Path) -> None:
         pushed = _cli("push", "--rules", "--out", str(out), env=env)
         assert pushed.returncode == 0, pushed.stderr
         # namespaces are <project>.<service>: the project from obsgen.yaml, through output/obsgen.json
-        assert set(mimir.state.rules["pup"]) == {"pup-ai.ai-provider", "pup-ai.pup-api", "pup-ai.pup-workers"}
+        assert set(mimir.state.rules["pup"]) == {"pup-ai.ai-provider", "pup-ai.pup-api", "pup-ai.pup-journeys", "pup-ai.pup-workers"}
         assert "slo:pup-api:availability" in mimir.state.rules["pup"]["pup-ai.pup-api"]
         generated = yaml.safe_load((out / "loki" / "rules" / "pup" / "pup-api.yml").read_text())["groups"][0]
         assert loki.state.rules["pup"]["pup-ai.pup-api"]["logs:pup-api"] == generated  # tenant from the folder

@@ -60,7 +60,7 @@ def test_empty_file_and_non_mapping_are_errors(tmp_path: Path) -> None:
 
 def test_bundled_example_loads() -> None:
     project = load_project(ROOT)
-    assert {s.name for s in project.services} == {"pup-api", "pup-workers", "ai-provider"}
+    assert {s.name for s in project.services} == {"pup-api", "pup-workers", "ai-provider", "pup-journeys"}
     api = next(s for s in project.services if s.name == "pup-api")
     assert [(slo.name, slo.objective, slo.group_by) for slo in api.slos] == [
         ("availability", 99.9, ()), ("accounts", 99.99, ()), ("latency", 99, ("route",)), ("reachable", 99.9, ()),
