@@ -469,8 +469,8 @@ MAX_PART_SCENARIOS = 4  # parts proven failing alone; the rest behave alike (sam
 def _part_scenarios(subject: Subject, sli: CompositeSLI, pages_within: int) -> dict[str, dict[str, Any]]:
     """A composite's parts one at a time: each part failing alone while the others are healthy (the
     composite pages when its weighted error ratio says so), and the last part failing at 10 events
-    an hour (its few failures among the others' events page nothing). Simulated from the parts'
-    traffic added up with their weights."""
+    an hour (among the others' events its few failures page nothing; worst-of pages, as its worst
+    part decides whatever its traffic). Simulated from the parts' traffic added up with their weights."""
     slo = subject.slo
     own = [series.in_group(c, subject.groups[0]) for c in series.part_counters(slo)]
     weights = [p.weight * scale(p.slo) for p in sli.parts]
@@ -484,10 +484,11 @@ def _part_scenarios(subject: Subject, sli: CompositeSLI, pages_within: int) -> d
         failing = [Phase.of(BRIEF_HISTORY, per_minute, 0), Phase.of(minutes, per_minute, ratio)]
         healthy = [Phase.of(BRIEF_HISTORY + minutes, traffic, 0)]
         others = sum(w for i, w in enumerate(weights) if i != k)
-        combined = [
-            Phase(BRIEF_HISTORY, others * healthy[0].good + weights[k] * failing[0].good, 0),
-            Phase(minutes, others * healthy[0].good + weights[k] * failing[1].good, weights[k] * failing[1].bad),
-        ]
+        events = [others * healthy[0].good + weights[k] * (p.good + p.bad) for p in failing]
+        # events: the failing part's errors among everyone's events; worst: its error ratio over all
+        # of them (every part's traffic is steady, so each 5m slice holds that ratio times its events).
+        bad = [weights[k] * p.bad if sli.aggregate == "events" else p.error_ratio * e for p, e in zip(failing, events, strict=True)]
+        combined = [Phase(p.minutes, e - b, b) for p, e, b in zip(failing, events, bad, strict=True)]
         return [failing if i == k else healthy for i in range(len(own))], combined
 
     def run(title: str, k: int, per_minute: float, ratio: float, minutes: int) -> dict[str, Any]:
@@ -502,7 +503,7 @@ def _part_scenarios(subject: Subject, sli: CompositeSLI, pages_within: int) -> d
         return {"name": f"{slo.name}: {title}: {'; '.join(said)}", "interval": "1m", "input_series": inputs, "promql_expr_test": checks}
 
     for k, part in enumerate(sli.parts[:MAX_PART_SCENARIOS]):
-        share = weights[k] / sum(weights)
+        share = weights[k] / sum(weights) if sli.aggregate == "events" else 1.0
         due = [workbook_minutes(slo, r.tier, share, BRIEF_HISTORY) for r in subject.alerts if r.tier is not None]
         minutes = min(HORIZON, math.ceil(max((d for d in due if d is not None and d <= HORIZON), default=60.0)) + 2)
         ratio = 1.0

@@ -159,7 +159,8 @@ def _add_slo(doc: Doc, objects: Objects, services: dict[str, _Service], owner: O
     objectives = doc.get("spec", "objectives")
     if not isinstance(objectives, list) or not objectives:
         raise Unsupported(doc, ("spec", "objectives"), "required field is missing: at least one objective")
-    indicator, where = ({}, doc) if alpha else _indicator(doc, objects)
+    composite = not alpha and _is_composite(doc, objectives)
+    indicator, where = ({}, doc) if alpha or composite else _indicator(doc, objects)
     alerting, note = _alerting(doc, objects)
     converted: list[tuple[dict[str, Any], dict[Path, int]]] = []  # added to the service only when all convert
     for i, objective in enumerate(objectives):
@@ -167,7 +168,9 @@ def _add_slo(doc: Doc, objects: Objects, services: dict[str, _Service], owner: O
         if not isinstance(objective, dict):
             raise Unsupported(doc, path, "an objective is a mapping with target or targetPercent")
         slo_index = len(entry.data["slos"])
-        name = doc.name if len(objectives) == 1 else f"{doc.name}-{_slug(objective.get('displayName')) or i + 1}"
+        name = doc.name if len(objectives) == 1 and not composite else f"{doc.name}-{_slug(objective.get('displayName')) or i + 1}"
+        if composite:
+            indicator, where = _indicator(doc, objects, path)
         sli, sli_lines = _alpha_sli(doc, path, objects) if alpha else _sli(where, indicator, objective, doc, path, len(objectives), objects)
         slo: dict[str, Any] = {
             "name": name,
@@ -186,6 +189,12 @@ def _add_slo(doc: Doc, objects: Objects, services: dict[str, _Service], owner: O
         }
         lines.update({(*base, "sli", *k): v for k, v in sli_lines.items()})
         converted.append((slo, lines))
+    if composite:
+        converted.append(_composite(doc, objectives, converted, len(entry.data["slos"]) + len(converted), period, alerting, note))
+        if owner is not None:
+            owner.notes.append(f"{doc.shown}:{doc.line(('spec', 'objectives'))}: spec.objectives: composite SLO {doc.name!r}: one SLO "
+                               f"per objective, and {doc.name!r} over them weighted by compositeWeight, its objective "
+                               f"{converted[-1][0]['objective']:g}% (the weighted mean of theirs; OpenSLO v1 gives none)")
     services[service] = entry
     for slo, lines in converted:
         entry.data["slos"].append(slo)
@@ -249,19 +258,61 @@ def _period(doc: Doc, alpha: bool) -> tuple[str | None, Path]:
     return str(duration), (*path, "duration")
 
 
-def _indicator(doc: Doc, objects: dict[tuple[str, str], Doc]) -> tuple[dict[str, Any], Doc]:
-    """The SLI's spec and the document that holds it (inline in the SLO, or referenced)."""
-    inline = doc.get("spec", "indicator")
-    ref = doc.get("spec", "indicatorRef")
+def _indicator(doc: Doc, objects: dict[tuple[str, str], Doc], at: Path = ("spec",)) -> tuple[dict[str, Any], Doc]:
+    """The SLI's spec and the document that holds it (inline in the SLO, or referenced); `at`: the
+    SLO's spec, or one objective of a composite SLO."""
+    inline = doc.get(*at, "indicator")
+    ref = doc.get(*at, "indicatorRef")
     if isinstance(inline, dict) and isinstance(inline.get("spec"), dict):
-        return {"prefix": ("spec", "indicator", "spec"), **inline["spec"]}, doc
+        return {"prefix": (*at, "indicator", "spec"), **inline["spec"]}, doc
     if isinstance(ref, str):
         sli = objects.get(("SLI", ref))
         if sli is None:
             known = ", ".join(sorted(n for k, n in objects if k == "SLI")) or "none"
-            raise Unsupported(doc, ("spec", "indicatorRef"), f"no SLI named {ref!r} (SLIs: {known})")
+            raise Unsupported(doc, (*at, "indicatorRef"), f"no SLI named {ref!r} (SLIs: {known})")
         return {"prefix": ("spec",), **sli.data.get("spec", {})}, sli
-    raise Unsupported(doc, ("spec",), "give the SLI inline (spec.indicator) or by name (spec.indicatorRef)")
+    raise Unsupported(doc, at, "give the SLI inline (indicator) or by name (indicatorRef)")
+
+
+def _is_composite(doc: Doc, objectives: list[Any]) -> bool:
+    """OpenSLO v1's composite SLO: objectives with their own indicators (and compositeWeight)."""
+    own = [isinstance(o, dict) and ("indicator" in o or "indicatorRef" in o) for o in objectives]
+    if any(own) and (doc.get("spec", "indicator") is not None or doc.get("spec", "indicatorRef") is not None):
+        raise Unsupported(doc, ("spec",), "give the indicator on the SLO or on each objective (a composite SLO), not both")
+    if any(isinstance(o, dict) and "compositeWeight" in o for o in objectives) and not all(own):
+        raise Unsupported(doc, ("spec", "objectives"), "a composite SLO (compositeWeight) gives each objective its own indicator or indicatorRef")
+    return all(own)
+
+
+def _composite(
+    doc: Doc, objectives: list[dict[str, Any]], parts: list[tuple[dict[str, Any], dict[Path, int]]], index: int,
+    period: str | None, alerting: dict[str, Any], note: str,
+) -> tuple[dict[str, Any], dict[Path, int]]:
+    """The composite SLO over the objectives' SLOs: events weighted by compositeWeight, its target
+    the weighted mean of theirs (met whenever every part meets its own at equal traffic)."""
+    weights = []
+    for i, objective in enumerate(objectives):
+        weight = objective.get("compositeWeight", 1)
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 < weight <= 1000:
+            raise Unsupported(doc, ("spec", "objectives", i, "compositeWeight"), "a weight above 0, at most 1000")
+        weights.append(float(weight))
+    target = sum(w * slo["objective"] for w, (slo, _) in zip(weights, parts, strict=True)) / sum(weights)
+    slo: dict[str, Any] = {
+        "name": doc.name,
+        "objective": float(f"{target:.6g}"),
+        "sli": {"composite": {"parts": [{"slo": p["name"], "weight": w} for w, (p, _) in zip(weights, parts, strict=True)]}},
+        "description": " ".join(t for t in (
+            str(doc.get("spec", "description") or ""),
+            f"(OpenSLO composite of {len(parts)} objectives weighted by compositeWeight; its objective, the weighted "
+            f"mean of theirs, is {target:.6g}%.)", note) if t),
+        "alerting": alerting,
+    }
+    if period is not None:
+        slo["period"] = period
+    base: Path = ("slos", index)
+    line = doc.line(("spec", "objectives"))
+    return slo, {base: line, (*base, "name"): doc.line(("metadata", "name")), (*base, "objective"): line, (*base, "sli"): line,
+                 **{(*base, "sli", "composite", "parts", i): doc.line(("spec", "objectives", i)) for i in range(len(parts))}}
 
 
 def _sli(

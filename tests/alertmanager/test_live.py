@@ -97,3 +97,15 @@ def test_a_dependency_page_mutes_only_the_slos_that_depend_on_it(am_url: str) ->
         _burn("jobs-failing", "pup-workers", "job-success", "critical", "1h"),
         _burn("api-failing", "pup-api", "availability", "critical", "1h"),
     ], expected) == expected
+
+
+def test_a_journey_page_mutes_its_parts_pages_only(am_url: str) -> None:
+    """pup-journeys/chat (mute_parts): one page per incident. The other SLOs of the parts' services
+    still page. (Alerts of the tests above are still firing: none of them mutes these.)"""
+    expected = {"journey": False, "api-part": True, "workers-part": True, "api-other-slo": False}
+    assert _states(am_url, [
+        _burn("journey", "pup-journeys", "chat", "critical", "6h"),
+        _burn("api-part", "pup-api", "availability", "critical", "1h"),
+        _burn("workers-part", "pup-workers", "job-success", "critical", "1h"),
+        _burn("api-other-slo", "pup-api", "accounts", "critical", "1h"),
+    ], expected) == expected

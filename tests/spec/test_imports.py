@@ -103,6 +103,12 @@ def test_the_report_names_every_dropped_or_approximated_field() -> None:
      "        error_query: sum(histogram_share(0.5, rate(d_bucket[{{.window}}])))\n        total_query: sum(rate(t[{{.window}}]))\n",
      "x.yml:8: slos[0].sli.events.error_query", "not PromQL, so no Prometheus can run it"),
     ("groups:\n  - name: sloth-slo-sli-recordings\n    rules: []\n", "x.yml:1: groups", "a Prometheus rule file"),
+    ("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  service: x\n  budgetingMethod: Occurrences\n  objectives:\n"
+     "    - {target: 0.99, compositeWeight: 2}\n", "x.yml:7: spec.objectives", "gives each objective its own indicator"),
+    ("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  service: x\n  budgetingMethod: Occurrences\n  objectives:\n"
+     "    - {target: 0.99, compositeWeight: -1, indicatorRef: s}\n    - {target: 0.9, indicatorRef: s}\n---\napiVersion: openslo/v1\n"
+     "kind: SLI\nmetadata: {name: s}\nspec: {ratioMetric: {counter: true, bad: {metricSource: {type: Prometheus, spec: {query: e}}}, total: {metricSource: {type: Prometheus, spec: {query: t}}}}}\n",
+     "x.yml:8: spec.objectives[0].compositeWeight", "a weight above 0"),
 ])
 def test_bad_input_is_a_spec_error_with_file_and_line(text: str, where: str, fragment: str) -> None:
     with pytest.raises(SpecError) as caught:
@@ -119,3 +125,14 @@ def test_import_refuses_to_overwrite_and_exits_2_on_bad_input(tmp_path: Path) ->
     bad.write_text("version: prometheus/v1\nservice: x\n")
     result = run_obsgen("import", str(bad), "--out", str(tmp_path / "new"))
     assert result.returncode == 2 and "bad.yml:1: slos: required field is missing" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_openslo_composite_imports_as_its_parts_and_a_composite_over_them(tmp_path: Path) -> None:
+    result = run_obsgen("import", str(FIXTURES / "openslo" / "slo" / "journey.yaml"), "--out", str(tmp_path / "slo"))
+    assert result.returncode == 0, result.stderr
+    assert "composite SLO 'purchase': one SLO per objective" in result.stdout and "its objective 99.225%" in result.stdout
+    slos = yaml.safe_load((tmp_path / "slo" / "journey.yaml").read_text())["slos"]
+    assert [s["name"] for s in slos] == ["purchase-cart", "purchase-payment", "purchase"]
+    assert slos[2]["sli"] == {"composite": {"parts": [{"slo": "purchase-cart", "weight": 1.0}, {"slo": "purchase-payment", "weight": 3.0}]}}
+    project = load_project(tmp_path)
+    assert [p.ref for p in project.service("journey").slos[2].sli.parts] == ["journey/purchase-cart", "journey/purchase-payment"]  # type: ignore[union-attr]
