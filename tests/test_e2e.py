@@ -63,7 +63,7 @@ def test_1_rules_load_evaluate_and_stay_quiet_while_healthy(stack: Stack) -> Non
 
     _wait("every rule group loaded and evaluated without errors", evaluated, 60)
     groups = stack.rule_groups()
-    assert {g["file"].rsplit("/", 1)[-1] for g in groups} == {"ai-provider.yml", "pup-api.yml", "pup-workers.yml"}
+    assert {g["file"].rsplit("/", 1)[-1] for g in groups} == {"ai-provider.yml", "pup-api.yml", "pup-journeys.yml", "pup-workers.yml"}
     # One series per SLO, and per route for pup-api's latency (the demo serves three routes).
     series = sum(len(ROUTES) if slo.group_by else 1 for s in load_project(ROOT).services for slo in s.slos)
     _wait("SLO recordings have values", lambda: len(stack.query("slo:sli_error:ratio_rate5m")) == series, 30)
@@ -95,7 +95,10 @@ def test_2_total_outage_pages_the_owning_team_and_resolves(stack: Stack) -> None
     # The blackbox probe of the public endpoint fails too: its probe SLO pages as well.
     _wait("the probe SLO pages", lambda: [a for r, status, a in stack.sink.alerts("platform-critical")
                                            if status == "firing" and a["labels"].get("slo") == "reachable"], 60)
-    others = {r for r, _, a in stack.sink.alerts() if a["labels"].get("service") not in ("pup-api",)}
+    # The chat journey is made of pup-api's availability: it pages too, its own page.
+    _wait("the chat journey pages", lambda: [a for r, status, a in stack.sink.alerts("platform-critical")
+                                              if status == "firing" and a["labels"].get("service") == "pup-journeys"], 60)
+    others = {r for r, _, a in stack.sink.alerts() if a["labels"].get("service") not in ("pup-api", "pup-journeys")}
     assert not others, f"other services alerted: {others}"
 
     stack.reset()

@@ -115,16 +115,19 @@ def test_inhibitions() -> None:
         for severity, fast, slow in (("critical", "1h", "6h"), ("warning", "1d", "3d"))
     ]
     assert len(burnrate.DEFAULT_TIERS) == 4
-    dependency = rules[-3]
+    dependency = rules[-1]
     assert dependency == {
         "source_matchers": ['service="ai-provider"', 'severity="critical"'],
         "target_matchers": ['service="pup-workers"', 'slo=~"job-success"'],
     }
-    # The chat journey (mute_parts) mutes each part's pages, and nothing else.
-    journey = ['service="pup-journeys"', 'slo="chat"', 'severity="critical"']
-    assert rules[-2:] == [
-        {"source_matchers": journey, "target_matchers": ['service="pup-api"', 'slo="availability"', 'severity="critical"']},
-        {"source_matchers": journey, "target_matchers": ['service="pup-workers"', 'slo="job-success"', 'severity="critical"']},
+
+
+def test_a_composite_with_mute_parts_mutes_its_direct_parts_pages() -> None:
+    rules = alertmanager.config(load_project(FIXTURES / "composite"))["inhibit_rules"]
+    journey = ['service="journeys"', 'slo="buy"', 'severity="critical"']
+    assert [r for r in rules if r["source_matchers"][0].startswith('service="journeys"')] == [
+        {"source_matchers": journey, "target_matchers": ['service="journeys"', 'slo="checkout"', 'severity="critical"']},
+        {"source_matchers": journey, "target_matchers": ['service="shop"', 'slo="latency"', 'severity="critical"']},
     ]
 
 

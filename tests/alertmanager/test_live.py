@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,7 +14,7 @@ from obsgen.alertmanager import config as alertmanager
 from obsgen.pipeline.tools import Generation
 from obsgen.pipeline.writer import to_yaml
 from obsgen.spec.load import load_project
-from tests.conftest import ROOT
+from tests.conftest import FIXTURES, ROOT
 
 pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("alertmanager-live")]  # real Prometheus and Alertmanager processes
 
@@ -21,10 +22,14 @@ pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("alertmanager-live")]  
 @pytest.fixture(scope="module")
 def am_url(tmp_path_factory: pytest.TempPathFactory, generation: Generation) -> Iterator[str]:
     """The generated configuration in a real Alertmanager, of each generation in turn."""
+    yield from _alertmanager(tmp_path_factory, generation, ROOT)
+
+
+def _alertmanager(tmp_path_factory: pytest.TempPathFactory, generation: Generation, specs: Path) -> Iterator[str]:
     binary = generation.need("alertmanager")
     folder = tmp_path_factory.mktemp("alertmanager")
     config = folder / "alertmanager.yml"
-    config.write_text(to_yaml(alertmanager.config(load_project(ROOT))))
+    config.write_text(to_yaml(alertmanager.config(load_project(specs))))
     port = free_port()
     proc = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.path={folder / 'data'}",
@@ -99,13 +104,21 @@ def test_a_dependency_page_mutes_only_the_slos_that_depend_on_it(am_url: str) ->
     ], expected) == expected
 
 
-def test_a_journey_page_mutes_its_parts_pages_only(am_url: str) -> None:
-    """pup-journeys/chat (mute_parts): one page per incident. The other SLOs of the parts' services
-    still page. (Alerts of the tests above are still firing: none of them mutes these.)"""
-    expected = {"journey": False, "api-part": True, "workers-part": True, "api-other-slo": False}
-    assert _states(am_url, [
-        _burn("journey", "pup-journeys", "chat", "critical", "6h"),
-        _burn("api-part", "pup-api", "availability", "critical", "1h"),
-        _burn("workers-part", "pup-workers", "job-success", "critical", "1h"),
-        _burn("api-other-slo", "pup-api", "accounts", "critical", "1h"),
+
+@pytest.fixture(scope="module")
+def composite_am_url(tmp_path_factory: pytest.TempPathFactory, generation: Generation) -> Iterator[str]:
+    """The composite fixture's configuration (journeys/buy mutes its parts' pages) in a real Alertmanager."""
+    yield from _alertmanager(tmp_path_factory, generation, FIXTURES / "composite")
+
+
+def test_a_journey_page_mutes_its_parts_pages_only(composite_am_url: str) -> None:
+    """journeys/buy (mute_parts): one page per incident. The parts' services' other SLOs still page,
+    and so does a part of a part (shop/availability, inside journeys/checkout, which mutes nothing)."""
+    expected = {"journey": False, "checkout-part": True, "latency-part": True, "shop-search": False, "inner-part": False}
+    assert _states(composite_am_url, [
+        _burn("journey", "journeys", "buy", "critical", "6h", team="web"),
+        _burn("checkout-part", "journeys", "checkout", "critical", "1h", team="web"),
+        _burn("latency-part", "shop", "latency", "critical", "1h", team="web"),
+        _burn("shop-search", "shop", "search", "critical", "1h", team="web"),
+        _burn("inner-part", "shop", "availability", "critical", "1h", team="web"),
     ], expected) == expected

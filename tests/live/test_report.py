@@ -53,7 +53,7 @@ def after_outage(demo: Stack, tmp_path_factory: pytest.TempPathFactory) -> tuple
     result = run_obsgen("report", "--specs", str(ROOT), "--prometheus", demo.prom_url, "--site", str(folder),
                         "--from", f"{start:.3f}", "--to", f"{end:.3f}")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"7 SLOs of 3 services -> 4 pages in {folder}" in result.stdout
+    assert f"8 SLOs of 4 services -> 5 pages in {folder}" in result.stdout
     return folder, start, end
 
 

@@ -23,7 +23,7 @@ def test_the_example_replays_from_the_demo(demo: Stack) -> None:
                         "--to", str(int(time.time())), "--format", "json")
     assert result.returncode == 0, result.stderr
     slos = json.loads(result.stdout)["runs"][0]["slos"]
-    assert len(slos) == 7 and all(s["events"] > 0 for s in slos if s["slo"] != "reachable")
+    assert len(slos) == 8 and all(s["events"] > 0 for s in slos if s["slo"] != "reachable")
     gate = run_obsgen("gate", "--specs", str(ROOT), "--prometheus", demo.prom_url, "--format", "json")
     assert gate.returncode in (0, 1), gate.stderr  # decided either way: every SLO has events
     assert {s["decision"] for s in json.loads(gate.stdout)["slos"]} <= {"go", "blocked"}
