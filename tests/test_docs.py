@@ -83,9 +83,10 @@ def test_the_reference_names_every_field_and_command() -> None:
 
 @pytest.mark.parametrize("block", SPECS, ids=[f"{b.page}:{b.spec_file}" for b in SPECS])
 def test_every_spec_example_compiles(block: Block, tmp_path: Path) -> None:
+    """Beside the bundled example's services, which the docs' examples refer to (a composite's parts)."""
     assert block.spec_file is not None
+    shutil.copytree(ROOT / "slo", tmp_path / "slo")
     target = tmp_path / block.spec_file
-    target.parent.mkdir(parents=True)
     target.write_text(block.body)
     project = load_project(tmp_path)
     assert project.services and compile_project(project)
