@@ -202,3 +202,18 @@ def test_a_scaled_queue_shows_its_replicas_beside_it() -> None:
     assert panel["targets"][0]["expr"] == 'sum(kube_deployment_status_replicas_available{namespace="pup", deployment="pup-workers", env=~"$env"})'
     steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert steps[-1] == {"color": "red", "value": 20}  # max replicas
+
+
+def test_a_journey_dashboard_shows_each_part_beside_the_composite() -> None:
+    board = _boards("example")["grafana/dashboards/pup-ai/service-pup-journeys.json"]
+    (panel,) = [p for p in _panels(board) if p.get("title") == "chat: parts' error ratio (5m)"]
+    exprs = [(t["expr"], t["legendFormat"]) for t in panel["targets"]]
+    assert exprs == [
+        ('slo:sli_error:ratio_rate5m{service="pup-journeys", slo="chat"}', "chat (composite)"),
+        ('slo:sli_error:ratio_rate5m{service="pup-api", slo="availability"}', "pup-api/availability"),
+        ('slo:sli_error:ratio_rate5m{service="pup-workers", slo="job-success"}', "pup-workers/job-success x2"),
+    ]
+    # Its request rate is the composite's recorded events; the parts' dashboards are a click away.
+    rates = next(p for p in _panels(board) if p.get("title") == "Request rate")
+    assert rates["targets"][0]["expr"] == 'sum(slo:sli_total:rate5m{service="pup-journeys", slo="chat"})'
+    assert {link["title"] for link in board["links"]} >= {"pup-api dashboard", "pup-workers dashboard"}
