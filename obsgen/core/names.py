@@ -59,6 +59,16 @@ LOG_GROUP = "logs"
 OWNED_GROUP_PREFIXES = tuple(f"{p}:" for p in (SLO_GROUP, OPS_GROUP, LOG_GROUP))
 
 
+def calendar_count(kind: str, unit: str) -> str:
+    """Events (kind total) or errors (kind errors) since a calendar period started, e.g. slo:sli_errors:count_month."""
+    return f"slo:sli_{kind}:count_{unit}"
+
+
+def period_error_ratio(period: int, calendar: str | None = None) -> str:
+    """The SLI over the SLO's period: its rolling window's, or since its calendar period started."""
+    return f"slo:sli_error:ratio_{calendar}" if calendar else error_ratio(period)
+
+
 def group_name(service: str, slo: str) -> str:
     """An SLO's rule group: its windows and alerts, evaluated together every minute."""
     return f"{SLO_GROUP}:{service}:{slo}"

@@ -1,6 +1,8 @@
 """Services and their SLOs, as the builders read them."""
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -243,6 +245,46 @@ class Dashboard:
     resources: Resources = field(default_factory=Resources)
 
 
+CalendarUnit = Literal["week", "month", "quarter"]
+NOMINAL = {"week": 7 * slo_math.DAY, "month": 30 * slo_math.DAY, "quarter": 90 * slo_math.DAY}  # for burn rates
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A calendar-aligned period: the budget resets when a week (from Monday), month or quarter
+    starts in `zone`. Burn-rate tiers use the nominal length (7d, 30d, 90d), as the Workbook does."""
+
+    unit: CalendarUnit
+    zone: str = "UTC"  # an IANA time zone
+
+    @property
+    def nominal(self) -> int:
+        return NOMINAL[self.unit]
+
+    @property
+    def standard_offset(self) -> int:
+        """Seconds east of UTC outside daylight saving time (what the rules use; see docs/spec.md)."""
+        tz = zoneinfo.ZoneInfo(self.zone)
+        offsets = (tz.utcoffset(dt.datetime(2025, month, 1)) for month in (1, 7))
+        return int(min(o.total_seconds() for o in offsets if o is not None))
+
+    def start(self, at: float) -> float:
+        """Unix time the period holding `at` started, in the zone's local time (daylight saving included)."""
+        tz = zoneinfo.ZoneInfo(self.zone)
+        local = dt.datetime.fromtimestamp(at, tz)
+        day = local.date()
+        if self.unit == "week":
+            day -= dt.timedelta(days=day.weekday())
+        elif self.unit == "month":
+            day = day.replace(day=1)
+        else:
+            day = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+        return dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+    def label(self) -> str:
+        return f"calendar {self.unit} ({self.zone})"
+
+
 @dataclass(frozen=True)
 class SLO:
     name: str
@@ -261,6 +303,7 @@ class SLO:
     alert_labels: Mapping[str, str] = field(default_factory=dict)
     alert_annotations: Mapping[str, str] = field(default_factory=dict)
     policy: Policy | None = None  # the spec's error-budget policy for `obsgen gate`; None: the gate's defaults
+    calendar: Calendar | None = None  # the budget resets each calendar period; `period` is then its nominal length
 
     @property
     def budget(self) -> Fraction:

@@ -71,10 +71,11 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
         start += len(pair)
         loads = [(loaded(paging, layout.test_rules(service.name, slo.name)), paging)]
         both = [*loads, (loaded(period, layout.test_rules(service.name, slo.name, "period")), period)]
-        docs = slo_tests.slo_test_files(service, slo, pair[0], [layout.from_tests(at) for at, _ in loads], [layout.from_tests(at) for at, _ in both])
+        docs = slo_tests.slo_test_files(service, slo, pair[0], [layout.from_tests(at) for at, _ in loads],
+                                        [layout.from_tests(at) for at, _ in both], pair[1])
         tests += [(layout.test_file(service.name, slo.name), docs.classic, loads),
                   (layout.test_file(service.name, slo.name, native=True), docs.native, both),
-                  (layout.period_test_file(service.name, slo.name), docs.period, both)]
+                  (layout.period_test_file(service.name, slo.name), docs.period, both if slo.calendar is None else [])]
     ops_part = texts[len(slo_groups) :]
     at = loaded(ops_part, layout.test_rules(service.name))
     tests.append((layout.ops_test_file(service.name), ops_tests.test_file(service, layout.from_tests(at)), [(at, ops_part)]))

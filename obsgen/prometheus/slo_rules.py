@@ -123,13 +123,17 @@ MAX_SLICES = 30  # a window read as more slices than this gets a recorded window
 
 def slo_windows(slo: SLO) -> list[int]:
     """Every window recorded for the SLO, shortest first: the base window, the tiers' windows, the
-    period, and the windows between them that keep every window a few slices of a shorter one."""
-    return windows_for(slo.tier_set, slo.period)
+    period (a calendar SLO's budget reads hours instead), and the windows between them that keep
+    every window a few slices of a shorter one."""
+    return windows_for(slo.tier_set, slo.period, slo.calendar is not None)
 
 
-def windows_for(tiers: tuple[slo_math.Tier, ...], period: int) -> list[int]:
+def windows_for(tiers: tuple[slo_math.Tier, ...], period: int, calendar: bool = False) -> list[int]:
     """slo_windows for these tiers and period (the test generator's simulations key on them)."""
-    return ladder(tuple(sorted(set(slo_math.windows(tiers, period)) | {BASE_WINDOW})))
+    wanted = set(slo_math.windows(tiers, period)) | {BASE_WINDOW}
+    if calendar:
+        wanted = (wanted - {period}) | {slo_math.HOUR}
+    return ladder(tuple(sorted(wanted)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -243,10 +247,12 @@ def _slo_groups(service: Service, slo: SLO, dashboard_url: str, traces: TraceLin
     alerts = [_burn_alert(service, slo, tier, sel, dashboard_url, traces) for tier in slo.tiers]
     if slo.no_data:
         alerts.append(_no_data_alert(service, slo, sel, dashboard_url))
+    unit = slo.calendar.unit if slo.calendar else None
+    spent = sel(names.period_error_ratio(slo.period, unit))
     period = [
-        *window_rules(slo.period),
-        RecordingRule(names.BUDGET_REMAINING, f"1 - {sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
-        RecordingRule(names.PERIOD_BURN_RATE, f"{sel(names.error_ratio(slo.period))} / {budget_text}", series_labels),
+        *(calendar_rules(slo, sel, series_labels) if slo.calendar else window_rules(slo.period)),
+        RecordingRule(names.BUDGET_REMAINING, f"1 - {spent} / {budget_text}", series_labels),
+        RecordingRule(names.PERIOD_BURN_RATE, f"{spent} / {budget_text}", series_labels),
         # Constants for dashboards: nothing that pages reads them.
         RecordingRule(names.OBJECTIVE, f"vector({promql.number(float(slo_math.objective_ratio(slo.objective)))})", series_labels),
         RecordingRule(names.ERROR_BUDGET, f"vector({budget_text})", series_labels),
@@ -255,6 +261,70 @@ def _slo_groups(service: Service, slo: SLO, dashboard_url: str, traces: TraceLin
         RuleGroup(names.group_name(service.name, slo.name), (*recordings, *alerts), INTERVAL),
         RuleGroup(names.period_group_name(service.name, slo.name), tuple(period), PERIOD_INTERVAL),
     )
+
+
+LONGEST = {"week": 7 * slo_math.DAY, "month": 31 * slo_math.DAY, "quarter": 93 * slo_math.DAY}  # three 31d chunks
+CHUNK = 31 * slo_math.DAY
+
+
+def period_index(unit: str, offset: int, shift: int) -> str:
+    """Which calendar period the instant `time() + shift` falls in, as a number that grows by one
+    each period (a labelless vector): local time is UTC plus the zone's standard offset."""
+    at = f"vector(time() + {offset + shift})" if offset + shift else "vector(time())"
+    if unit == "week":  # 1970-01-01 was a Thursday: weeks from Monday start 3 days earlier
+        return f"floor(vector((time() + {offset + shift + 3 * slo_math.DAY}) / {7 * slo_math.DAY}))"
+    if unit == "month":
+        return f"(year({at}) * 12 + month({at}))"
+    return f"(year({at}) * 4 + floor((month({at}) - 1) / 3))"
+
+
+def since_start(recorded: Callable[[int], str], unit: str, offset: int, by: tuple[str, ...]) -> str:
+    """Events (or errors) since the calendar period started, from the every-minute recordings.
+
+    Whole hours: the 1h rate read at each hour's end (a subquery's steps fall on whole hours of
+    UTC, and so of any whole-hour zone), each kept when the hour it covers is in this period. A
+    subquery cannot compare a step with the evaluation's own time, so the hours are summed per
+    period number modulo 3 (a range as long as the longest period holds at most three), and the
+    sum of this period's class is kept (a closed range's extra step at its start, on Prometheus 2,
+    covers an hour of the period before). The hour under way: the 5m rates read at each 5-minute
+    step of it, the same way modulo 2. The last minutes since a 5-minute step are not counted
+    yet (at most 5 minutes), and each boundary is read within a rule interval of the hour's."""
+    zero = f"{promql.on(by)} 0 * {recorded(BASE_WINDOW)}"
+
+    def kept(rate: str, span: int, step: int, index: Callable[[int], str], classes: int) -> str:
+        def chunk(j: int, k: int) -> str:
+            # At most CHUNK a subquery (promtool's unit tests stop a query at 10,000 samples held); the
+            # next chunk starts a second earlier, so Prometheus 2's closed ranges never share a step.
+            length = format_duration(span if span <= CHUNK else CHUNK - 1)
+            shifted = f" offset {format_duration(k * CHUNK)}" if k else ""
+            return f"sum_over_time(({rate} and on () ({index(-1)} % {classes} == {j}))[{length}:{format_duration(step)}]{shifted})"
+
+        count = -(-span // CHUNK)
+        picks = []
+        for j in range(classes):
+            total = chunk(j, 0) if count == 1 else " + ".join(f"({chunk(j, k)} or {zero})" for k in range(count))
+            picks.append(f"({total} and on () ({index(0)} % {classes} == {j}))")
+        return "(\n    " + "\n    or ".join([*picks, zero]) + "\n  )"
+
+    hours = kept(recorded(slo_math.HOUR), LONGEST[unit], slo_math.HOUR, lambda shift: period_index(unit, offset, shift), 3)
+    # 55m, not 1h: Prometheus 2's closed range would also hold the step an hour back, whose hour
+    # (two before) has this hour's parity.
+    current = kept(recorded(BASE_WINDOW), slo_math.HOUR - BASE_WINDOW, BASE_WINDOW,
+                   lambda shift: f"floor(vector((time(){' - 1' if shift else ''}) / {slo_math.HOUR}))", 2)
+    return f"(\n  {hours} * {slo_math.HOUR}\n  + {current} * {BASE_WINDOW}\n)"
+
+
+def calendar_rules(slo: SLO, sel: Callable[[str], str], labels: dict[str, str]) -> list[RecordingRule]:
+    """Events and errors since the calendar period started, and the SLI over them."""
+    assert slo.calendar is not None
+    unit, offset = slo.calendar.unit, slo.calendar.standard_offset
+    ids = {names.SERVICE: labels[names.SERVICE], names.SLO: labels[names.SLO]}
+    total, errors = (names.calendar_count(kind, unit) for kind in ("total", "errors"))
+    return [
+        RecordingRule(total, since_start(lambda w: sel(names.total_rate(w)), unit, offset, slo.group_by), ids),
+        RecordingRule(errors, since_start(lambda w: sel(names.errors_rate(w)), unit, offset, slo.group_by), ids),
+        RecordingRule(names.period_error_ratio(slo.period, unit), f"{sel(errors)} / {sel(total)}", labels),
+    ]
 
 
 def guard_conditions(guard: Guard, errors: str, events: str, healthy: float) -> list[str]:

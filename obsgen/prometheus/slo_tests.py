@@ -25,7 +25,7 @@ from obsgen.core.durations import format_duration
 from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.core.rules import AlertRule, RuleGroup
 from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, Service
-from obsgen.prometheus import series, simulate
+from obsgen.prometheus import calendar_tests, series, simulate
 from obsgen.prometheus.series import Phase
 from obsgen.prometheus.slo_rules import BASE_WINDOW, slo_windows, windows_for
 
@@ -573,7 +573,7 @@ class SLOTests:
     period: dict[str, Any] | None  # the period group's checks, for classic SLIs
 
 
-def slo_test_files(service: Service, slo: SLO, group: RuleGroup, paging: list[str], both: list[str]) -> SLOTests:
+def slo_test_files(service: Service, slo: SLO, group: RuleGroup, paging: list[str], both: list[str], period_group: RuleGroup) -> SLOTests:
     """The test documents of one SLO's paging group (`group`, the one with the alerts). `paging` are
     the rule files holding that group alone, `both` those holding it and the period group: promtool
     evaluates every rule it loads at every step, so the scenarios load the paging group only and the
@@ -588,8 +588,13 @@ def slo_test_files(service: Service, slo: SLO, group: RuleGroup, paging: list[st
     classic = [] if native(slo) else list(scenarios.values())
     classic += [_no_data_tests(no_data)] if no_data else []  # no series: every promtool can run it
     natives = list(scenarios.values()) if native(slo) else []
-    if natives and period is not None:  # the period group's checks need the same notation
+    if natives and period is not None and slo.calendar is None:  # the period group's checks need the same notation
         scenarios["half"]["promql_expr_test"] += period["promql_expr_test"]
+    if slo.calendar is not None:  # the budget since the period started, across a boundary
+        # No rule files: promtool evaluates what it loads every step, the written-out expressions only where asked.
+        calendar = {"rule_files": [], "evaluation_interval": "5m", "tests": [calendar_tests.calendar_test(service, slo, period_group)]}
+        return SLOTests(_document(service, slo, group, paging, classic, False) if classic else None,
+                        _document(service, slo, group, paging, natives, False) if natives else None, calendar)
     return SLOTests(
         _document(service, slo, group, paging, classic, False) if classic else None,
         _document(service, slo, group, both, natives, True) if natives else None,

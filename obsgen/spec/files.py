@@ -3,12 +3,13 @@ write them. Field-level rules live here and in model/; checks that need a whole 
 project live in checks.py; resolve.py turns these into the typed model."""
 from __future__ import annotations
 
+import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from obsgen.model.ops import Operations
-from obsgen.model.slo import AlertTier, Dependency, LatencySLI, Policy, ProbeSLI, RatioSLI, Resources
+from obsgen.model.slo import NOMINAL, AlertTier, Calendar, CalendarUnit, Dependency, LatencySLI, Policy, ProbeSLI, RatioSLI, Resources
 from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, PartRef, Rate, Seconds, Strict, Template, Url
 
 
@@ -104,7 +105,12 @@ class SLOSpec(Strict):
     name: Name = Field(description="The SLO's name within its service: lower-case letters, digits, '-'; alerts carry it as `slo`.")
     description: str = Field("", description="What the SLO promises, in words; shown on dashboards and in the report.")
     objective: Number = Field(description="Percent of good events over the period, e.g. 99.9. Above 0 and below 100.")
-    period: Seconds = Field("30d", validate_default=True, description="Rolling window of the objective: 30d, 28d, 7d, ...")
+    period: CalendarUnit | Seconds = Field(
+        "30d", validate_default=True,
+        description="Rolling window of the objective (30d, 28d, 7d, ...), or a calendar period whose budget resets when it "
+        "starts: week (from Monday), month or quarter.",
+    )
+    time_zone: str = Field("UTC", description="Where a calendar period starts, an IANA time zone such as Europe/Paris (whole-hour offsets).")
     sli: SLISpec = Field(description="How good and bad events are counted: exactly one of ratio, latency or probe.")
     group_by: list[GroupLabel] = Field(
         default_factory=list, max_length=3,
@@ -134,6 +140,33 @@ class SLOSpec(Strict):
         if len(set(value)) != len(value):
             raise ValueError("list each label once")
         return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            offset = Calendar("month", value).standard_offset
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone: an IANA name such as UTC, Europe/Paris or America/New_York") from None
+        if offset % 3600:
+            raise ValueError(f"{value} is {offset / 3600:+g}h from UTC: obsgen's rules count whole hours, so a calendar period "
+                             "starts on a whole-hour offset (the report and gate would disagree with them)")
+        return value
+
+    @model_validator(mode="after")
+    def _zone_needs_a_calendar(self) -> SLOSpec:
+        if self.time_zone != "UTC" and not isinstance(self.period, str):
+            raise ValueError("time_zone places a calendar period: give period: week, month or quarter, or leave time_zone out")
+        return self
+
+    @property
+    def calendar(self) -> Calendar | None:
+        return Calendar(self.period, self.time_zone) if isinstance(self.period, str) else None
+
+    @property
+    def seconds(self) -> int:
+        """The period's length for burn rates: a calendar period's nominal one."""
+        return self.period if isinstance(self.period, int) else NOMINAL[self.period]
 
     @field_validator("objective")
     @classmethod

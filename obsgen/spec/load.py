@@ -374,9 +374,9 @@ def _check_composites(loaded: list[Source[ServiceFile]], declared: set[str]) -> 
                 continue
             edges.setdefault((service, name), []).append((key, j))
             part_spec = found[2]
-            if part_spec.period != slo.period:
-                issues.append(source.issue(at, f"{key[0]}/{key[1]} has a {format_duration(part_spec.period)} period and this composite "
-                                           f"{format_duration(slo.period)}: a journey's budget is its parts' budgets over one period; "
+            if (part_spec.period, part_spec.time_zone) != (slo.period, slo.time_zone):
+                issues.append(source.issue(at, f"{key[0]}/{key[1]} has a {_period(part_spec)} period and this composite "
+                                           f"{_period(slo)}: a journey's budget is its parts' budgets over one period; "
                                            "give them the same period"))
             if slo.group_by and list(part_spec.group_by) != list(slo.group_by):
                 theirs = f"groups by {', '.join(part_spec.group_by)}" if part_spec.group_by else "has no groups"
@@ -384,6 +384,10 @@ def _check_composites(loaded: list[Source[ServiceFile]], declared: set[str]) -> 
                                            "budget needs the same groups in every part (or no group_by on the composite: parts summed)"))
     issues += _composite_cycles(slos, edges)
     return issues
+
+
+def _period(slo: SLOSpec) -> str:
+    return slo.calendar.label() if slo.calendar else format_duration(slo.seconds)
 
 
 def _composite_cycles(
@@ -544,10 +548,10 @@ def _check_slo(slo: SLOSpec, index: int, source: Source[ServiceFile], project_ti
                                     "every group's value with one; group by a label of the SLI's series"))
         elif label == "le" and slo.sli.latency is not None:
             issues.append(SpecIssue(*at("group_by", j), "`le` is the histogram's bucket bound, not a group; group by a label such as route"))
-    if slo.period <= longest or slo.period % slo_math.HOUR:
+    if slo.seconds <= longest or slo.seconds % slo_math.HOUR:
         issues.append(
             SpecIssue(*at("period"), f"must be whole hours and longer than the longest alert window "
-                      f"({format_duration(longest)}), e.g. 7d, 28d or 30d (got {format_duration(slo.period)})")
+                      f"({format_duration(longest)}), e.g. 7d, 28d or 30d (got {_period(slo)})")
         )
         return issues
     # Where the tiers were written: an error points at the tier itself when it is in this file.
@@ -559,11 +563,11 @@ def _check_slo(slo: SLOSpec, index: int, source: Source[ServiceFile], project_ti
         own, at_tiers = source.model.tiers, ("tiers",)
     most = float(1 / slo_math.error_budget(slo.objective))
     for tier in resolve.enabled_tiers(slo, tiers):
-        if slo_math.can_fire(tier, slo.objective, slo.period):
+        if slo_math.can_fire(tier, slo.objective, slo.seconds):
             continue
-        rate = float(tier.burn_rate(slo.period))
+        rate = float(tier.burn_rate(slo.seconds))
         windows = f"{format_duration(tier.long_window)}/{format_duration(tier.short_window)}"
-        cannot = (f"{slo.objective:g}% over {format_duration(slo.period)}: the {tier.severity} tier {windows} needs a "
+        cannot = (f"{slo.objective:g}% over {_period(slo)}: the {tier.severity} tier {windows} needs a "
                   f"{rate:g}x burn rate, but a total outage burns only {most:g}x, so it could never fire")
         if own:
             j = next(j for j, t in enumerate(own) if (t.long, t.short) == (tier.long_window, tier.short_window))
@@ -586,7 +590,7 @@ def _silent_at_expected_rate(slo: SLOSpec, tiers: tuple[slo_math.Tier, ...], whe
     enabled = resolve.enabled_tiers(slo, tiers)
     for tier in enabled:
         events = rate * tier.long_window
-        count = guard.first_firing_count(held, float(slo_math.threshold(tier, slo.objective, slo.period)), budget, events, slo.min_events)
+        count = guard.first_firing_count(held, float(slo_math.threshold(tier, slo.objective, slo.seconds)), budget, events, slo.min_events)
         if count is not None and count <= events:
             return []
     if not enabled:

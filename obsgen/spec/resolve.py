@@ -21,8 +21,8 @@ def tier_set(spec: SLOSpec, service_tiers: Tiers = None, project_tiers: Tiers = 
     see slo_math.reachable; tiers a user wrote are never changed, an impossible one is an error)."""
     declared = spec.alerting.tiers or service_tiers or project_tiers
     if not declared:
-        return slo_math.reachable(slo_math.DEFAULT_TIERS, spec.objective, spec.period)
-    return tuple(sorted((t.tier(spec.period) for t in declared), key=lambda t: (t.long_window, t.short_window)))
+        return slo_math.reachable(slo_math.DEFAULT_TIERS, spec.objective, spec.seconds)
+    return tuple(sorted((t.tier(spec.seconds) for t in declared), key=lambda t: (t.long_window, t.short_window)))
 
 
 def enabled_tiers(spec: SLOSpec, tiers: tuple[slo_math.Tier, ...]) -> tuple[slo_math.Tier, ...]:
@@ -55,7 +55,8 @@ def slo(spec: SLOSpec, service_runbook: str, service_tiers: Tiers = None, projec
     return SLO(
         name=spec.name,
         objective=spec.objective,
-        period=spec.period,
+        period=spec.seconds,
+        calendar=spec.calendar,
         sli=_sli(spec, service, parts),
         runbook=spec.runbook or service_runbook,
         tiers=enabled_tiers(spec, tiers),
