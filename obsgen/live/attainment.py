@@ -7,15 +7,15 @@ fired come from Prometheus's `ALERTS` series. `spans` and `Attainment` are pure;
 """
 from __future__ import annotations
 
-import calendar
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from obsgen.core import names, promql
 from obsgen.model.project import Project
-from obsgen.model.slo import SLO, Service
+from obsgen.model.slo import SLO, Calendar, CalendarUnit, Service
 from obsgen.prometheus.slo_rules import sli_expressions
 from obsgen.remote.prometheus import Prometheus
 
@@ -78,32 +78,28 @@ class SLOReport:
     worst_groups: list[tuple[Labels, Attainment]] = field(default_factory=list)
 
 
-def _utc(t: float) -> datetime:
-    return datetime.fromtimestamp(t, UTC)
+def months(start: float, end: float, zone: str = "UTC") -> list[Span]:
+    """Calendar months (in `zone`) that overlap [start, end], each cut to it; the latest MAX_SPANS."""
+    return _spans(start, end, zone, "month")
 
 
-def months(start: float, end: float) -> list[Span]:
-    """Calendar months (UTC) that overlap [start, end], each cut to it; the latest MAX_SPANS."""
+def weeks(start: float, end: float, zone: str = "UTC") -> list[Span]:
+    """ISO weeks (Monday to Monday, in `zone`) that overlap [start, end], each cut to it; the latest MAX_SPANS."""
+    return _spans(start, end, zone, "week")
+
+
+def _spans(start: float, end: float, zone: str, unit: CalendarUnit) -> list[Span]:
+    """Periods of the calendar that overlap [start, end]: the same boundaries a calendar SLO's budget resets at."""
+    cal = Calendar(unit, zone)
     out = []
-    day = _utc(start).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    while day.timestamp() < end:
-        last = calendar.monthrange(day.year, day.month)[1]
-        following = day + timedelta(days=last)
-        out.append(Span(day.strftime("%B %Y"), max(start, day.timestamp()), min(end, following.timestamp())))
-        day = following
-    return out[-MAX_SPANS:]
-
-
-def weeks(start: float, end: float) -> list[Span]:
-    """ISO weeks (Monday to Monday, UTC) that overlap [start, end], each cut to it; the latest MAX_SPANS."""
-    out = []
-    first = _utc(start)
-    day = (first - timedelta(days=first.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    while day.timestamp() < end:
-        following = day + timedelta(days=7)
-        year, week, _ = day.isocalendar()
-        out.append(Span(f"{year}-W{week:02d}", max(start, day.timestamp()), min(end, following.timestamp())))
-        day = following
+    at = cal.start(start)
+    while at < end:
+        following = cal.start(at + (8 if unit == "week" else 32) * 86400)  # the next period's start
+        local = datetime.fromtimestamp(at, ZoneInfo(zone))
+        year, week, _ = local.isocalendar()
+        name = f"{year}-W{week:02d}" if unit == "week" else local.strftime("%B %Y")
+        out.append(Span(name, max(start, at), min(end, following)))
+        at = following
     return out[-MAX_SPANS:]
 
 
@@ -148,7 +144,7 @@ def _series(client: Prometheus, expr: str, start: float, end: float, step: int) 
 def burn_down(client: Prometheus, slo: SLO, end: float, since: float) -> list[tuple[float, float]]:
     """Budget left at each step from `since` (within the period ending at `end`, so a short report
     draws only the time it covers): 1 - the period's errors so far / (budget x its events so far)."""
-    before = Span("", end - slo.period, since)
+    before = Span("", slo.period_start(end), since)
     earlier = _whole(measure(client, slo, before), before, float(slo.budget))  # the period's part before `since`
     step = _step(end - since)
     errors_expr, events_expr = _expressions(slo, step)
@@ -200,16 +196,19 @@ def collect(client: Prometheus, project: Project, start: float, end: float) -> l
     for service in project.services:
         for slo in service.slos:
             budget = float(slo.budget)
-            period_span = Span(f"the {_days(slo.period)} up to the report's end", end - slo.period, end)
+            zone = slo.calendar.zone if slo.calendar else "UTC"
+            since = slo.period_start(end)
+            period_span = Span(f"the {slo.calendar.unit} so far ({slo.calendar.zone})" if slo.calendar else
+                               f"the {_days(slo.period)} up to the report's end", since, end)
             per_group = measure(client, slo, period_span)
             period = _whole(per_group, period_span, budget)
             worst = sorted(((dict(zip(slo.group_by, key)), a) for key, a in per_group.items() if not a.no_traffic),
                            key=lambda item: item[1].sli or 0.0)[:5] if slo.group_by else []
             reports.append(SLOReport(
                 service, slo, period,
-                [_whole(measure(client, slo, span), span, budget) for span in months(start, end)],
-                [_whole(measure(client, slo, span), span, budget) for span in weeks(start, end)],
-                burn_down(client, slo, end, max(end - slo.period, start)),
+                [_whole(measure(client, slo, span), span, budget) for span in months(start, end, zone)],
+                [_whole(measure(client, slo, span), span, budget) for span in weeks(start, end, zone)],
+                burn_down(client, slo, end, max(since, start)),
                 burn_rate(client, slo, start, end),
                 fired(client, service, slo, start, end),
                 worst,

@@ -49,14 +49,14 @@ def policy_for(slo: SLO, min_budget: float | None, freeze_on: Sequence[slo_math.
 
 
 def decide(client: Prometheus, service: Service, slo: SLO, at: float, policy: Policy, source: str) -> Verdict:
-    span = Span("period", at - slo.period, at)
+    span = Span("period", slo.period_start(at), at)
     found = measure(client, slo, span)
     lefts = [(a.budget_left, key) for key, a in found.items() if a.budget_left is not None]
     selector = promql.Selector.of("ALERTS", alertstate="firing", **{names.SERVICE: service.name, names.SLO: slo.name}).render()
     firing = [s.labels for s in client.query(selector, at) if s.labels.get(names.SEVERITY) in policy.freeze_on]
     if not lefts:
         return Verdict(service.name, slo.name, UNKNOWN, None, {}, firing, policy, source,
-                       [f"no events in its {format_duration(slo.period)} period up to then: the budget cannot be measured"])
+                       [f"no events in its {slo.calendar.label() if slo.calendar else format_duration(slo.period)} period up to then: the budget cannot be measured"])
     left, key = min(lefts)
     group = dict(zip(slo.group_by, key, strict=False)) if slo.group_by else {}
     reasons = []

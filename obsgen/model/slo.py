@@ -309,6 +309,10 @@ class SLO:
     def budget(self) -> Fraction:
         return slo_math.error_budget(self.objective)
 
+    def period_start(self, at: float) -> float:
+        """When the period whose budget holds at `at` began: its calendar period's start, or `period` earlier."""
+        return self.calendar.start(at) if self.calendar else at - self.period
+
     def limit(self, tier: slo_math.Tier) -> float:
         """The error ratio above which this tier's windows burn too fast."""
         return float(slo_math.threshold(tier, self.objective, self.period))

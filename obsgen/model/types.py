@@ -82,6 +82,19 @@ def _seconds(value: Any) -> int:
     return seconds
 
 
+CALENDAR_UNITS = ("week", "month", "quarter")
+
+
+def _period(value: Any) -> int | str:
+    """A rolling period in seconds, or a calendar unit as written."""
+    if value in CALENDAR_UNITS:
+        return str(value)
+    try:
+        return _seconds(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a period: a duration such as 7d, 28d or 30d, or a calendar week, month or quarter") from None
+
+
 def _selector(value: Any) -> promql.Selector:
     if isinstance(value, promql.Selector):
         return value
@@ -147,6 +160,13 @@ Seconds = Annotated[
     PlainValidator(_seconds),
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema({"type": "string", "examples": ["30d", "28d", "7d"]}),
+]
+# An SLO's period: seconds of a rolling window, or week, month or quarter (a calendar budget).
+Period = Annotated[
+    int | str,
+    PlainValidator(_period),
+    PlainSerializer(lambda v: v if isinstance(v, str) else format_duration(v), return_type=str),
+    WithJsonSchema({"anyOf": [{"type": "string", "enum": list(CALENDAR_UNITS)}, {"type": "string", "examples": ["30d", "28d", "7d"]}]}),
 ]
 Selector = Annotated[
     promql.Selector,

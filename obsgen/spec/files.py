@@ -4,13 +4,13 @@ project live in checks.py; resolve.py turns these into the typed model."""
 from __future__ import annotations
 
 import zoneinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from obsgen.model.ops import Operations
 from obsgen.model.slo import NOMINAL, AlertTier, Calendar, CalendarUnit, Dependency, LatencySLI, Policy, ProbeSLI, RatioSLI, Resources
-from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, PartRef, Rate, Seconds, Strict, Template, Url
+from obsgen.model.types import GroupLabel, LabelName, Labels, Name, Number, PartRef, Period, Rate, Strict, Template, Url
 
 
 class PartSpec(Strict):
@@ -105,7 +105,7 @@ class SLOSpec(Strict):
     name: Name = Field(description="The SLO's name within its service: lower-case letters, digits, '-'; alerts carry it as `slo`.")
     description: str = Field("", description="What the SLO promises, in words; shown on dashboards and in the report.")
     objective: Number = Field(description="Percent of good events over the period, e.g. 99.9. Above 0 and below 100.")
-    period: CalendarUnit | Seconds = Field(
+    period: Period = Field(
         "30d", validate_default=True,
         description="Rolling window of the objective (30d, 28d, 7d, ...), or a calendar period whose budget resets when it "
         "starts: week (from Monday), month or quarter.",
@@ -161,12 +161,12 @@ class SLOSpec(Strict):
 
     @property
     def calendar(self) -> Calendar | None:
-        return Calendar(self.period, self.time_zone) if isinstance(self.period, str) else None
+        return Calendar(cast(CalendarUnit, self.period), self.time_zone) if isinstance(self.period, str) else None
 
     @property
     def seconds(self) -> int:
         """The period's length for burn rates: a calendar period's nominal one."""
-        return self.period if isinstance(self.period, int) else NOMINAL[self.period]
+        return self.period if isinstance(self.period, int) else NOMINAL[cast(CalendarUnit, self.period)]
 
     @field_validator("objective")
     @classmethod
