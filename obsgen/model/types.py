@@ -91,8 +91,8 @@ def _period(value: Any) -> int | str:
         return str(value)
     try:
         return _seconds(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a period: a duration such as 7d, 28d or 30d, or a calendar week, month or quarter") from None
+    except ValueError as exc:
+        raise ValueError(f"{exc}; or a calendar period: week, month or quarter") from None
 
 
 def _selector(value: Any) -> promql.Selector:
