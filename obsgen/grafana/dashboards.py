@@ -69,11 +69,12 @@ def _worst(slo: SLO) -> str:
 def _slo_status(service: Service, slo: SLO) -> list[Any]:
     """SLI over the period against its objective, and the budget left; a per-group SLO's worst group."""
     objective = float(slo_math.objective_ratio(slo.objective))
-    period = format_duration(slo.period)
+    period = slo.period_label
+    over = f"since this {slo.calendar.unit} started ({slo.calendar.zone})" if slo.calendar else f"over the last {period}"
     return [
         panels.stat(
-            f"{slo.name}: SLI over {period}{_worst(slo)}", f"1 - {_rec(names.error_ratio(slo.period), service, slo, 'max')}", "percentunit",
-            description=f"Good events over the last {period}; objective {slo.objective:g}%.",
+            f"{slo.name}: SLI over {period}{_worst(slo)}", f"1 - {_rec(slo.period_ratio, service, slo, 'max')}", "percentunit",
+            description=f"Good events {over}; objective {slo.objective:g}%.",
             thresholds=[(None, "red"), (objective, "green")],
         ),
         panels.gauge(

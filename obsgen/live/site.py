@@ -80,7 +80,7 @@ def slo_section(report: SLOReport) -> str:
         parts.append(f"<p>{_e(slo.description)}</p>")
     parts.append(
         '<table class="summary"><caption>Over its period</caption>'
-        f'<tr><th scope="row">objective</th><td>{slo.objective:g}% over {format_duration(slo.period)}</td></tr>'
+        f'<tr><th scope="row">objective</th><td>{slo.objective:g}% over {_e(slo.period_label)}</td></tr>'
         f'<tr><th scope="row">SLI, {_e(p.span.label)}</th><td class="n" data-field="sli">{_pct(p.sli)}</td></tr>'
         f'<tr><th scope="row">events</th><td class="n" data-field="events">{p.events:,.0f}</td></tr>'
         f'<tr><th scope="row">errors</th><td class="n" data-field="errors">{p.errors:,.0f}</td></tr>'
@@ -90,7 +90,7 @@ def slo_section(report: SLOReport) -> str:
     if report.burn_down:
         last = report.burn_down[-1][1]
         parts.append(_chart_with_table(charts.Chart(
-            f"{service.name} / {slo.name}: error budget left", f"Share of the {format_duration(slo.period)} error budget left, "
+            f"{service.name} / {slo.name}: error budget left", f"Share of the {slo.period_label} error budget left, "
             f"from {_when(p.span.start)} to {_when(p.span.end)}; {last:.1%} at the end.",
             f"hours since {_when(report.burn_down[0][0])}", "budget left", [charts.Line("budget left", hours, [v for _, v in report.burn_down], step=True)],
             hlines=[(0.0, "budget spent", charts.COLOURS["critical"])], percent_y=True,

@@ -309,6 +309,16 @@ class SLO:
     def budget(self) -> Fraction:
         return slo_math.error_budget(self.objective)
 
+    @property
+    def period_label(self) -> str:
+        """30d, or calendar month (Europe/Paris)."""
+        return self.calendar.label() if self.calendar else format_duration(self.period)
+
+    @property
+    def period_ratio(self) -> str:
+        """The recording of the SLI over the period (rolling, or since the calendar period started)."""
+        return names.period_error_ratio(self.period, self.calendar.unit if self.calendar else None)
+
     def period_start(self, at: float) -> float:
         """When the period whose budget holds at `at` began: its calendar period's start, or `period` earlier."""
         return self.calendar.start(at) if self.calendar else at - self.period

@@ -67,6 +67,13 @@ def _inhibitions(project: Project, service: Service, slo: SLO, mutes: dict[tuple
     return lines
 
 
+def _over(slo: SLO) -> str:
+    if slo.calendar is None:
+        return f"a rolling {format_duration(slo.period)}"
+    return (f"each {slo.calendar.label()}: the budget resets when it starts; burn rates count a "
+            f"{format_duration(slo.period)} {slo.calendar.unit}")
+
+
 def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str]:
     period = slo.period
     written = format_duration(period)
@@ -75,7 +82,7 @@ def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str
         "",
         f"{slo.description}".strip(),
         "",
-        f"- Objective: {slo.objective:g}% of events good over a rolling {written}; SLI: {_sli(slo)}.",
+        f"- Objective: {slo.objective:g}% of events good over {_over(slo)}; SLI: {_sli(slo)}.",
         f"- Error budget: {_pct(float(slo.budget) * 100)} of events, or "
         f"{human_duration(slo_math.budget_seconds(slo.objective, period))} of total outage "
         f"({slo_math.budget_seconds(slo.objective, period) / 60:.1f} minutes) per {written}.",
