@@ -494,7 +494,7 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widest: int
 def _report(args: argparse.Namespace) -> int:
     import time
 
-    from obsgen.live import attainment, site
+    from obsgen.live import attainment, gate, site
     from obsgen.spec.load import load_project
 
     project = load_project(args.specs)
@@ -509,7 +509,10 @@ def _report(args: argparse.Namespace) -> int:
     client = _prometheus(args)
     client.version()
     reports = attainment.collect(client, project, start, end)
-    files = site.site(reports, start, end, client.config.url)
+    # What the deploy gate says at the report's end, under each SLO's own policy (or the defaults).
+    verdicts = {(s.name, slo.name): gate.decide(client, s, slo, end, *gate.policy_for(slo, None, None))
+                for s in project.services for slo in s.slos}
+    files = site.site(reports, start, end, client.config.url, verdicts)
     args.site.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (args.site / name).write_text(text, encoding="utf-8")

@@ -7,10 +7,12 @@ monthly SLO review a printout.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from obsgen.core.durations import format_duration
 from obsgen.live.attainment import Attainment, SLOReport
+from obsgen.live.gate import BLOCKED, GO, Verdict
 from obsgen.report import charts
 
 STYLE = """
@@ -47,6 +49,15 @@ def _status(a: Attainment, objective: float) -> str:
     return '<span class="missed">missed</span>'
 
 
+def _gate(verdict: Verdict | None) -> str:
+    """What `obsgen gate` decides at the report's end, with its reasons."""
+    if verdict is None:
+        return ""
+    css = {GO: "met", BLOCKED: "missed"}.get(verdict.decision, "none")
+    why = f": {'; '.join(verdict.reasons)}" if verdict.reasons else ""
+    return f'<span class="{css}" data-field="gate">{_e(verdict.decision)}</span>{_e(why)}'
+
+
 def _page(title: str, body: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
@@ -72,7 +83,7 @@ def _chart_with_table(chart: charts.Chart, caption: str, points: list[tuple[floa
             f'<details><summary>The numbers</summary><table><tr><th scope="col">time</th><th scope="col">{_e(value_name)}</th></tr>{rows}</table></details>')
 
 
-def slo_section(report: SLOReport) -> str:
+def slo_section(report: SLOReport, gate: Verdict | None = None) -> str:
     slo, service, p = report.slo, report.service, report.period
     hours = [(t - report.burn_down[0][0]) / 3600 for t, _ in report.burn_down] if report.burn_down else []
     parts = [f'<section class="slo" id="{_e(slo.name)}">', f"<h2>{_e(service.name)} / {_e(slo.name)}</h2>"]
@@ -85,7 +96,9 @@ def slo_section(report: SLOReport) -> str:
         f'<tr><th scope="row">events</th><td class="n" data-field="events">{p.events:,.0f}</td></tr>'
         f'<tr><th scope="row">errors</th><td class="n" data-field="errors">{p.errors:,.0f}</td></tr>'
         f'<tr><th scope="row">error budget left</th><td class="n" data-field="budget-left">{_pct(p.budget_left, 1)}</td></tr>'
-        f'<tr><th scope="row">status</th><td>{_status(p, slo.objective)}</td></tr></table>'
+        f'<tr><th scope="row">status</th><td>{_status(p, slo.objective)}</td></tr>'
+        + (f'<tr><th scope="row">deploy gate (<code>obsgen gate</code> at the end)</th><td>{_gate(gate)}</td></tr>' if gate else "")
+        + "</table>"
     )
     if report.burn_down:
         last = report.burn_down[-1][1]
@@ -135,8 +148,11 @@ def slo_section(report: SLOReport) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def site(reports: list[SLOReport], start: float, end: float, prometheus: str) -> dict[str, str]:
-    """File name -> HTML: index.html by team, and <service>.html."""
+def site(reports: list[SLOReport], start: float, end: float, prometheus: str,
+         gates: Mapping[tuple[str, str], Verdict] | None = None) -> dict[str, str]:
+    """File name -> HTML: index.html by team, and <service>.html; `gates`: each SLO's deploy-gate
+    verdict at the report's end (a column of the index, a row of its summary)."""
+    gates = gates or {}
     by_service: dict[str, list[SLOReport]] = {}
     for r in reports:
         by_service.setdefault(r.service.name, []).append(r)
@@ -149,18 +165,20 @@ def site(reports: list[SLOReport], start: float, end: float, prometheus: str) ->
     rows = []
     for team, services in sorted(teams.items()):
         rows.append(f"<h2>Team {_e(team)}</h2><table><tr><th scope=\"col\">SLO</th><th scope=\"col\">objective</th>"
-                    "<th scope=\"col\">SLI over its period</th><th scope=\"col\">budget left</th><th scope=\"col\">status</th></tr>")
+                    "<th scope=\"col\">SLI over its period</th><th scope=\"col\">budget left</th><th scope=\"col\">status</th>"
+                    + ("<th scope=\"col\">deploy gate</th>" if gates else "") + "</tr>")
         for name in services:
             for r in by_service[name]:
                 p = r.period
                 rows.append(f'<tr><th scope="row"><a href="{_e(name)}.html#{_e(r.slo.name)}">{_e(name)} / {_e(r.slo.name)}</a></th>'
                             f"<td>{r.slo.objective:g}%</td><td class=\"n\">{_pct(p.sli)}</td><td class=\"n\">{_pct(p.budget_left, 1)}</td>"
-                            f"<td>{_status(p, r.slo.objective)}</td></tr>")
+                            f"<td>{_status(p, r.slo.objective)}</td>"
+                            + (f"<td>{_gate(gates.get((name, r.slo.name)))}</td>" if gates else "") + "</tr>")
         rows.append("</table>")
     files = {"index.html": _page("SLO report", f"<h1>SLO report</h1><p>From {_e(prometheus)}, {span}. Each SLO over its own "
                                  "period ending at the report's end; months and weeks within the range.</p>\n" + "\n".join(rows))}
     for name, found in by_service.items():
         body = (f'<nav><a href="index.html">All SLOs</a></nav><h1>{_e(name)}</h1><p>Team {_e(found[0].service.team)}; {span}.</p>\n'
-                + "\n".join(slo_section(r) for r in found))
+                + "\n".join(slo_section(r, gates.get((name, r.slo.name))) for r in found))
         files[f"{name}.html"] = _page(f"{name}: SLO report", body)
     return files

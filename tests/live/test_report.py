@@ -6,6 +6,7 @@ logs no console error. A screenshot goes to the test's temp folder.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -91,6 +92,20 @@ def test_the_numbers_are_what_promql_says(after_outage: tuple[Path, float, float
     assert shown["sli"] == f"{1 - direct[errors] / direct[events]:.3%}"
     assert shown["budget-left"] == f"{1 - direct[errors] / (0.001 * direct[events]):.1%}"
     assert "missed" in section
+    # The deploy gate at the report's end says what `obsgen gate` says then: the 8-minute outage
+    # spent more than the 30d budget of the demo's short history, so it blocks.
+    assert shown["gate"] == "blocked" and "the budget is spent" in section
+
+
+def test_the_index_has_every_slos_deploy_gate(after_outage: tuple[Path, float, float], demo: Stack) -> None:
+    folder, _, end = after_outage
+    index = (folder / "index.html").read_text()
+    decisions = re.findall(r'data-field="gate">([^<]+)<', index)
+    assert len(decisions) == 8 and set(decisions) <= {"go", "blocked", "cannot decide"}
+    result = run_obsgen("gate", "--specs", str(ROOT), "--prometheus", demo.prom_url, "--slo", "pup-api/availability",
+                        "--at", f"{end:.3f}", "--format", "json")
+    row = next(r for r in index.split("<tr>") if ">pup-api / availability<" in r)
+    assert re.search(r'data-field="gate">([^<]+)<', row)[1] == json.loads(result.stdout)["slos"][0]["decision"]  # type: ignore[index]
 
 
 def test_no_traffic_is_said_plainly_not_divided_by(demo: Stack, tmp_path: Path) -> None:
