@@ -76,7 +76,7 @@ def _over(slo: SLO) -> str:
 
 def _slo_section(service: Service, slo: SLO, inhibitions: list[str]) -> list[str]:
     period = slo.period
-    written = format_duration(period)
+    written = format_duration(period) + (f" {slo.calendar.unit}" if slo.calendar else "")  # a calendar one's nominal length
     lines = [
         f"### {service.name} / {slo.name}",
         "",

@@ -3,6 +3,7 @@ in the rules (proven by promtool on both generations) and in the live report and
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import zoneinfo
 from pathlib import Path
@@ -91,3 +92,15 @@ def test_a_budget_that_does_not_reset_fails_the_proof(out: Path, tmp_path: Path,
     (tmp_path / "test.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
     result = subprocess.run([promtool, "test", "rules", str(tmp_path / "test.yml")], capture_output=True, text=True)
     assert result.returncode != 0, "a budget that never resets went unnoticed"
+
+
+def test_the_report_and_the_dashboard_follow_the_calendar() -> None:
+    from obsgen.grafana import dashboards
+    from obsgen.pipeline.report import report
+
+    text = report(project_at(SPECS))
+    assert "over each calendar month (Europe/Paris): the budget resets when it starts; burn rates count a 30d month" in text
+    assert "per 7d week." in text
+    board = json.loads(dashboards.service_dashboard(project_at(SPECS).service("billing")))  # type: ignore[arg-type]
+    stat = next(p for p in board["panels"] if p.get("title") == "invoices: SLI over calendar month (Europe/Paris)")
+    assert stat["targets"][0]["expr"] == '1 - slo:sli_error:ratio_month{service="billing", slo="invoices"}'
