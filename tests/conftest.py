@@ -60,10 +60,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for a real tool is a `tools` test, which `make test-fast` leaves out."""
+    """A test that asks for a real tool is a `tools` test, which `make test-fast` leaves out.
+
+    Order (a stable sort, so each module keeps its own): modules sharing a running stack first,
+    since they mostly wait and overlap with the others' computing; then slow tests, which started
+    last would hold the run open for minutes while the other workers idle; then the rest."""
     for item in items:
         if TOOL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.tools)
+    items.sort(key=lambda item: (item.get_closest_marker("xdist_group") is None, item.get_closest_marker("slow") is None))
 
 
 @pytest.fixture(scope="session", params=GENERATIONS)

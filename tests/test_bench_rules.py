@@ -36,6 +36,7 @@ def test_layers_put_every_recording_after_what_it_reads(bench) -> None:
 
 
 @pytest.mark.tools
+@pytest.mark.slow
 def test_small_run_meets_the_targets_and_weights_by_traffic(bench) -> None:
     generation_named("current")  # the benchmark runs on Prometheus 3
     # Samples only (query times are measured by `make bench-rules`), one service (with its per-instance

@@ -47,6 +47,7 @@ def test_generate_py_is_the_same_entry_point(tmp_path: Path) -> None:
     assert tree(tmp_path / "out") == tree(ROOT / "output")
 
 
+@pytest.mark.slow
 def test_validate_passes_on_good_output_and_fails_on_a_broken_rule(tmp_path: Path, node: str) -> None:
     debian, current = generation_named("debian"), generation_named("current")
     out = tmp_path / "out"

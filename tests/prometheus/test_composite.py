@@ -78,6 +78,7 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # The example's chat journey (events, weights) is proven on both generations with the example's
 # suite; each other kind here on one generation, alternating (a composite's proof costs 10-30 s).
+@pytest.mark.slow
 @pytest.mark.tools
 @pytest.mark.parametrize(("name", "which"), [("checkout-worst", "debian"), ("checkout-by-route", "current"), ("buy", "debian")])
 def test_the_generated_proofs_pass_in_promtool(name: str, which: str, out: Path) -> None:

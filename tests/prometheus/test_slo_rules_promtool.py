@@ -42,6 +42,7 @@ def _counter(increments: list[int]) -> str:
     return " ".join(segments)
 
 
+@pytest.mark.slow
 def test_period_sli_is_errors_over_events_not_a_mean_of_ratios(tmp_path: Path, promtool: str) -> None:
     """Four busy error-free days, then four quiet days at 10% errors: only traffic weighting gets 1.18%."""
     _generate(FIXTURES / "weighted", tmp_path / "out")

@@ -34,6 +34,7 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # The other fixtures' generated tests run in tests/test_cli.py, through `obsgen validate`. With the
 # example's 99.9% and 99.99% SLOs, "nines" proves 99.95% at one-minute resolution on both generations.
+@pytest.mark.slow
 @pytest.mark.parametrize("specs", [ROOT, FIXTURES / "nines"], ids=["example-30d-28d", "99.95"])
 def test_generated_tests_pass_in_promtool(specs: Path, tmp_path: Path, generation: Generation) -> None:
     out = _generate(specs, tmp_path / "out")

@@ -121,6 +121,7 @@ def test_the_import_generates_and_its_queries_parse(out: Path) -> None:
     assert "so the 1h/5m tier could never fire at the Workbook's burn rate: scaled to fire when 50%" in report
 
 
+@pytest.mark.slow
 def test_promtool_loads_the_import_and_proves_the_low_objective(out: Path, generation: Generation) -> None:
     """batch/jobs (90% over 28d) pages through its scaled 1h tier; the proof runs in promtool."""
     assert promtool_check_rules(out, generation) == []

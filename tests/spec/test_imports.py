@@ -59,6 +59,7 @@ def test_imported_sloth_slos_alert_at_sloths_burn_rates_and_windows(tmp_path: Pa
             assert ours == pairs, (service_name, slo_name)
 
 
+@pytest.mark.slow
 def test_imported_specs_compile_and_their_tests_pass(tmp_path: Path, promtool: str) -> None:
     """Every import compiles; promtool runs the CRD's one-SLO file (each minute-resolution SLO test
     costs ~15 s per generation, and the generator is proven on every SLI kind elsewhere)."""
