@@ -29,7 +29,7 @@ from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration, human_duration
 from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.core.rules import AlertRule, AlertText, RecordingRule, RuleGroup, alert
-from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, Service
+from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, RatioSLI, Service
 
 BASE_WINDOW = names.BASE_WINDOW
 INTERVAL = 60  # every recording and alert, once a minute: alerts see a window at most this old
@@ -102,20 +102,26 @@ def _composite_expressions(slo: SLO, sli: CompositeSLI, total_recording: str, se
         own = replace(part.slo, group_by=by)  # without groups on the composite, each part is summed whole
         total = sli_expressions(own, "", seconds).total
         exprs = sli_expressions(own, f"({total})", seconds)
+        # An error counter alone, without its fallback to zero: a part without errors is simply
+        # missing from the union, and the composite's own fallback below covers none at all (one
+        # read of the part's total fewer at every evaluation).
+        bad = own.sli.errors if isinstance(own.sli, RatioSLI) else None
+        part_errors = promql.sum_rate(bad, format_duration(seconds), by) if bad is not None else exprs.errors
         weight = "" if part.weight == 1 else f"{promql.number(part.weight)} * "
         tag = f'"{names.PART}", "{i}", "", ""'
         totals.append(f"label_replace({weight}({exprs.total}), {tag})")
-        errors.append(f"label_replace({weight}({exprs.errors}), {tag})")
-        ratios.append(f"label_replace(({exprs.errors}) / ({exprs.total} > 0), {tag})")
+        errors.append(f"label_replace({weight}({part_errors}), {tag})")
+        ratios.append(f"label_replace(({part_errors}) / ({exprs.total} > 0), {tag})")
 
     def combined(agg: str, terms: list[str]) -> str:
         return f"{agg}(\n  " + "\n  or ".join(terms) + "\n)"
 
     total = combined(promql.summed(by), totals)
+    zero = f"{on} 0 * {total_recording}"
     if sli.aggregate == "worst":
         worst = combined(f"max by ({', '.join(by)}) " if by else "max", ratios)
-        return SLIExpressions(total=total, errors=f"{worst} * {on} {total_recording} or {on} 0 * {total_recording}")
-    return SLIExpressions(total=total, errors=combined(promql.summed(by), errors))
+        return SLIExpressions(total=total, errors=f"{worst} * {on} {total_recording} or {zero}")
+    return SLIExpressions(total=total, errors=f"{combined(promql.summed(by), errors)} or {zero}")
 
 
 MAX_SLICES = 30  # a window read as more slices than this gets a recorded window in between
