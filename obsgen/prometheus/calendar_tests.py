@@ -71,8 +71,8 @@ def calendar_test(service: Service, slo: SLO, period_group: RuleGroup) -> dict[s
 
     total, errors = (written_out(names.calendar_count(kind, unit)) for kind in ("total", "errors"))
 
-    def close(expr: str, value: float, at: int) -> dict[str, Any]:
-        return {"expr": f"abs(vector(scalar({expr}) / {promql.number(value)} - 1)) < bool 1e-06", "eval_time": _at(at),
+    def close(expr: str, value: float, at: int) -> dict[str, Any]:  # within 1e-6, as the scenarios' recordings
+        return {"expr": f"abs(vector(scalar({expr}) / {promql.number(value)} - 1)) < bool 1e-06", "eval_time": format_duration(at),
                 "exp_samples": [{"labels": "{}", "value": 1}]}
 
     since = 2 * HOUR + PARTIAL // BASE_WINDOW * BASE_WINDOW  # to the last 5-minute step
@@ -93,15 +93,8 @@ def calendar_test(service: Service, slo: SLO, period_group: RuleGroup) -> dict[s
     return {
         "name": f"{slo.name}: the {unit}'s budget resets at {local:%Y-%m-%d %H:%M %z} ({slo.calendar.zone}): "
                 f"{BEFORE:g} of the budget's error ratio before, {AFTER:g} after",
-        "interval": format_step(BASE_WINDOW),
+        "interval": format_duration(BASE_WINDOW),
         "input_series": inputs,
         "promql_expr_test": checks,
     }
 
-
-def format_step(seconds: int) -> str:
-    return f"{seconds // 60}m"
-
-
-def _at(seconds: int) -> str:
-    return format_duration(seconds)
