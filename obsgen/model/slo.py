@@ -206,11 +206,6 @@ class CompositeSLI:
     aggregate: Literal["events", "worst"] = "events"
     mute_parts: bool = False  # the composite's page mutes its parts' pages: one page per incident
 
-    @property
-    def weight(self) -> float:
-        """The events the composite counts for one event of every part (all parts alike)."""
-        return sum(p.weight for p in self.parts)
-
     def leaves(self) -> list[SLI]:
         """The measured SLIs under this composite, nested composites opened."""
         return [leaf for p in self.parts for leaf in (p.slo.sli.leaves() if isinstance(p.slo.sli, CompositeSLI) else [p.slo.sli])]
