@@ -270,23 +270,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from obsgen.pipeline.compile import compile_project
+    from obsgen.grafana.dashboards import service_uid
+    from obsgen.pipeline.compile import write_project
+    from obsgen.pipeline.layout import LOKI_RULES_DIR, dashboard_file
     from obsgen.pipeline.validate import spec_logql_issues
-    from obsgen.pipeline.writer import write_output
     from obsgen.spec.load import load_project
 
     project = load_project(args.specs)
-    artifacts = compile_project(project)
-    try:
-        issues = spec_logql_issues(artifacts, project.sources)
-    except ToolMissing as exc:
-        print(f"obsgen: LogQL grammar not checked ({exc}); `obsgen validate` checks it", file=sys.stderr)
-    else:
-        if issues:
-            raise SpecError(issues)
-    write_output(artifacts, args.out)
+    # The LogQL obsgen writes: Loki rules, and the dashboards of services with log signals.
+    logged = [dashboard_file(s.dashboard.folder, service_uid(s.name)) for s in project.services if s.ops.logs]
+
+    def check_logql(staged: Path) -> None:
+        """Before the output is replaced: a log signal that Grafana's grammar refuses is a spec error."""
+        files = [(str(p.relative_to(staged)), p.read_text(encoding="utf-8"))
+                 for p in [*sorted((staged / LOKI_RULES_DIR).rglob("*.yml")), *(staged / d for d in logged)]]
+        try:
+            issues = spec_logql_issues(dict(files), project.sources)
+        except ToolMissing as exc:
+            print(f"obsgen: LogQL grammar not checked ({exc}); `obsgen validate` checks it", file=sys.stderr)
+        else:
+            if issues:
+                raise SpecError(issues)
+
+    files = write_project(project, args.out, check=check_logql)
     slos = sum(len(s.slos) for s in project.services)
-    print(f"obsgen: {len(project.services)} services, {slos} SLOs -> {len(artifacts)} files in {args.out}")
+    print(f"obsgen: {len(project.services)} services, {slos} SLOs -> {files} files in {args.out}")
     return EXIT_OK
 
 

@@ -97,15 +97,6 @@ def test_schema_is_current_and_describes_the_spec(tmp_path: Path) -> None:
     assert routing == json.loads((ROOT / "docs" / "routing.schema.json").read_text()), "run `make schema`"
 
 
-def test_parallel_and_serial_compiles_are_identical() -> None:
-    from obsgen.pipeline.compile import compile_project, workers_for
-    from obsgen.spec.load import load_project
-
-    project = load_project(ROOT)
-    assert workers_for(len(project.services)) == 1  # small projects compile in-process
-    assert compile_project(project, workers=2) == compile_project(project, workers=1)
-
-
 def test_push_progress_is_about_twenty_lines_in_a_log_and_every_failure() -> None:
     import io
 

@@ -1,15 +1,18 @@
-"""The pipeline's middle: a Project in, every artifact out. No I/O; teams' dashboard code runs
-in child processes (pipeline/custom.py).
+"""The pipeline's middle: a Project in, every artifact out, in memory (`compile_project`) or
+written into an output folder as it is compiled (`write_project`); teams' dashboard code runs in
+child processes (pipeline/custom.py).
 
 Services compile independently, so a large project is spread over the machine's cores; the
-result is reassembled in service order and is the same bytes either way.
+result is the same bytes either way.
 """
 from __future__ import annotations
 
 import json
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from obsgen.alertmanager import config as alertmanager
@@ -22,12 +25,13 @@ from obsgen.loki import rules as loki
 from obsgen.model.project import Project, Settings
 from obsgen.model.slo import Service
 from obsgen.pipeline import custom, layout, report
-from obsgen.pipeline.writer import HEADER, Artifacts, to_yaml
+from obsgen.pipeline.writer import HEADER, Artifacts, Staging, to_yaml
 from obsgen.prometheus import ops_rules, ops_tests, slo_rules, slo_tests
 
 PARALLEL_FROM = 64  # below this many services a worker pool costs more than it saves
 
 _PROJECT: Project | None = None  # inherited by forked workers, so the project is not pickled
+_STAGING: Staging | None = None  # likewise: where the workers write, when compiling into a folder
 
 Alerts = list[dict[str, str]]  # the labels of every generated alert, alertname included
 
@@ -118,13 +122,25 @@ def report_artifacts(project: Project) -> tuple[Artifacts, Alerts]:
 
 
 def _task(key: str | int | None) -> tuple[Artifacts, Alerts]:
-    """A service by index, a team's overview by name, or (None) the report; runs in a forked worker."""
+    """A service by index, a team's overview by name, or (None) the report; runs in a forked worker,
+    which writes the files itself when compiling into a folder (only their paths come back)."""
     assert _PROJECT is not None
     if key is None:
-        return report_artifacts(_PROJECT)
-    if isinstance(key, int):
-        return service_artifacts(_PROJECT.services[key], _PROJECT.settings)
-    return team_artifacts(key, _PROJECT.teams()[key], _PROJECT.settings.grafana_url or "")
+        part = report_artifacts(_PROJECT)
+    elif isinstance(key, int):
+        part = service_artifacts(_PROJECT.services[key], _PROJECT.settings)
+    else:
+        part = team_artifacts(key, _PROJECT.teams()[key], _PROJECT.settings.grafana_url or "")
+    return _kept(part, _STAGING)
+
+
+def _kept(part: tuple[Artifacts, Alerts], staging: Staging | None) -> tuple[Artifacts, Alerts]:
+    """A compiled part as it is; with `staging`, written there and its paths only (text "")."""
+    if staging is None:
+        return part
+    files, alerts = part
+    staging.write(files)
+    return dict.fromkeys(files, ""), alerts
 
 
 def workers_for(services: int) -> int:
@@ -136,46 +152,62 @@ def workers_for(services: int) -> int:
 
 
 def compile_project(project: Project, workers: int | None = None) -> Artifacts:
-    """Every artifact of the project; `workers` overrides how many processes share the services."""
-    global _PROJECT
+    """Every artifact of the project, in memory; `workers` overrides how many processes share the services."""
+    return dict(sorted(_compile(project, workers, None).items()))
+
+
+def write_project(project: Project, out: Path, workers: int | None = None, check: Callable[[Path], None] | None = None) -> int:
+    """Compiles the project into `out` (see writer.Staging): each worker writes the files it
+    compiles as it goes, so writing overlaps compiling and no file's text crosses a process.
+    `check` reads the staged folder before it replaces `out` and may raise. Returns the number of files."""
+    with Staging(out) as staging:
+        written = _compile(project, workers, staging)
+        if check is not None:
+            check(staging.path)
+    return len(written)
+
+
+def _compile(project: Project, workers: int | None, staging: Staging | None) -> Artifacts:
+    """With `staging`, files are written there and come back as their paths only (text "")."""
+    global _PROJECT, _STAGING
     services = project.services
     grafana_url = project.settings.grafana_url or ""
     workers = workers_for(len(services)) if workers is None else workers
     teams = project.teams()
     parts: list[tuple[Artifacts, Alerts]]
     if workers > 1:
-        _PROJECT = project
+        _PROJECT, _STAGING = project, staging
         try:
             context = multiprocessing.get_context("fork")
             tasks: list[str | int | None] = [None, *teams, *range(len(services))]  # the report and big overviews first
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 parts = list(pool.map(_task, tasks, chunksize=max(1, len(services) // (8 * workers))))
         finally:
-            _PROJECT = None
+            _PROJECT, _STAGING = None, None
     else:
-        parts = [report_artifacts(project)]
-        parts += [team_artifacts(t, members, grafana_url) for t, members in teams.items()]
-        parts += [service_artifacts(s, project.settings) for s in services]
+        parts = [_kept(report_artifacts(project), staging)]
+        parts += [_kept(team_artifacts(t, members, grafana_url), staging) for t, members in teams.items()]
+        parts += [_kept(service_artifacts(s, project.settings), staging) for s in services]
     artifacts: Artifacts = {path: text for part, _ in parts for path, text in part.items()}
-    artifacts.update(_custom_dashboards(project, set(artifacts)))
-    artifacts[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
+    extra = _custom_dashboards(project, set(artifacts))
+    extra[layout.PROVISIONING] = HEADER + to_yaml(dashboards.provisioning())
     scaled = [(s.name, q) for s in project.services for q in s.ops.queues if q.scale]
     if scaled:
-        artifacts[layout.ADAPTER_RULES] = HEADER + to_yaml(manifests.adapter_rules(scaled))
+        extra[layout.ADAPTER_RULES] = HEADER + to_yaml(manifests.adapter_rules(scaled))
     if project.settings.traces:
-        artifacts[layout.DATASOURCES] = HEADER + to_yaml(dashboards.datasources(project.settings.traces))
-    artifacts[layout.MANIFEST] = json.dumps({"project": project.settings.project}, indent=2) + "\n"
+        extra[layout.DATASOURCES] = HEADER + to_yaml(dashboards.datasources(project.settings.traces))
+    extra[layout.MANIFEST] = json.dumps({"project": project.settings.project}, indent=2) + "\n"
     if project.routing is not None:
         alerts = [labels for _, found in parts for labels in found]
         config = alertmanager.config(project)
-        artifacts[layout.ALERTMANAGER_CONFIG] = HEADER + to_yaml(config)
+        extra[layout.ALERTMANAGER_CONFIG] = HEADER + to_yaml(config)
         if "prometheus-operator" in project.settings.outputs:
             secret = manifests.alertmanager_secret(config, to_yaml(config), project.settings.kubernetes, project.settings.project)
-            artifacts[layout.ALERTMANAGER_SECRET] = HEADER + to_yaml(secret)
-        artifacts[layout.ROUTE_TESTS] = HEADER + (
+            extra[layout.ALERTMANAGER_SECRET] = HEADER + to_yaml(secret)
+        extra[layout.ROUTE_TESTS] = HEADER + (
             "# Each case: amtool config routes test --config.file=alertmanager.yml --verify.receivers=R label=value ...\n"
         ) + to_yaml(alertmanager.route_tests(project, alerts))
-    return dict(sorted(artifacts.items()))
+    return {**artifacts, **_kept((extra, []), staging)[0]}
 
 
 def _custom_dashboards(project: Project, taken: set[str]) -> Artifacts:

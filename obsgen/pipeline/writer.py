@@ -120,45 +120,77 @@ def _scalar(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
 
 
-def write_output(artifacts: Artifacts, out: Path) -> None:
-    """Replace `out` with exactly these files, or leave it as it was.
+class Staging:
+    """A sibling folder of `out` that files are written into, then swapped in for `out` whole.
 
-    Files go to a sibling temporary folder first, which then takes the place of `out`, so a
-    failure half-way never leaves a mix of old and new files. A folder that obsgen did not
-    create is never replaced.
+    Files go to the staging folder first, which takes the place of `out` only on `commit`, so a
+    failure half-way never leaves a mix of old and new files. A folder that obsgen did not create
+    is never replaced. Forked workers inherit it and write their own files (pipeline/compile.py);
+    only the process that created it commits or discards it.
     """
-    out = out.resolve()
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out} is a file, not a folder; choose a folder")
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise OutputError(f"{out} holds files obsgen did not write; choose an empty or new --out folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-    except OSError as exc:
-        raise OutputError(f"cannot write next to {out}: {exc.strerror} (obsgen writes a sibling folder, then swaps it in)") from None
-    os.chmod(staging, 0o755)  # mkdtemp makes it private; the output is for everyone to read
-    try:
-        for rel, text in artifacts.items():
-            target = staging / rel
-            if ".." in Path(rel).parts or Path(rel).is_absolute():  # every file stays inside the output
-                raise OutputError(f"refusing to write {rel!r} outside {out}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8", newline="\n")
-        (staging / MARKER).write_text("This folder is written by `obsgen generate` and replaced on every run.\n")
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rename(out, old / "out")
-        os.rename(staging, out)
+
+    def __init__(self, out: Path) -> None:
+        out = out.resolve()
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"--out {out} is a file, not a folder; choose a folder")
+        if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+            raise OutputError(f"{out} holds files obsgen did not write; choose an empty or new --out folder")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        except OSError as exc:
+            raise OutputError(f"cannot write next to {out}: {exc.strerror} (obsgen writes a sibling folder, then swaps it in)") from None
+        os.chmod(self.path, 0o755)  # mkdtemp makes it private; the output is for everyone to read
+        self.out = out
+        self._folders: set[Path] = set()
+
+    def write(self, artifacts: Artifacts) -> None:
+        try:
+            for rel, text in artifacts.items():
+                if ".." in Path(rel).parts or Path(rel).is_absolute():  # every file stays inside the output
+                    raise OutputError(f"refusing to write {rel!r} outside {self.out}")
+                target = self.path / rel
+                if target.parent not in self._folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self._folders.add(target.parent)
+                with open(target, "w", encoding="utf-8", newline="\n") as f:
+                    f.write(text)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.out}: {exc.strerror or exc}; it was left as it was") from None
+
+    def commit(self) -> None:
+        """`out` becomes exactly the files written."""
+        try:
+            (self.path / MARKER).write_text("This folder is written by `obsgen generate` and replaced on every run.\n")
+            old = None
+            if self.out.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))
+                os.rename(self.out, old / "out")
+            os.rename(self.path, self.out)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"cannot write {self.out}: {exc.strerror or exc}; it was left as it was") from None
         if old is not None:
             shutil.rmtree(old)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise OutputError(f"cannot write {out}: {exc.strerror or exc}; it was left as it was") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Commits when the block ends normally; any error leaves `out` as it was."""
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def write_output(artifacts: Artifacts, out: Path) -> None:
+    """Replace `out` with exactly these files, or leave it as it was."""
+    with Staging(out) as staging:
+        staging.write(artifacts)
 
 
 def read_project(out: Path) -> str | None:
