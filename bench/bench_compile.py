@@ -87,7 +87,8 @@ SLOTH = Path(__file__).resolve().parent.parent / ".tools" / "bin" / "sloth"
 def rules_only(specs: str, out: str) -> None:
     """Runs in a fresh interpreter: load, then write each service's Prometheus rule file and nothing else."""
     from obsgen.core.rules import rule_file
-    from obsgen.pipeline.writer import HEADER, to_yaml, write_output
+    from obsgen.core.yaml_text import to_yaml
+    from obsgen.pipeline.writer import HEADER, write_output
     from obsgen.prometheus import slo_rules
     from obsgen.spec.load import load_project
 

@@ -13,11 +13,11 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from obsgen.alertmanager import config as alertmanager
 from obsgen.core import names
 from obsgen.core.rules import alerts_of, rule_file
+from obsgen.core.yaml_text import to_yaml
 from obsgen.errors import SpecError, SpecIssue
 from obsgen.grafana import dashboards
 from obsgen.kubernetes import manifests
@@ -25,7 +25,7 @@ from obsgen.loki import rules as loki
 from obsgen.model.project import Project, Settings
 from obsgen.model.slo import Service
 from obsgen.pipeline import custom, layout, report
-from obsgen.pipeline.writer import HEADER, Artifacts, Staging, to_yaml
+from obsgen.pipeline.writer import HEADER, Artifacts, Staging
 from obsgen.prometheus import ops_rules, ops_tests, slo_rules, slo_tests
 
 PARALLEL_FROM = 64  # below this many services a worker pool costs more than it saves
@@ -68,7 +68,7 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
     def loaded(part: list[str], copy: str) -> str:
         return layout.rule_file(service.name) if part == local else copy
 
-    tests: list[tuple[str, dict[str, Any] | None, list[tuple[str, list[str]]]]] = []  # (path, document, (rule file, its YAML) it loads)
+    tests: list[tuple[str, str | None, list[tuple[str, list[str]]]]] = []  # (path, its YAML, (rule file, its YAML) it loads)
     start = 0
     for slo, pair in zip(service.slos, per_slo, strict=True):
         paging, period = texts[start : start + 1], texts[start + 1 : start + 2]  # the SLO's two groups
@@ -82,10 +82,11 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
                   (layout.period_test_file(service.name, slo.name), docs.period, both if slo.calendar is None else [])]
     ops_part = texts[len(slo_groups) :]
     at = loaded(ops_part, layout.test_rules(service.name))
-    tests.append((layout.ops_test_file(service.name), ops_tests.test_file(service, layout.from_tests(at)), [(at, ops_part)]))
-    for path, doc, loaded_files in tests:
-        if doc is not None:
-            files[path] = HEADER + to_yaml(doc)
+    ops = ops_tests.test_file(service, layout.from_tests(at))
+    tests.append((layout.ops_test_file(service.name), to_yaml(ops) if ops is not None else None, [(at, ops_part)]))
+    for path, text, loaded_files in tests:
+        if text is not None:
+            files[path] = HEADER + text
             for at, part in loaded_files:
                 files.setdefault(at, _rule_file(part))
     for q in service.ops.queues:

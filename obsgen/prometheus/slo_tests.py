@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration
 from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.core.rules import AlertRule, RuleGroup
+from obsgen.core.yaml_text import scalar, to_yaml
 from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, Service
 from obsgen.prometheus import calendar_tests, series, simulate
 from obsgen.prometheus.series import Phase
@@ -40,6 +42,13 @@ HORIZON = 12 * 60  # minutes of errors a scenario runs at most; slower tiers mus
 BURNS = (20.0, 8.0, 4.0, 1.5)  # multiples of the error budget
 JUST_OVER = 1.13  # of a tier's threshold
 TOLERANCE = 1e-6  # relative, for recorded values
+# A shared template's stand-ins: SLOT<n>X for the n-th per-service string (a whole YAML scalar, so
+# filling in the string's own YAML is exact) and SERVICE_TOKEN for the service's name inside
+# expressions (names are [a-z][a-z0-9-]*, written as they are in PromQL and YAML alike).
+SLOT = "OBSGENSLOT"
+SERVICE_TOKEN = "OBSGENSERVICEX"
+_TOKENS = re.compile(rf"{SLOT}(\d+)X|{SERVICE_TOKEN}")
+Slot = tuple[str, int, tuple[tuple[str, str], ...]]  # ("series", counter, group) or ("firing", alert, group)
 
 
 @dataclass(frozen=True)
@@ -162,7 +171,11 @@ def _traffic_for(slo: SLO, history: int) -> float:
 
 @dataclass(frozen=True)
 class Subject:
-    """Whose alerts a scenario proves: an SLO, its synthetic counters, and the group they belong to."""
+    """Whose alerts a scenario proves: an SLO, its synthetic counters, and the group they belong to.
+
+    With `asked`, the scenarios are a template shared by every SLO of the same shape (see
+    `scenario_texts`): each per-service string they use (a counter's series, a firing alert's labels)
+    is a token, recorded in `asked`, and the service's name is SERVICE_TOKEN."""
 
     service: Service
     slo: SLO
@@ -170,11 +183,22 @@ class Subject:
     alerts: list[AlertRule]  # the SLO's burn-rate alerts
     groups: list[dict[str, str]]  # [{}] without group_by; the first group is the one that burns
     numbers: simulate.Objective  # what the simulation of its rules depends on
+    asked: dict[Slot, int] | None = None
     _strings: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
+    def service_name(self) -> str:
+        return self.service.name if self.asked is None else SERVICE_TOKEN
+
+    @property
     def counters(self) -> list[series.Counter]:
-        return series.in_group(self.sli, self.groups[0])
+        return self.in_group(self.groups[0])
+
+    def in_group(self, group: dict[str, str]) -> list[series.Counter]:
+        """The SLI's counters with one group's labels (or tokens standing for their series)."""
+        if self.asked is None:
+            return series.in_group(self.sli, group)
+        return [replace(c, name=self._token(("series", i, tuple(group.items()))), labels=()) for i, c in enumerate(self.sli)]
 
     def alert_strings(self, rule: AlertRule, group: dict[str, str]) -> tuple[str, str]:
         """The ALERTS selector of one tier's alert in one group, and the series it is when firing:
@@ -182,10 +206,22 @@ class Subject:
         key = (id(rule), tuple(group.items()))
         if key not in self._strings:
             assert rule.tier is not None
-            selector = _alerts_selector(alertname=rule.alert, service=self.service.name, slo=self.slo.name,
+            selector = _alerts_selector(alertname=rule.alert, service=self.service_name, slo=self.slo.name,
                                         long_window=format_duration(rule.tier.long_window), **group)
-            self._strings[key] = (selector, _firing(rule, {**self.service.labelled(self.slo), **group}))
+            firing = self._token(("firing", self.alerts.index(rule), key[1])) if self.asked is not None else self.value(("firing", self.alerts.index(rule), key[1]))
+            self._strings[key] = (selector, firing)
         return self._strings[key]
+
+    def value(self, slot: Slot) -> str:
+        """This service's string for a slot of a template."""
+        kind, index, group = slot
+        if kind == "series":
+            return series.in_group([self.sli[index]], dict(group))[0].series
+        return _firing(self.alerts[index], {**self.service.labelled(self.slo), **dict(group)})
+
+    def _token(self, slot: Slot) -> str:
+        assert self.asked is not None
+        return f"{SLOT}{self.asked.setdefault(slot, len(self.asked))}X"
 
 
 def _checks(subject: Subject, rule: AlertRule, found: Timing, end: int, group: dict[str, str]) -> list[dict[str, Any]]:
@@ -261,7 +297,7 @@ def _bystanders(subject: Subject, group: dict[str, Any], phases: list[Phase], st
     others = [("a healthy group", [Phase(minutes, phases[0].good + phases[0].bad, 0)]), (f"a group with {title}", one)]
     said = []
     for (title, own), labels in zip(others, subject.groups[1:]):
-        group["input_series"] += series.input_series(series.in_group(subject.sli, labels), own)
+        group["input_series"] += series.input_series(subject.in_group(labels), own)
         fired = []
         for rule in subject.alerts:
             assert rule.tier is not None
@@ -328,11 +364,12 @@ def _horizon(slo: SLO, alerts: list[AlertRule], ratio: float, history: int) -> i
     return min(HORIZON, math.ceil(max(due, default=60.0)) + 2)
 
 
-def _steady(service: Service, slo: SLO, ratio: float, minutes: int, traffic: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _steady(subject: Subject, ratio: float, minutes: int, traffic: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """After a steady error ratio every recording holds what it should: (the paging group's checks,
     the period group's)."""
+    slo = subject.slo
     end = minutes * MINUTE
-    ids = service.ids(slo)
+    ids = {names.SERVICE: subject.service_name, names.SLO: slo.name}
     budget = float(slo.budget)
 
     def close(name: str, value: float) -> dict[str, Any]:
@@ -393,14 +430,11 @@ def outage_timings(slo: SLO) -> dict[slo_math.Tier, Timing]:
     return out
 
 
-def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts: list[AlertRule]) -> dict[str, dict[str, Any]]:
+def slo_scenarios(subject: Subject) -> dict[str, dict[str, Any]]:
     """Every scenario of one SLO, by kind; "period" holds the steady one's checks of the period group,
     which its own file proves (see period_test_file)."""
-    burns = [r for r in alerts if r.tier is not None]
+    slo, burns = subject.slo, subject.alerts
     out: dict[str, dict[str, Any]] = {}
-    if not burns:
-        return out
-    subject = Subject(service, slo, sli, burns, series.groups(slo, 3), objective_of(slo))
     budget = float(slo.budget)
     tiers = [r.tier for r in burns if r.tier is not None]
     paging = [t for t in tiers if t.severity == "critical"]
@@ -440,7 +474,7 @@ def slo_scenarios(service: Service, slo: SLO, sli: list[series.Counter], alerts:
     steady = [Phase.of(BRIEF_HISTORY, traffic, half)]
     title = f"a steady {half:.4%} errors (half the budget)"
     group = _scenario(subject, title, steady, 0, None, None, BRIEF_HISTORY)
-    paging_checks, period_checks = _steady(service, slo, half, BRIEF_HISTORY, traffic)
+    paging_checks, period_checks = _steady(subject, half, BRIEF_HISTORY, traffic)
     group["promql_expr_test"] += paging_checks
     out["half"] = group
     # The same steady traffic, proven against the period group: its series are the half scenario's.
@@ -566,33 +600,31 @@ def native(slo: SLO) -> bool:
 
 @dataclass(frozen=True)
 class SLOTests:
-    """One SLO's promtool test documents; None where there is nothing to test."""
+    """One SLO's promtool test files as YAML; None where there is nothing to test."""
 
-    classic: dict[str, Any] | None  # the paging group's scenarios and the no-data test: every promtool runs it
-    native: dict[str, Any] | None  # scenarios on native histograms, in promtool 3's notation, with the period checks
-    period: dict[str, Any] | None  # the period group's checks, for classic SLIs
+    classic: str | None  # the paging group's scenarios and the no-data test: every promtool runs it
+    native: str | None  # scenarios on native histograms, in promtool 3's notation, with the period checks
+    period: str | None  # the period group's checks, for classic SLIs (for a calendar SLO, the budget's reset)
 
 
 def slo_test_files(service: Service, slo: SLO, group: RuleGroup, paging: list[str], both: list[str], period_group: RuleGroup) -> SLOTests:
-    """The test documents of one SLO's paging group (`group`, the one with the alerts). `paging` are
+    """The test files of one SLO's paging group (`group`, the one with the alerts). `paging` are
     the rule files holding that group alone, `both` those holding it and the period group: promtool
     evaluates every rule it loads at every step, so the scenarios load the paging group only and the
     period group's long windows (most of an SLO's evaluation cost) are proven once, after a steady
     half of the budget. An SLI that cannot be synthesised gets no scenarios (SLO_REPORT.md says so)."""
     try:
-        scenarios = slo_scenarios(service, slo, series.counters(slo), group.alerts)
+        scenarios = scenario_texts(service, slo, group.alerts)
     except series.Untestable:
         scenarios = {}
     period = scenarios.pop("period", None)
     no_data = [r for r in group.alerts if r.alert == names.ALERT_NO_DATA]
     classic = [] if native(slo) else list(scenarios.values())
-    classic += [_no_data_tests(no_data)] if no_data else []  # no series: every promtool can run it
+    classic += [to_yaml([_no_data_tests(no_data)])] if no_data else []  # no series: every promtool can run it
     natives = list(scenarios.values()) if native(slo) else []
-    if natives and period is not None and slo.calendar is None:  # the period group's checks need the same notation
-        scenarios["half"]["promql_expr_test"] += period["promql_expr_test"]
     if slo.calendar is not None:  # the budget since the period started, across a boundary
         # No rule files: promtool evaluates what it loads every step, the written-out expressions only where asked.
-        calendar = {"rule_files": [], "evaluation_interval": "5m", "tests": [calendar_tests.calendar_test(service, slo, period_group)]}
+        calendar = to_yaml({"rule_files": [], "evaluation_interval": "5m", "tests": [calendar_tests.calendar_test(service, slo, period_group)]})
         return SLOTests(_document(service, slo, group, paging, classic, False) if classic else None,
                         _document(service, slo, group, paging, natives, False) if natives else None, calendar)
     return SLOTests(
@@ -602,12 +634,81 @@ def slo_test_files(service: Service, slo: SLO, group: RuleGroup, paging: list[st
     )
 
 
-def _document(service: Service, slo: SLO, group: RuleGroup, rule_files: list[str], tests: list[dict[str, Any]], period: bool) -> dict[str, Any]:
-    return {
+def _document(service: Service, slo: SLO, group: RuleGroup, rule_files: list[str], tests: list[str], period: bool) -> str:
+    """A test file's YAML from its tests' (each a one-item list, as `tests:` holds them)."""
+    head = to_yaml({
         "rule_files": rule_files,
         "evaluation_interval": _at(EVAL),
         # promtool evaluates every group at every step, in no set order unless told: the period
         # group reads this minute's windows, as a Prometheus evaluating it later in the minute would.
         "group_eval_order": [group.name, *([names.period_group_name(service.name, slo.name)] if period else [])],
-        "tests": tests,
-    }
+    })
+    return head + "tests:\n" + "".join(tests)
+
+
+@dataclass(frozen=True)
+class _Template:
+    """One shape's scenarios as YAML with tokens (see Subject), and what each SLOT token stands for."""
+
+    texts: dict[str, str]
+    asked: tuple[Slot, ...]
+
+    def fill(self, subject: Subject) -> dict[str, str]:
+        values = [scalar(subject.value(slot)) for slot in self.asked]
+        name = subject.service.name
+        return {kind: _TOKENS.sub(lambda m: name if m[1] is None else values[int(m[1])], text) for kind, text in self.texts.items()}
+
+
+# Per shape (see _shape): the first SLO of it, with its scenarios built directly; then the template
+# proven to give those same bytes for it, or None where it does not (then every SLO is built directly).
+_FIRST: dict[Hashable, tuple[Subject, dict[str, str]]] = {}
+_TEMPLATES: dict[Hashable, _Template | None] = {}
+
+
+def scenario_texts(service: Service, slo: SLO, alerts: list[AlertRule]) -> dict[str, str]:
+    """Each scenario's test group as YAML (a one-item list), by kind.
+
+    A fleet's services mostly share a few SLO shapes, whose scenarios differ only in the series and
+    alert labels they name; those cost most of compiling. So a shape's second SLO builds a template
+    with tokens for them, which is used only if filling it in for the first SLO gives exactly the
+    bytes built directly for it; every later SLO of the shape only fills it in."""
+    burns = [r for r in alerts if r.tier is not None]
+    if not burns:
+        return {}
+    subject = Subject(service, slo, series.counters(slo), burns, series.groups(slo, 3), objective_of(slo))
+    key = _shape(subject)
+    if key is None:
+        return _emitted(subject)
+    if key in _TEMPLATES:
+        template = _TEMPLATES[key]
+        return template.fill(subject) if template is not None else _emitted(subject)
+    if key not in _FIRST:
+        _FIRST[key] = (subject, _emitted(subject))
+        return dict(_FIRST[key][1])  # a copy: the caller takes the period group out of it
+    first, built = _FIRST.pop(key)
+    asked: dict[Slot, int] = {}
+    template = _Template(_emitted(replace(subject, asked=asked, _strings={})), ())
+    template = replace(template, asked=tuple(asked))
+    _TEMPLATES[key] = template if template.fill(first) == built else None
+    return template.fill(subject) if _TEMPLATES[key] is not None else _emitted(subject)
+
+
+def _shape(subject: Subject) -> Hashable | None:
+    """Everything the scenarios depend on but the per-service strings; None for a composite, whose
+    scenarios read its parts' series."""
+    slo = subject.slo
+    if isinstance(slo.sli, CompositeSLI):
+        return None
+    counters = tuple((c.kind, c.bad, c.good, c.threshold) for c in subject.sli)
+    alerts = tuple((r.alert, r.tier) for r in subject.alerts)
+    groups = tuple(tuple(g.items()) for g in subject.groups)
+    return (subject.numbers, slo.name, type(slo.sli).__name__, native(slo), slo.calendar, tuple(slo_windows(slo)), alerts, groups, counters)
+
+
+def _emitted(subject: Subject) -> dict[str, str]:
+    """The scenarios built for this subject, each group's YAML."""
+    scenarios = slo_scenarios(subject)
+    if native(subject.slo) and "period" in scenarios and subject.slo.calendar is None:
+        # The period group's checks need the native file's notation: that file proves them.
+        scenarios["half"]["promql_expr_test"] += scenarios["period"]["promql_expr_test"]
+    return {kind: to_yaml([group]) for kind, group in scenarios.items()}

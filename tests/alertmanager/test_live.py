@@ -11,8 +11,8 @@ import requests
 
 from demo.stack import free_port, wait_ready
 from obsgen.alertmanager import config as alertmanager
+from obsgen.core.yaml_text import to_yaml
 from obsgen.pipeline.tools import Generation
-from obsgen.pipeline.writer import to_yaml
 from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT
 

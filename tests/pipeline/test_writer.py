@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from obsgen.core.yaml_text import to_yaml
 from obsgen.errors import OutputError
-from obsgen.pipeline.writer import MARKER, to_yaml, write_output
+from obsgen.pipeline.writer import MARKER, write_output
 from tests.conftest import tree
 
 

@@ -1,6 +1,7 @@
 """The generated promtool tests: they pass, cover every alert, and catch a broken threshold."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import subprocess
@@ -16,7 +17,7 @@ from obsgen.pipeline.compile import compile_project
 from obsgen.pipeline.tools import Generation
 from obsgen.pipeline.validate import promtool_test_rules
 from obsgen.pipeline.writer import write_output
-from obsgen.prometheus import ops_tests, series
+from obsgen.prometheus import ops_tests, series, slo_rules
 from obsgen.prometheus import slo_tests as ruletests
 from obsgen.spec.load import load_project
 from tests.conftest import FIXTURES, ROOT, generation_named, project_at, slo_of
@@ -302,3 +303,34 @@ def test_exact_counters_never_step_back() -> None:
         assert len(values) == 1 + 10 + 7 + 5
         assert all(b >= a for a, b in zip(values, values[1:]))
         assert all(math.isclose(v * 1024, round(v * 1024)) for v in values)
+
+
+def _scenario_texts(project: Any) -> dict[tuple[str, str], dict[str, str]]:
+    return {
+        (s.name, slo.name): ruletests.scenario_texts(s, slo, paging.alerts)
+        for s in project.services
+        for slo, (paging, _) in zip(s.slos, slo_rules.slo_groups(s, "", None), strict=True)
+    }
+
+
+def test_slos_of_one_shape_share_a_template_that_gives_the_bytes_built_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fleet's SLOs of one shape fill in a shared template: every per-service string (names,
+    labels, metrics, matchers, some that YAML or PromQL must quote) comes out exactly as building
+    each SLO on its own writes it, for plain and per-group SLOs alike."""
+    project = project_at(FIXTURES / "fleet")
+    monkeypatch.setattr(ruletests, "_TEMPLATES", {})
+    monkeypatch.setattr(ruletests, "_FIRST", {})
+    shared = _scenario_texts(project)
+    used = sorted(key[1] for key, template in ruletests._TEMPLATES.items() if template is not None)  # type: ignore[index]
+    assert used == ["availability", "routes"]
+    direct = {}
+    for service in project.services:
+        monkeypatch.setattr(ruletests, "_TEMPLATES", {})
+        monkeypatch.setattr(ruletests, "_FIRST", {})
+        direct.update(_scenario_texts(dataclasses.replace(project, services=(service,))))
+    assert shared == direct
+    outage = yaml.safe_load(shared["quoted", "availability"]["outage"])[0]
+    assert {s["series"] for s in outage["input_series"]} == {'Requests_Total{code="500", job="a\\"b: #c"}', 'Requests_Total{code="200", job="a\\"b: #c"}'}
+    fired = [s["labels"] for check in outage["promql_expr_test"] for s in check["exp_samples"]]
+    assert fired and all('service="quoted"' in f and 'tier="it\'s: #1 é"' in f for f in fired)
+    assert 'service="quoted"' in outage["promql_expr_test"][0]["expr"]
