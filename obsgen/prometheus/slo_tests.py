@@ -208,8 +208,8 @@ class Subject:
             assert rule.tier is not None
             selector = _alerts_selector(alertname=rule.alert, service=self.service_name, slo=self.slo.name,
                                         long_window=format_duration(rule.tier.long_window), **group)
-            firing = self._token(("firing", self.alerts.index(rule), key[1])) if self.asked is not None else self.value(("firing", self.alerts.index(rule), key[1]))
-            self._strings[key] = (selector, firing)
+            slot: Slot = ("firing", self.alerts.index(rule), key[1])
+            self._strings[key] = (selector, self.value(slot) if self.asked is None else self._token(slot))
         return self._strings[key]
 
     def value(self, slot: Slot) -> str:
@@ -687,8 +687,8 @@ def scenario_texts(service: Service, slo: SLO, alerts: list[AlertRule]) -> dict[
         return dict(_FIRST[key][1])  # a copy: the caller takes the period group out of it
     first, built = _FIRST.pop(key)
     asked: dict[Slot, int] = {}
-    template = _Template(_emitted(replace(subject, asked=asked, _strings={})), ())
-    template = replace(template, asked=tuple(asked))
+    texts = _emitted(replace(subject, asked=asked, _strings={}))
+    template = _Template(texts, tuple(asked))  # the tokens in the order they were numbered
     _TEMPLATES[key] = template if template.fill(first) == built else None
     return template.fill(subject) if _TEMPLATES[key] is not None else _emitted(subject)
 
