@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 GROUPED = '''
 import os
 import pytest
