@@ -273,7 +273,7 @@ def _generate(args: argparse.Namespace) -> int:
     from obsgen.grafana.dashboards import service_uid
     from obsgen.pipeline.compile import write_project
     from obsgen.pipeline.layout import LOKI_RULES_DIR, dashboard_file
-    from obsgen.pipeline.validate import spec_logql_issues
+    from obsgen.pipeline.validate import spec_logql_issues, written
     from obsgen.spec.load import load_project
 
     project = load_project(args.specs)
@@ -282,19 +282,18 @@ def _generate(args: argparse.Namespace) -> int:
 
     def check_logql(staged: Path) -> None:
         """Before the output is replaced: a log signal that Grafana's grammar refuses is a spec error."""
-        files = [(str(p.relative_to(staged)), p.read_text(encoding="utf-8"))
-                 for p in [*sorted((staged / LOKI_RULES_DIR).rglob("*.yml")), *(staged / d for d in logged)]]
+        files = dict(written(staged, LOKI_RULES_DIR)) | {d: (staged / d).read_text(encoding="utf-8") for d in logged}
         try:
-            issues = spec_logql_issues(dict(files), project.sources)
+            issues = spec_logql_issues(files, project.sources)
         except ToolMissing as exc:
             print(f"obsgen: LogQL grammar not checked ({exc}); `obsgen validate` checks it", file=sys.stderr)
         else:
             if issues:
                 raise SpecError(issues)
 
-    files = write_project(project, args.out, check=check_logql)
+    count = write_project(project, args.out, check=check_logql)
     slos = sum(len(s.slos) for s in project.services)
-    print(f"obsgen: {len(project.services)} services, {slos} SLOs -> {files} files in {args.out}")
+    print(f"obsgen: {len(project.services)} services, {slos} SLOs -> {count} files in {args.out}")
     return EXIT_OK
 
 

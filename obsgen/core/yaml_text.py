@@ -31,6 +31,12 @@ def to_yaml(data: Any) -> str:
     return _inline(data, 2).lstrip(" ")
 
 
+def listed(key: str, items: list[str]) -> str:
+    """`key:` and a list from its items' YAML, each `to_yaml([item])`: this writer does not indent
+    list items under a key, so their text is joined as it is."""
+    return f"{key}:\n" + "".join(items) if items else f"{key}: []\n"
+
+
 def _emit(value: dict[Any, Any] | list[Any], indent: int, out: list[str]) -> None:
     """Appends one string per entry of a non-empty dict or list, each ending in a newline."""
     pad = " " * indent

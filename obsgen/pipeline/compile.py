@@ -17,7 +17,7 @@ from pathlib import Path
 from obsgen.alertmanager import config as alertmanager
 from obsgen.core import names
 from obsgen.core.rules import alerts_of, rule_file
-from obsgen.core.yaml_text import to_yaml
+from obsgen.core.yaml_text import listed, to_yaml
 from obsgen.errors import SpecError, SpecIssue
 from obsgen.grafana import dashboards
 from obsgen.kubernetes import manifests
@@ -108,8 +108,8 @@ def service_artifacts(service: Service, settings: Settings) -> tuple[Artifacts, 
 
 
 def _rule_file(groups: list[str]) -> str:
-    """A rule file from its groups' YAML, each a one-item list: `to_yaml` does not indent list items."""
-    return HEADER + ("groups:\n" + "".join(groups) if groups else to_yaml({"groups": []}))
+    """A rule file from its groups' YAML, each a one-item list."""
+    return HEADER + listed("groups", groups)
 
 
 def team_artifacts(team: str, services: list[Service], grafana_url: str = "") -> tuple[Artifacts, Alerts]:

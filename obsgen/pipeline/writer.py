@@ -1,4 +1,4 @@
-"""Generated files in memory, rendered deterministically, and written to disk in one swap."""
+"""Generated files written to disk in one swap: staged in a sibling folder, then put in place whole."""
 from __future__ import annotations
 
 import json

@@ -25,7 +25,7 @@ from obsgen.core import names, promql, slo_math
 from obsgen.core.durations import format_duration
 from obsgen.core.guard import Guard, healthy_ratio
 from obsgen.core.rules import AlertRule, RuleGroup
-from obsgen.core.yaml_text import scalar, to_yaml
+from obsgen.core.yaml_text import listed, scalar, to_yaml
 from obsgen.model.slo import SLO, CompositeSLI, LatencySLI, ProbeSLI, Service
 from obsgen.prometheus import calendar_tests, series, simulate
 from obsgen.prometheus.series import Phase
@@ -184,7 +184,8 @@ class Subject:
     groups: list[dict[str, str]]  # [{}] without group_by; the first group is the one that burns
     numbers: simulate.Objective  # what the simulation of its rules depends on
     asked: dict[Slot, int] | None = None
-    _strings: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
+    # Built once per subject (a template's own: `replace` starts it empty).
+    _strings: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[str, str]] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def service_name(self) -> str:
@@ -617,11 +618,12 @@ def slo_test_files(service: Service, slo: SLO, group: RuleGroup, paging: list[st
         scenarios = scenario_texts(service, slo, group.alerts)
     except series.Untestable:
         scenarios = {}
-    period = scenarios.pop("period", None)
+    period = scenarios.get("period")
+    shown = [text for kind, text in scenarios.items() if kind != "period"]
     no_data = [r for r in group.alerts if r.alert == names.ALERT_NO_DATA]
-    classic = [] if native(slo) else list(scenarios.values())
+    classic = [] if native(slo) else list(shown)
     classic += [to_yaml([_no_data_tests(no_data)])] if no_data else []  # no series: every promtool can run it
-    natives = list(scenarios.values()) if native(slo) else []
+    natives = shown if native(slo) else []
     if slo.calendar is not None:  # the budget since the period started, across a boundary
         # No rule files: promtool evaluates what it loads every step, the written-out expressions only where asked.
         calendar = to_yaml({"rule_files": [], "evaluation_interval": "5m", "tests": [calendar_tests.calendar_test(service, slo, period_group)]})
@@ -635,7 +637,7 @@ def slo_test_files(service: Service, slo: SLO, group: RuleGroup, paging: list[st
 
 
 def _document(service: Service, slo: SLO, group: RuleGroup, rule_files: list[str], tests: list[str], period: bool) -> str:
-    """A test file's YAML from its tests' (each a one-item list, as `tests:` holds them)."""
+    """A test file's YAML from its tests' (each a one-item list)."""
     head = to_yaml({
         "rule_files": rule_files,
         "evaluation_interval": _at(EVAL),
@@ -643,7 +645,7 @@ def _document(service: Service, slo: SLO, group: RuleGroup, rule_files: list[str
         # group reads this minute's windows, as a Prometheus evaluating it later in the minute would.
         "group_eval_order": [group.name, *([names.period_group_name(service.name, slo.name)] if period else [])],
     })
-    return head + "tests:\n" + "".join(tests)
+    return head + listed("tests", tests)
 
 
 @dataclass(frozen=True)
@@ -684,10 +686,10 @@ def scenario_texts(service: Service, slo: SLO, alerts: list[AlertRule]) -> dict[
         return template.fill(subject) if template is not None else _emitted(subject)
     if key not in _FIRST:
         _FIRST[key] = (subject, _emitted(subject))
-        return dict(_FIRST[key][1])  # a copy: the caller takes the period group out of it
+        return _FIRST[key][1]
     first, built = _FIRST.pop(key)
     asked: dict[Slot, int] = {}
-    texts = _emitted(replace(subject, asked=asked, _strings={}))
+    texts = _emitted(replace(subject, asked=asked))
     template = _Template(texts, tuple(asked))  # the tokens in the order they were numbered
     _TEMPLATES[key] = template if template.fill(first) == built else None
     return template.fill(subject) if _TEMPLATES[key] is not None else _emitted(subject)
